@@ -1,0 +1,121 @@
+"""Users, teams and their members.
+
+Everything a member makes belongs to a team; a user reaches a team only through a
+``Membership`` whose role decides what they may do there.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class User(AbstractUser):
+    """The studio's user (custom from the first migration, so it can grow)."""
+
+    email = models.EmailField("email address", blank=True)
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class Team(models.Model):
+    """A group of users sharing a gallery; every generation belongs to one."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(User, through="Membership", related_name="teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    @transaction.atomic
+    def create_personal(cls, user: User) -> Team:
+        """Create ``user``'s own team, with ``user`` as its owner."""
+        team = cls.objects.create(name=f"{user.get_username()}'s team")
+        Membership.objects.create(team=team, user=user, role=Role.OWNER)
+        return team
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        """Owners and admins invite members and review generations."""
+        return self.role in {Role.OWNER, Role.ADMIN}
+
+    @property
+    def can_generate(self) -> bool:
+        """Everyone but viewers may submit generations."""
+        return self.role != Role.VIEWER
+
+
+def _invite_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _invite_expiry():
+    return timezone.now() + timedelta(days=7)
+
+
+class Invitation(models.Model):
+    """A link that lets whoever opens it (logged in) join ``team`` with ``role``.
+
+    Valid for 7 days and for one use.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, default=_invite_token, editable=False)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=_invite_expiry)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.team} as {self.role}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+    def accept(self, user: User) -> Membership | None:
+        """Join ``user`` to the team; return the membership, or None when the link is spent.
+
+        The claim is a conditional update, so one link admits one user even when
+        opened twice at once. A user already in the team keeps their role.
+        """
+        with transaction.atomic():
+            claimed = Invitation.objects.filter(
+                pk=self.pk, accepted_at__isnull=True, expires_at__gt=timezone.now()
+            ).update(accepted_at=timezone.now(), accepted_by=user)
+            if claimed != 1:
+                return None
+            membership, _ = Membership.objects.get_or_create(
+                team=self.team, user=user, defaults={"role": self.role}
+            )
+            return membership

@@ -1,0 +1,102 @@
+"""Sign-up, teams, switching between them, and invitation links."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import team_required
+from accounts.forms import InviteForm, SignupForm, TeamForm
+from accounts.middleware import SESSION_KEY
+from accounts.models import Invitation, Membership, Role, Team
+
+
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    """Create an account and its personal team, then log in."""
+    if request.user.is_authenticated:
+        return redirect("studio")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            team = Team.create_personal(user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_KEY] = team.pk
+        messages.success(request, "Welcome! Add a gateway key to start making videos.")
+        return redirect("keys")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def teams(request):
+    """The user's teams; create a new one; invite links for the current one."""
+    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    team_form = TeamForm(request.POST or None)
+    if request.method == "POST" and team_form.is_valid():
+        with transaction.atomic():
+            team = team_form.save()
+            Membership.objects.create(team=team, user=request.user, role=Role.OWNER)
+        request.session[SESSION_KEY] = team.pk
+        messages.success(request, f"Created {team.name}; you are its owner.")
+        return redirect("teams")
+    context = {"memberships": memberships, "team_form": team_form, "invite_form": InviteForm()}
+    membership = request.membership
+    if membership is not None:
+        context["members"] = membership.team.memberships.select_related("user").order_by("joined_at")
+        if membership.can_manage:
+            context["invitations"] = [
+                i for i in membership.team.invitations.filter(accepted_at__isnull=True).order_by("-created_at")[:20] if i.is_usable
+            ]
+    return render(request, "accounts/teams.html", context)
+
+
+@require_POST
+@login_required
+def switch_team(request):
+    """Make another of the user's teams the current one."""
+    membership = get_object_or_404(Membership, user=request.user, team__uuid=request.POST.get("team"))
+    request.session[SESSION_KEY] = membership.team_id
+    messages.success(request, f"Switched to {membership.team.name}.")
+    return redirect("studio")
+
+
+@require_POST
+@team_required(can_manage=True)
+def invite(request):
+    """Make an invitation link for the current team (owners and admins)."""
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        invitation = Invitation.objects.create(team=request.team, role=form.cleaned_data["role"], created_by=request.user)
+        link = request.build_absolute_uri(invitation_url(invitation))
+        messages.success(request, f"Invitation link (valid 7 days, one use): {link}")
+    return redirect("teams")
+
+
+def invitation_url(invitation: Invitation) -> str:
+    from django.urls import reverse
+
+    return reverse("accept_invite", args=[invitation.token])
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def accept_invite(request, token: str):
+    """Show an invitation and, on POST, join its team."""
+    invitation = get_object_or_404(Invitation.objects.select_related("team"), token=token)
+    if request.method == "POST":
+        membership = invitation.accept(request.user)
+        if membership is None:
+            messages.error(request, "This invitation has been used or has expired.")
+            return redirect("teams")
+        request.session[SESSION_KEY] = membership.team_id
+        messages.success(request, f"You joined {membership.team.name} as {membership.get_role_display().lower()}.")
+        return redirect("studio")
+    return render(request, "accounts/invite.html", {"invitation": invitation})

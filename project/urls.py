@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accounts import views as accounts
+from videos import views as videos
+
+urlpatterns = [
+    path("", videos.studio, name="studio"),
+    path("compose/options", videos.compose_options, name="compose_options"),
+    path("generate", videos.generate, name="generate"),
+    path("history/", videos.history, name="history"),
+    path("generations/<uuid:uuid>/", videos.detail, name="generation"),
+    path("generations/<uuid:uuid>/card", videos.card, name="card"),
+    path("generations/<uuid:uuid>/video.mp4", videos.video_file, name="video_file"),
+    path("generations/<uuid:uuid>/poster.jpg", videos.poster_file, name="poster_file"),
+    path("generations/<uuid:uuid>/references/<int:position>", videos.reference_file, name="reference_file"),
+    path("keys/", videos.keys, name="keys"),
+    path("keys/<uuid:uuid>/replace", videos.key_replace, name="key_replace"),
+    path("keys/<uuid:uuid>/delete", videos.key_delete, name="key_delete"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("teams/", accounts.teams, name="teams"),
+    path("teams/switch", accounts.switch_team, name="switch_team"),
+    path("teams/invite", accounts.invite, name="invite"),
+    path("invite/<str:token>/", accounts.accept_invite, name="accept_invite"),
+    path("healthz", videos.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.STUDIO_SANDBOX_ENABLED:
+    urlpatterns.append(path("sandbox/", include("videos.sandbox.urls")))

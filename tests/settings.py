@@ -1,0 +1,22 @@
+"""Test settings: the project's settings with a throwaway media folder, fast hashing,
+the worker run inline, and the sandbox on (it is the gateway the tests talk to)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("STUDIO_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWtleS1mb3Itc3R1ZGlvLXRlc3RzLTE=")
+os.environ.setdefault("STUDIO_SANDBOX_ENABLED", "true")
+os.environ.setdefault("STUDIO_SANDBOX_BACKGROUND_RENDER", "false")
+os.environ.setdefault("STUDIO_SANDBOX_RUN_SECONDS", "0")
+os.environ.setdefault("Q_SYNC", "true")
+os.environ.setdefault("SECURE_COOKIES", "false")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="studio-test-media-"))
+os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="studio-test-db-"), "db.sqlite3"))
+
+from project.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "sandbox.test"]
+STUDIO_SANDBOX_URL = "http://sandbox.test/sandbox"

@@ -1,0 +1,192 @@
+"""The studio pages as members, viewers and outsiders see them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import Membership, Role
+from tests.conftest import add_key, make_user, png_bytes
+from tests.test_pipeline import make_generation, run_until_done
+from videos.models import Generation, Task, TaskState
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def form_data(key, **overrides):
+    data = {"key": str(key.uuid), "prompt": "A lighthouse in a storm", "duration": "2", "aspect_ratio": "16:9", "resolution": "480p"}
+    data.update(overrides)
+    return data
+
+
+def test_the_studio_shows_the_compose_form_with_its_labels(client_for, owner, key):
+    html = client_for(owner).get(reverse("studio")).content.decode()
+    for label in ("Gateway key", "Prompt", "Reference images", "Duration (s)", "Aspect ratio", "Resolution", "Generate"):
+        assert label in html
+    assert 'value="720p" selected' in html or 'value="720p"' in html
+
+
+def test_the_studio_asks_for_a_key_first(client_for, owner):
+    html = client_for(owner).get(reverse("studio")).content.decode()
+    assert "Add a gateway key" in html and "Generate" not in html
+
+
+def test_it_rejects_get_on_generate(client_for, owner, key):
+    assert client_for(owner).get(reverse("generate")).status_code == 405
+
+
+def test_generate_with_htmx_returns_the_new_polling_card(client_for, owner, key, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client_for(owner).post(reverse("generate"), form_data(key), **HTMX)
+    assert response.status_code == 200
+    generation = Generation.objects.get()
+    html = response.content.decode()
+    assert f'id="card-{generation.uuid}"' in html
+    assert 'hx-trigger="every 2s"' in html
+    assert generation.task.state == TaskState.PENDING
+    assert len(callbacks) == 1  # the submit is queued only after the transaction commits
+
+
+def test_generate_without_javascript_redirects_to_the_studio(client_for, owner, key):
+    response = client_for(owner).post(reverse("generate"), form_data(key))
+    assert response.status_code == 302 and response["Location"] == reverse("studio")
+    assert Generation.objects.count() == 1
+
+
+def test_a_bad_choice_is_refused_next_to_its_field_and_nothing_is_saved(client_for, owner, key, gateway):
+    response = client_for(owner).post(reverse("generate"), form_data(key, duration="99"), **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#compose"
+    assert "Select a valid choice" in response.content.decode()
+    assert not Generation.objects.exists() and gateway.requests == []
+
+
+def test_a_too_long_prompt_names_the_gateways_rule(client_for, owner, key):
+    response = client_for(owner).post(reverse("generate"), form_data(key, prompt="x" * 5000))
+    assert response.status_code == 400
+    assert "at most 4096 characters" in response.content.decode()
+    assert not Generation.objects.exists()
+
+
+def test_a_file_that_is_not_an_image_is_refused(client_for, owner, key):
+    upload = SimpleUploadedFile("cat.png", b"not an image", content_type="image/png")
+    response = client_for(owner).post(reverse("generate"), {**form_data(key), "reference_images": [upload]})
+    assert response.status_code == 400
+    assert "cat.png is not a readable image" in response.content.decode()
+
+
+def test_reference_images_are_saved_with_the_request(client_for, owner, key):
+    upload = SimpleUploadedFile("red.png", png_bytes(), content_type="image/png")
+    client_for(owner).post(reverse("generate"), {**form_data(key), "reference_images": [upload]})
+    ref = Generation.objects.get().reference_images.get()
+    assert (ref.content_type, ref.width, ref.height) == ("image/png", 64, 36)
+
+
+def test_a_member_cannot_use_a_teammates_key(client_for, owner, team, teammate, key):
+    response = client_for(teammate).post(reverse("generate"), form_data(key))
+    assert response.status_code == 400
+    assert not Generation.objects.exists()
+
+
+def test_a_viewer_cannot_generate(client_for, team):
+    viewer = make_user("vera")
+    Membership.objects.create(team=team, user=viewer, role=Role.VIEWER)
+    viewer_key = add_key(viewer, team, secret="sk-viewer-key-0000")
+    response = client_for(viewer).post(reverse("generate"), form_data(viewer_key))
+    assert response.status_code == 403
+    assert not Generation.objects.exists()
+
+
+def test_choosing_a_key_rerenders_its_options(client_for, owner, key):
+    response = client_for(owner).get(reverse("compose_options"), {"key": str(key.uuid)}, **HTMX)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="options"')
+    assert "Duration (s)" in html and "15 s" in html and "720p" in html
+
+
+def test_the_card_polls_while_running_and_stops_when_done(client_for, owner, team, key, gateway):
+    generation = make_generation(owner, team, key)
+    client = client_for(owner)
+    running = client.get(reverse("card", args=[generation.uuid]), **HTMX)
+    assert running.status_code == 200 and 'hx-trigger="every 2s"' in running.content.decode()
+    run_until_done(generation.task.pk)
+    done = client.get(reverse("card", args=[generation.uuid]), **HTMX)
+    assert done.status_code == 286  # htmx stops polling
+    html = done.content.decode()
+    assert "<video" in html and reverse("video_file", args=[generation.uuid]) in html
+    assert reverse("poster_file", args=[generation.uuid]) in html
+    assert "every 2s" not in html
+
+
+def test_a_failed_card_shows_the_gateways_message(client_for, owner, team, key, gateway):
+    generation = make_generation(owner, team, key, prompt="[fail] please")
+    run_until_done(generation.task.pk)
+    html = client_for(owner).get(reverse("card", args=[generation.uuid]), **HTMX).content.decode()
+    assert "Failed" in html and "[fail]" in html
+
+
+def test_history_lists_the_teams_generations_newest_first(client_for, owner, team, teammate, key, gateway, django_assert_max_num_queries):
+    bob_key = add_key(teammate, team, secret="sk-bob-key-0001", label="Bob's")
+    for i in range(25):
+        make_generation(teammate if i % 2 else owner, team, bob_key if i % 2 else key, prompt=f"prompt number {i}")
+    client = client_for(teammate)
+    with django_assert_max_num_queries(12):
+        html = client.get(reverse("history")).content.decode()
+    assert html.index("prompt number 24") < html.index("prompt number 23")
+    assert "prompt number 0" not in html  # on page 2
+    assert "prompt number 0" in client.get(reverse("history"), {"page": 2}).content.decode()
+    assert "alice" in html and "bob" in html
+
+
+def test_the_video_is_served_with_range_support(client_for, owner, team, key, gateway):
+    generation = make_generation(owner, team, key)
+    run_until_done(generation.task.pk)
+    client = client_for(owner)
+    full = client.get(reverse("video_file", args=[generation.uuid]))
+    assert full.status_code == 200 and full["Content-Type"] == "video/mp4"
+    body = b"".join(full.streaming_content)
+    part = client.get(reverse("video_file", args=[generation.uuid]), HTTP_RANGE="bytes=0-99")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 0-99/{len(body)}"
+    assert b"".join(part.streaming_content) == body[:100]
+
+
+def test_an_outsider_gets_404_on_every_generation_url(client_for, owner, team, key, outsider, gateway):
+    generation = make_generation(owner, team, key, references=[("image/png", png_bytes(), 64, 36)])
+    run_until_done(generation.task.pk)
+    client = client_for(outsider)
+    for name, args in [
+        ("generation", [generation.uuid]),
+        ("card", [generation.uuid]),
+        ("video_file", [generation.uuid]),
+        ("poster_file", [generation.uuid]),
+        ("reference_file", [generation.uuid, 0]),
+    ]:
+        assert client.get(reverse(name, args=args)).status_code == 404, name
+    assert "A paper boat" not in client.get(reverse("history")).content.decode()
+
+
+def test_a_teammate_sees_the_generation_and_its_timeline(client_for, owner, team, teammate, key, gateway):
+    generation = make_generation(owner, team, key)
+    run_until_done(generation.task.pk)
+    html = client_for(teammate).get(reverse("generation", args=[generation.uuid])).content.decode()
+    assert "Timeline" in html and "archived" in html and "Download MP4" in html
+    assert "sk-sandbox" not in html
+
+
+def test_pages_need_a_login(client):
+    for name in ("studio", "history", "keys", "teams"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_pages_carry_a_csp_with_a_script_nonce(client_for, owner, key):
+    response = client_for(owner).get(reverse("studio"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in response.content.decode()
+    assert "hx-on" not in response.content.decode()

@@ -1,0 +1,62 @@
+"""Admin: keys are shown masked and read-only; generations with their task and timeline."""
+
+from django.contrib import admin
+
+from videos.models import Asset, Event, GatewayKey, Generation, Task
+
+
+@admin.register(GatewayKey)
+class GatewayKeyAdmin(admin.ModelAdmin):
+    list_display = ["label", "dialect", "owner", "team", "masked", "base_url", "updated_at"]
+    list_filter = ["dialect"]
+    search_fields = ["label", "owner__username", "team__name"]
+    fields = ["label", "dialect", "owner", "team", "base_url", "masked", "created_at", "updated_at"]
+    readonly_fields = ["masked", "created_at", "updated_at", "owner", "team", "dialect"]
+
+    @admin.display(description="Key")
+    def masked(self, obj):
+        return obj.masked
+
+    def has_add_permission(self, request):  # secrets are entered only by their owner
+        return False
+
+
+class TaskInline(admin.StackedInline):
+    model = Task
+    extra = 0
+    can_delete = False
+    readonly_fields = [f.name for f in Task._meta.fields if f.name != "id"]
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    extra = 0
+    can_delete = False
+    readonly_fields = ["created_at", "kind", "state", "message", "data"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "team", "author", "dialect", "state", "short_prompt"]
+    list_filter = ["dialect", "task__state"]
+    search_fields = ["prompt"]
+    list_select_related = ["team", "author", "task"]
+    readonly_fields = ["uuid", "team", "author", "key", "dialect", "model_name", "key_label", "prompt", "options", "created_at"]
+    inlines = [TaskInline, EventInline]
+
+    @admin.display(description="State", ordering="task__state")
+    def state(self, obj):
+        return obj.task.get_state_display()
+
+    @admin.display(description="Prompt")
+    def short_prompt(self, obj):
+        return obj.prompt[:80]
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ["generation", "width", "height", "duration_s", "bytes", "archived_at"]
+    readonly_fields = [f.name for f in Asset._meta.fields]

@@ -1,0 +1,349 @@
+"""The small base every gateway adapter builds on, and the types they share.
+
+An adapter turns the member's choices (``GenerationInput``) into one gateway's
+wire format, sends it through ``videos.http``, and reads the answers back into
+``Submission`` / ``PollResult``. Errors are ``GatewayError`` and say whether
+they are permanent (stop, show the gateway's message) or transient (retry), and
+for a submit whether the gateway may have created the task anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from videos import http
+
+log = logging.getLogger(__name__)
+
+
+class GatewayError(Exception):
+    """A gateway call failed.
+
+    ``permanent``: True when repeating the same call cannot succeed (a 4xx for a
+    bad field or key); False for timeouts, resets, 5xx and 429.
+    ``maybe_created``: for a submit, True when the request may have reached the
+    gateway (timeout after sending, 5xx, reset), so resending could pay twice.
+    ``retry_after``: seconds the gateway asked us to wait (429), if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        maybe_created: bool = False,
+        raw: Any = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.maybe_created = maybe_created
+        self.raw = raw
+
+
+class GatewayStatus(enum.StrEnum):
+    """Where a task stands at the gateway, whatever the dialect's own words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ReferenceForm(enum.StrEnum):
+    DATA_URI = "data_uri"
+    FILE = "file"
+    URL = "url"
+
+
+class OptionSpec(BaseModel):
+    """What one dialect accepts, for the compose form and for server-side checks.
+
+    ``durations`` are whole seconds. ``resolutions`` are the studio's names
+    (``480p``, ``720p``); the adapter spells them as its gateway wants.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text_to_video: bool = True
+    max_reference_images: int = 1
+    reference_form: ReferenceForm = ReferenceForm.DATA_URI
+    durations: tuple[int, ...]
+    default_duration: int
+    aspect_ratios: tuple[str, ...] = ()
+    default_aspect_ratio: str | None = None
+    resolutions: tuple[str, ...] = ()
+    default_resolution: str | None = None
+    max_prompt_chars: int = 4096
+
+
+@dataclass(frozen=True)
+class ReferenceImageData:
+    """One reference image in memory: its MIME type and bytes."""
+
+    content_type: str
+    data: bytes
+
+    def data_uri(self) -> str:
+        return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode()}"
+
+
+class GenerationInput(BaseModel):
+    """The member's choices, dialect-neutral. ``duration`` is in seconds."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    prompt: str = Field(min_length=1)
+    duration: int
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    references: list[ReferenceImageData] = Field(default_factory=list)
+
+
+@dataclass
+class Submission:
+    """What a gateway answered to a submit: its task id and first status."""
+
+    external_id: str
+    status: GatewayStatus
+    status_word: str
+    progress: int
+    raw: Any
+
+
+@dataclass
+class PollResult:
+    """What a gateway answered to a status query.
+
+    ``video_url`` is set once the task succeeded (where the dialect gives one);
+    ``error`` holds the gateway's own failure message.
+    """
+
+    status: GatewayStatus
+    status_word: str
+    progress: int
+    raw: Any
+    video_url: str = ""
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Gateway:
+    """Base class: one subclass per dialect, registered in ``videos.gateways``.
+
+    Subclasses set the class attributes and implement ``build_request``,
+    ``submit``, ``poll`` and ``result_download``.
+    """
+
+    dialect: ClassVar[str]
+    label: ClassVar[str]
+    model: ClassVar[str]
+    default_base_url: ClassVar[str]
+    sandbox_path: ClassVar[str]
+    source: ClassVar[str]
+    options: ClassVar[OptionSpec]
+
+    def __init__(self, base_url: str, api_key: str, *, client: httpx.Client | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._client = client
+
+    def __repr__(self) -> str:  # never show the key
+        return f"<{type(self).__name__} {self.base_url}>"
+
+    # --- what subclasses implement -------------------------------------------------
+
+    @classmethod
+    def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
+        """Check ``choices`` against ``options``: ``{field: message}``, empty when fine.
+
+        The messages name the gateway's rule; no HTTP request is made.
+        """
+        spec = cls.options
+        errors: dict[str, str] = {}
+        if len(choices.prompt) > spec.max_prompt_chars:
+            errors["prompt"] = (
+                f"{cls.label} accepts at most {spec.max_prompt_chars} characters "
+                f"({len(choices.prompt)} given)."
+            )
+        if not choices.prompt.strip():
+            errors["prompt"] = "Write a prompt."
+        if choices.duration not in spec.durations:
+            errors["duration"] = (
+                f"{cls.label} renders {_describe_durations(spec.durations)} seconds."
+            )
+        if spec.aspect_ratios and choices.aspect_ratio not in spec.aspect_ratios:
+            errors["aspect_ratio"] = f"{cls.label} accepts {', '.join(spec.aspect_ratios)}."
+        if spec.resolutions and choices.resolution not in spec.resolutions:
+            errors["resolution"] = f"{cls.label} accepts {', '.join(spec.resolutions)}."
+        count = len(choices.references)
+        if count > spec.max_reference_images:
+            errors["references"] = (
+                f"{cls.label} takes at most {spec.max_reference_images} reference "
+                f"image{'s' if spec.max_reference_images != 1 else ''}."
+            )
+        if count == 0 and not spec.text_to_video:
+            errors["references"] = f"{cls.label} makes video from an image: add a reference image."
+        return errors
+
+    def build_request(self, choices: GenerationInput) -> dict[str, Any]:
+        """The request body for ``choices``, with the gateway's field names and types."""
+        raise NotImplementedError
+
+    def submit(self, choices: GenerationInput) -> Submission:
+        """Create the task. Raises GatewayError."""
+        raise NotImplementedError
+
+    def poll(self, external_id: str) -> PollResult:
+        """Read the task's status. Raises GatewayError."""
+        raise NotImplementedError
+
+    def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
+        """The URL of the finished video and the headers to fetch it with."""
+        raise NotImplementedError
+
+    def poll_interval(self, age_s: float) -> float:
+        """Seconds to wait before the next poll of a task submitted ``age_s`` seconds ago."""
+        return 5.0
+
+    # --- helpers for subclasses ------------------------------------------------------
+
+    @property
+    def client(self) -> httpx.Client:
+        return self._client or http.client()
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The key goes only to the gateway's own host (scheme, host and port)."""
+        return self.auth_headers() if same_origin(url, self.base_url) else {}
+
+    def request(self, method: str, path: str, *, submit: bool = False, **kwargs) -> Any:
+        """Send one request to ``base_url + path`` and return the decoded JSON body.
+
+        Classifies failures into GatewayError. With ``submit=True`` a failure
+        after the request may have reached the gateway is marked
+        ``maybe_created``; a connection that never opened is not.
+        """
+        url = self.base_url + path
+        headers = {**self.auth_headers(), **kwargs.pop("headers", {})}
+        try:
+            response = self.client.request(method, url, headers=headers, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+            raise GatewayError(
+                f"could not connect to {urlsplit(url).netloc} ({type(exc).__name__})",
+                permanent=isinstance(exc, httpx.UnsupportedProtocol),
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise GatewayError(
+                f"{urlsplit(url).netloc} did not answer in full ({type(exc).__name__})",
+                permanent=False,
+                maybe_created=submit,
+            ) from exc
+        body = _json_or_text(response)
+        if response.status_code >= 400 or response.status_code in (301, 302, 303, 307, 308):
+            raise self.error_from_response(response, body, submit=submit)
+        if not isinstance(body, dict):
+            raise GatewayError(
+                f"{self.label} answered HTTP {response.status_code} without a JSON object",
+                permanent=False,
+                maybe_created=submit,
+                status_code=response.status_code,
+                raw=_truncate(body),
+            )
+        return body
+
+    def error_from_response(self, response: httpx.Response, body: Any, *, submit: bool) -> GatewayError:
+        """Turn an error answer into a GatewayError; subclasses refine the message."""
+        status = response.status_code
+        message = self.error_message(body) or f"{self.label} answered HTTP {status}"
+        retry_after = _retry_after(response)
+        if status == 429:
+            return GatewayError(message, permanent=False, status_code=status, retry_after=retry_after, raw=body)
+        if status in (408,) or status >= 500:
+            return GatewayError(message, permanent=False, status_code=status, maybe_created=submit, raw=body)
+        return GatewayError(message, permanent=True, status_code=status, raw=body)
+
+    def error_message(self, body: Any) -> str:
+        """The gateway's own message in an error body, in the usual places."""
+        if isinstance(body, dict):
+            error = body.get("error")
+            if isinstance(error, dict):
+                return str(error.get("message") or error.get("msg") or error.get("code") or "")
+            if isinstance(error, str):
+                return error
+            for key in ("message", "msg", "detail"):
+                if isinstance(body.get(key), str):
+                    return body[key]
+        if isinstance(body, str):
+            return body[:300]
+        return ""
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """True when ``url`` has the scheme, host and port of ``base_url``."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def clamp_progress(value: Any) -> int:
+    """A gateway's progress (number, numeric string, or 0–1 fraction) as 0–100."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    if 0 < number < 1 and not float(number).is_integer():
+        number *= 100
+    return max(0, min(100, int(number)))
+
+
+def _describe_durations(durations: tuple[int, ...]) -> str:
+    ordered = sorted(durations)
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{ordered[0]} to {ordered[-1]}"
+    return " or ".join(str(d) for d in ordered)
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return _truncate(response.text)
+
+
+def _truncate(value: Any, limit: int = 2000) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    return value
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        from datetime import datetime, timezone
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

@@ -1,0 +1,197 @@
+"""The openai-preview dialect: ``grok-imagine-video-1.5-preview`` over JSON.
+
+Source: seeds 000 ("OpenAI Format", Grok Imagine 1.5 Preview) and 003 (duoyuanx,
+the same page with request/response examples); ``shared/GATEWAYS.md`` §1.
+
+- Submit ``POST {base}/v1/videos`` with ``model``, ``prompt`` (≤ 4096 chars),
+  ``seconds`` (a string, "passing it as a string is recommended", minimum 1),
+  ``aspect_ratio``, ``resolution`` (``480P`` | ``720P``), and for image-to-video
+  ``image`` (one data URI) or ``images`` (several), never both.
+- Poll ``GET {base}/v1/videos/{id}``: ``status`` is one of ``queued``,
+  ``processing``, ``completed``, ``failed``, ``cancelled``; hosts built on
+  new-api send ``in_progress`` for ``processing`` (GATEWAYS.md §1), accepted too.
+- The result is ``video_url``, or ``GET {base}/v1/videos/{id}/content``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from videos.gateways.base import (
+    Gateway,
+    GatewayError,
+    GatewayStatus,
+    GenerationInput,
+    OptionSpec,
+    PollResult,
+    ReferenceForm,
+    Submission,
+    clamp_progress,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL = "grok-imagine-video-1.5-preview"
+
+# Seed 000: "Supports common presets 1:1, 16:9, 9:16, 4:3, 3:4, 3:2, 2:3, 2:1, 1:2,
+# 19.5:9, 9:19.5, 20:9, 9:20, as well as custom number:number ratios."
+ASPECT_RATIOS = (
+    "16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "2:1", "1:2",
+    "19.5:9", "9:19.5", "20:9", "9:20",
+)  # fmt: skip
+
+# Seed 000: "resolution supports 480P and 720P".
+RESOLUTION_WIRE = {"480p": "480P", "720p": "720P"}
+
+STATUS_MAP = {
+    "queued": GatewayStatus.QUEUED,
+    "processing": GatewayStatus.RUNNING,
+    "in_progress": GatewayStatus.RUNNING,  # new-api hosts (GATEWAYS.md §1)
+    "completed": GatewayStatus.SUCCEEDED,
+    "failed": GatewayStatus.FAILED,
+    "cancelled": GatewayStatus.CANCELLED,
+}
+
+
+class VideoCreate(BaseModel):
+    """The submit body, exactly the fields seed 000 documents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["grok-imagine-video-1.5-preview"] = MODEL
+    prompt: str = Field(min_length=1, max_length=4096)
+    seconds: str = Field(pattern=r"^[1-9][0-9]*$")
+    aspect_ratio: str
+    resolution: Literal["480P", "720P"]
+    image: str | None = Field(default=None, pattern=r"^data:image/")
+    images: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_image_field(self) -> VideoCreate:
+        if self.image is not None and self.images is not None:
+            raise ValueError("do not pass image together with images")
+        if self.images is not None and not all(i.startswith("data:image/") for i in self.images):
+            raise ValueError("every member of images must be a data URI")
+        return self
+
+
+class VideoObject(BaseModel):
+    """The video object answered to submit and poll (seed 003's response example).
+
+    Lenient: gateway answers may carry more fields or leave some out.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    status: str | None = None
+    progress: Any = 0
+    video_url: str | None = None
+    error: Any = None
+
+
+class OpenAIPreviewGateway(Gateway):
+    """Adapter for gateways speaking the openai-preview dialect (seeds 000, 003)."""
+
+    dialect = "openai-preview"
+    label = "OpenAI-format (grok-imagine-video-1.5-preview)"
+    model = MODEL
+    default_base_url = "https://duoyuanx.com"  # seed 003's host
+    sandbox_path = "/openai"
+    source = "seeds 000 and 003"
+    options = OptionSpec(
+        text_to_video=True,
+        # "images: Multiple reference images" (seed 000); no maximum is documented.
+        max_reference_images=4,
+        reference_form=ReferenceForm.DATA_URI,
+        # "Minimum is 1 second"; no maximum is documented: 15 s, as on every other channel.
+        durations=tuple(range(1, 16)),
+        default_duration=6,
+        aspect_ratios=ASPECT_RATIOS,
+        default_aspect_ratio="16:9",
+        resolutions=tuple(RESOLUTION_WIRE),
+        default_resolution="720p",
+    )
+
+    def build_request(self, choices: GenerationInput) -> dict[str, Any]:
+        """The JSON body of seed 000: ``seconds`` as a string, ``resolution`` as ``720P``.
+
+        One reference image goes in ``image``, several in ``images``.
+        """
+        body: dict[str, Any] = {
+            "model": MODEL,
+            "prompt": choices.prompt,
+            "seconds": str(choices.duration),
+            "aspect_ratio": choices.aspect_ratio,
+            "resolution": RESOLUTION_WIRE[choices.resolution],
+        }
+        uris = [ref.data_uri() for ref in choices.references]
+        if len(uris) == 1:
+            body["image"] = uris[0]
+        elif uris:
+            body["images"] = uris
+        return VideoCreate.model_validate(body).model_dump(exclude_none=True)
+
+    def submit(self, choices: GenerationInput) -> Submission:
+        body = self.build_request(choices)
+        answer = self.request("POST", "/v1/videos", json=body, submit=True)
+        video = self._parse(answer, submit=True)
+        result = self._result(video, answer)
+        return Submission(
+            external_id=video.id,
+            status=result.status,
+            status_word=result.status_word,
+            progress=result.progress,
+            raw=answer,
+        )
+
+    def poll(self, external_id: str) -> PollResult:
+        answer = self.request("GET", f"/v1/videos/{external_id}")
+        return self._result(self._parse(answer), answer)
+
+    def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
+        """``video_url`` when given, else ``/v1/videos/{id}/content`` (seed 000)."""
+        url = result.video_url or f"{self.base_url}/v1/videos/{external_id}/content"
+        return url, self.headers_for(url)
+
+    def poll_interval(self, age_s: float) -> float:
+        """No cadence is documented for this dialect (seeds 000/003); this family's
+        aijisu page advises 3–10 s (seed 001): 3 s for two minutes, then slower."""
+        if age_s < 120:
+            return 3.0
+        if age_s < 600:
+            return 10.0
+        return 30.0
+
+    def _parse(self, answer: dict[str, Any], *, submit: bool = False) -> VideoObject:
+        try:
+            return VideoObject.model_validate(answer)
+        except ValidationError:
+            raise GatewayError(
+                f"{self.label} answered without a task id",
+                permanent=False,
+                maybe_created=submit,
+                raw=answer,
+            ) from None
+
+    def _result(self, video: VideoObject, answer: dict[str, Any]) -> PollResult:
+        word = (video.status or "").strip().lower()
+        status = STATUS_MAP.get(word)
+        if status is None:
+            log.warning("openai-preview: unknown status %r for %s; treating as running", word, video.id)
+            status = GatewayStatus.RUNNING
+        error = ""
+        if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
+            error = self.error_message(answer) or f"The gateway reports the task {word}."
+        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(video.progress)
+        return PollResult(
+            status=status,
+            status_word=word,
+            progress=progress,
+            raw=answer,
+            video_url=video.video_url or "",
+            error=error,
+        )

@@ -1,0 +1,44 @@
+"""``manage.py demo``: a demo team, login and one sandbox key per dialect (idempotent)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Membership, Role, Team, User
+from videos.gateways import REGISTRY
+from videos.models import GatewayKey
+
+USERNAME = "demo"
+PASSWORD = "demo-studio"
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo login, its team and sandbox keys, and print them."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        user, created = User.objects.get_or_create(username=USERNAME, defaults={"email": "demo@example.com"})
+        user.set_password(PASSWORD)
+        user.save()
+        membership = Membership.objects.filter(user=user, role=Role.OWNER).select_related("team").first()
+        team = membership.team if membership else Team.objects.create(name="Demo team")
+        if membership is None:
+            Membership.objects.create(team=team, user=user, role=Role.OWNER)
+        for dialect, gateway in REGISTRY.items():
+            base_url = settings.STUDIO_SANDBOX_URL + gateway.sandbox_path
+            key = GatewayKey.objects.filter(team=team, owner=user, dialect=dialect, label=f"Sandbox · {dialect}").first()
+            if key is None:
+                key = GatewayKey(team=team, owner=user, dialect=dialect, label=f"Sandbox · {dialect}")
+                key.set_secret("sk-sandbox-" + secrets.token_hex(16))
+            key.base_url = base_url
+            key.save()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo login: username {USERNAME!r}, password {PASSWORD!r} "
+                f"(team {team.name!r}, {len(REGISTRY)} sandbox key(s) at {settings.STUDIO_SANDBOX_URL})"
+            )
+        )

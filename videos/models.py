@@ -1,0 +1,250 @@
+"""The studio's records: gateway keys, and for each generation its request, task,
+asset and event log.
+
+A *generation* is what a member asked for (``Generation``, the request); the
+*task* is the job at the gateway and our progress with it (``Task``); the
+*asset* is the archived MP4 (``Asset``); ``Event`` rows are its timeline. Every
+state change of a task is a conditional update that acts only when exactly one
+row changed (see ``videos.pipeline``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Team
+from videos import vault
+
+
+class GatewayKey(models.Model):
+    """One member's API key for one gateway (dialect), usable only by that member.
+
+    ``secret_encrypted`` holds the Fernet token; the plain secret exists only in
+    memory while a request is sent. ``last4`` is what the UI shows.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="gateway_keys")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gateway_keys"
+    )
+    dialect = models.CharField(max_length=32)
+    label = models.CharField(max_length=80)
+    base_url = models.URLField(max_length=300)
+    secret_encrypted = models.TextField(editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    fingerprint = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["label", "pk"]
+        indexes = [models.Index(fields=["team", "owner"])]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        return vault.mask(self.last4)
+
+    def set_secret(self, secret: str) -> None:
+        """Encrypt and store ``secret``; keeps only its last four characters in clear."""
+        self.secret_encrypted = vault.encrypt(secret)
+        self.last4 = secret[-4:]
+        self.fingerprint = vault.fingerprint(secret)
+
+    def reveal(self) -> str:
+        """The plain secret, for the outgoing request only. Raises vault.VaultError."""
+        return vault.decrypt(self.secret_encrypted)
+
+    @property
+    def gateway(self):
+        """The adapter class for this key's dialect (``videos.gateways``)."""
+        from videos.gateways import get_gateway_class
+
+        return get_gateway_class(self.dialect)
+
+
+class Generation(models.Model):
+    """A member's request: prompt, options and reference images, sent through one key.
+
+    ``options`` holds the dialect-neutral choices (``duration`` in seconds,
+    ``aspect_ratio``, ``resolution``) validated by the key's adapter.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="generations")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="generations"
+    )
+    key = models.ForeignKey(
+        GatewayKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
+    dialect = models.CharField(max_length=32)
+    model_name = models.CharField(max_length=80)
+    key_label = models.CharField(max_length=80, help_text="The key's label when submitted.")
+    prompt = models.TextField()
+    options = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.prompt[:60]
+
+    @property
+    def kind(self) -> str:
+        return "image-to-video" if self.reference_images.all() else "text-to-video"
+
+
+def reference_upload_to(instance: ReferenceImage, filename: str) -> str:
+    return f"references/{instance.generation.team.uuid}/{uuid.uuid4().hex}.{instance.extension}"
+
+
+class ReferenceImage(models.Model):
+    """An image the member gave with the request, kept so the request can be re-sent."""
+
+    generation = models.ForeignKey(
+        Generation, on_delete=models.CASCADE, related_name="reference_images"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    image = models.FileField(upload_to=reference_upload_to)
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    @property
+    def extension(self) -> str:
+        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(
+            self.content_type, "bin"
+        )
+
+
+class TaskState(models.TextChoices):
+    PENDING = "pending", "Waiting to send"
+    SUBMITTING = "submitting", "Sending"
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    ARCHIVING = "archiving", "Saving video"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+
+ACTIVE_STATES = (
+    TaskState.PENDING,
+    TaskState.SUBMITTING,
+    TaskState.QUEUED,
+    TaskState.PROCESSING,
+    TaskState.ARCHIVING,
+)
+FINAL_STATES = (
+    TaskState.COMPLETED,
+    TaskState.FAILED,
+    TaskState.CANCELLED,
+    TaskState.NEEDS_ATTENTION,
+)
+
+
+class Task(models.Model):
+    """The job at the gateway, and the worker's bookkeeping for it.
+
+    ``next_poll_at`` is when the sweep next acts on it; ``leased_until`` and
+    ``lease_token`` mark a worker's claim (see ``videos.pipeline.claim_due``).
+    ``attempts`` counts consecutive transient failures (reset on success).
+    """
+
+    generation = models.OneToOneField(Generation, on_delete=models.CASCADE, related_name="task")
+    state = models.CharField(max_length=20, choices=TaskState.choices, default=TaskState.PENDING)
+    external_id = models.CharField(max_length=200, blank=True)
+    status_word = models.CharField(max_length=40, blank=True, help_text="The gateway's own word.")
+    progress = models.PositiveSmallIntegerField(default=0)
+    result_url = models.URLField(max_length=2000, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    polls = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_raw = models.JSONField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_poll_at"])]
+
+    def __str__(self) -> str:
+        return f"Task {self.pk} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+def asset_upload_to(instance: Asset, filename: str) -> str:
+    return f"videos/{instance.generation.team.uuid}/{instance.generation.uuid}.mp4"
+
+
+def poster_upload_to(instance: Asset, filename: str) -> str:
+    return f"posters/{instance.generation.team.uuid}/{instance.generation.uuid}.jpg"
+
+
+class Asset(models.Model):
+    """The archived MP4 and its poster, with what probing the file found."""
+
+    generation = models.OneToOneField(Generation, on_delete=models.CASCADE, related_name="asset")
+    file = models.FileField(upload_to=asset_upload_to, max_length=300)
+    poster = models.FileField(upload_to=poster_upload_to, max_length=300, blank=True)
+    duration_s = models.FloatField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    source_url = models.URLField(max_length=2000, blank=True)
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.generation.uuid}.mp4"
+
+
+class Event(models.Model):
+    """One line of a generation's timeline: a state change, a gateway answer, an error.
+
+    ``data`` is the gateway's answer or our request with secrets stripped.
+    """
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20)
+    state = models.CharField(max_length=20, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message[:60]}"
+
+
+class WorkerLease(models.Model):
+    """A named lease held by one worker loop at a time (the poller's sweep loop)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    token = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,588 @@
+"""The generation pipeline: submit, poll, archive — every step a conditional update.
+
+A task moves ``pending → submitting → queued/processing → archiving →
+completed`` (or ``failed``, ``cancelled``, ``needs_attention``). Workers claim a
+task by writing a fresh ``lease_token`` with an UPDATE that repeats the whole
+"due and free" condition (shared/PITFALLS.md, "Claiming work"), and finish it with
+an UPDATE guarded by that token, so two workers never act on one task and a
+crashed worker's lease simply expires. The database is the source of truth; a
+queued django-q2 message is only a nudge, and ``sweep_once`` finds whatever is
+due.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from videos import http, media
+from videos.gateways import Gateway, GatewayError
+from videos.gateways.base import GatewayStatus, GenerationInput, PollResult, ReferenceImageData
+from videos.models import Asset, Event, Generation, Task, TaskState
+from videos.vault import VaultError, redact
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=120)
+#: How long after a task reaches ``archiving`` the sweep re-queues its archive
+#: if no worker has claimed it (the queued nudge was lost).
+ARCHIVE_RESCUE = timedelta(seconds=60)
+#: A pending task's safety net: the sweep submits it if the queued nudge was lost.
+SUBMIT_RESCUE = timedelta(seconds=15)
+MAX_SUBMIT_ATTEMPTS = 8
+MAX_ARCHIVE_ATTEMPTS = 6
+MAX_TASK_AGE = timedelta(hours=24)
+MAX_BACKOFF_S = 300.0
+
+SWEEP_STATES = (
+    TaskState.PENDING,
+    TaskState.SUBMITTING,
+    TaskState.QUEUED,
+    TaskState.PROCESSING,
+    TaskState.ARCHIVING,
+)
+
+_STATE_FOR_STATUS = {
+    GatewayStatus.QUEUED: TaskState.QUEUED,
+    GatewayStatus.RUNNING: TaskState.PROCESSING,
+}
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+def scrub(value: Any, *, limit: int = 2000) -> Any:
+    """A copy of a request or answer fit for the event log: secrets redacted, data URIs
+    and long strings shortened. Dicts, lists and scalars keep their shape."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if str(key).lower() in {"authorization", "api_key", "apikey", "key", "token", "secret"}:
+                out[key] = "[redacted]"
+            else:
+                out[key] = scrub(item, limit=limit)
+        return out
+    if isinstance(value, list):
+        return [scrub(item, limit=limit) for item in value[:50]]
+    if isinstance(value, str):
+        if value.startswith("data:") and ";base64," in value:
+            head = value.split(",", 1)[0]
+            return f"{head},… ({len(value)} characters)"
+        value = redact(value)
+        return value if len(value) <= limit else value[:limit] + "…"
+    return value
+
+
+def record(generation_id: int, kind: str, message: str = "", *, state: str = "", data: Any = None) -> Event:
+    """Append one line to a generation's timeline (``data`` is scrubbed first)."""
+    return Event.objects.create(
+        generation_id=generation_id,
+        kind=kind,
+        state=state,
+        message=redact(message),
+        data=scrub(data) if data is not None else None,
+    )
+
+
+# --- creating ---------------------------------------------------------------------------
+
+
+def create_generation(
+    *,
+    team,
+    author,
+    key,
+    choices: GenerationInput,
+    references: Iterable[tuple[str, bytes, int, int]] = (),
+) -> Generation:
+    """Save a request, its reference images and its pending task; queue the submit on commit.
+
+    ``references`` are ``(content_type, data, width, height)`` tuples already
+    verified as images. Returns the saved Generation.
+    """
+    gateway_cls = key.gateway
+    with transaction.atomic():
+        generation = Generation.objects.create(
+            team=team,
+            author=author,
+            key=key,
+            dialect=key.dialect,
+            model_name=gateway_cls.model,
+            key_label=key.label,
+            prompt=choices.prompt,
+            options={
+                "duration": choices.duration,
+                "aspect_ratio": choices.aspect_ratio,
+                "resolution": choices.resolution,
+            },
+        )
+        from videos.models import ReferenceImage
+
+        for position, (content_type, data, width, height) in enumerate(references):
+            ref = ReferenceImage(
+                generation=generation,
+                position=position,
+                content_type=content_type,
+                width=width,
+                height=height,
+            )
+            ref.image.save("reference", ContentFile(data), save=True)
+        task = Task.objects.create(
+            generation=generation,
+            state=TaskState.PENDING,
+            next_poll_at=timezone.now() + SUBMIT_RESCUE,
+        )
+        record(
+            generation.pk,
+            "created",
+            f"Requested through {key.label} ({gateway_cls.label}).",
+            state=TaskState.PENDING,
+            data=generation.options,
+        )
+        transaction.on_commit(lambda: enqueue("videos.tasks.submit_task", task.pk))
+    return generation
+
+
+def enqueue(func: str, *args) -> None:
+    """Queue a django-q2 task by dotted path (a nudge; the sweep is the safety net)."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task(func, *args, q_options={"group": func.rsplit(".", 1)[-1]})
+    except Exception:  # the broker is down: the sweep will find the task anyway
+        log.exception("could not queue %s%r; the sweep will pick it up", func, args)
+
+
+# --- claiming ---------------------------------------------------------------------------
+
+
+def _free(now) -> Q:
+    return Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+
+
+def _due(now) -> Q:
+    return Q(state__in=SWEEP_STATES, next_poll_at__lte=now) & _free(now)
+
+
+def claim(task_id: int, states: Iterable[str], *, lease: timedelta = LEASE) -> str | None:
+    """Claim one task in one of ``states`` whose lease is free; return the lease token or None."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    changed = (
+        Task.objects.filter(_free(now), pk=task_id, state__in=list(states))
+        .update(lease_token=token, leased_until=now + lease, updated_at=now)
+    )
+    return token if changed == 1 else None
+
+
+def claim_due(limit: int) -> tuple[str, list[Task]]:
+    """Claim up to ``limit`` due tasks in one UPDATE; return the token and the tasks.
+
+    The UPDATE repeats the whole due condition, so a row another worker claimed
+    between our SELECT and UPDATE is not claimed twice.
+    """
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    due_ids = Task.objects.filter(_due(now)).order_by("next_poll_at").values("pk")[:limit]
+    Task.objects.filter(_due(now), pk__in=due_ids).update(
+        lease_token=token, leased_until=now + LEASE, updated_at=now
+    )
+    tasks = list(
+        Task.objects.filter(lease_token=token).select_related("generation", "generation__key")
+    )
+    return token, tasks
+
+
+def finish(task: Task, token: str, *, state: str | None = None, **fields) -> bool:
+    """Write ``fields`` (and ``state``) and release the lease, only if we still hold it."""
+    now = timezone.now()
+    updates = {**fields, "leased_until": None, "lease_token": "", "updated_at": now}
+    if state is not None:
+        updates["state"] = state
+        if state in (TaskState.COMPLETED, TaskState.FAILED, TaskState.CANCELLED, TaskState.NEEDS_ATTENTION):
+            updates["finished_at"] = now
+            updates["next_poll_at"] = None
+    changed = Task.objects.filter(pk=task.pk, lease_token=token).update(**updates)
+    if changed != 1:
+        log.warning("task %s: lease %s lost before writing %s", task.pk, token[:8], state)
+        return False
+    old_state = task.state
+    for name, value in updates.items():
+        setattr(task, name, value)
+    if state is not None and state != old_state:
+        log.info("task %s: %s → %s", task.pk, old_state, state)
+    return True
+
+
+def backoff(attempts: int, base_s: float, retry_after: float | None = None) -> float:
+    """Seconds before retrying after ``attempts`` consecutive failures: exponential from
+    ``base_s`` with ±20% jitter, at most MAX_BACKOFF_S, never less than ``retry_after``."""
+    delay = min(MAX_BACKOFF_S, base_s * (2 ** max(0, attempts - 1)))
+    delay *= random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+# --- the steps --------------------------------------------------------------------------
+
+
+class StepError(Exception):
+    """A problem on our side that ends the task with ``message`` (a deleted key, say)."""
+
+
+def gateway_for(generation: Generation) -> Gateway:
+    """The adapter for a generation's key. Raises StepError when the key is gone or unreadable."""
+    key = generation.key
+    if key is None:
+        raise StepError("The gateway key used for this generation was deleted.")
+    try:
+        secret = key.reveal()
+    except VaultError:
+        raise StepError(
+            "The gateway key cannot be decrypted with the server's encryption keys; replace it."
+        ) from None
+    return key.gateway(key.base_url, secret)
+
+
+def generation_input(generation: Generation) -> GenerationInput:
+    """Rebuild the member's choices, reference images included, from the stored request."""
+    references = []
+    for ref in generation.reference_images.all():
+        with ref.image.open("rb") as fh:
+            references.append(ReferenceImageData(content_type=ref.content_type, data=fh.read()))
+    options = generation.options
+    return GenerationInput(
+        prompt=generation.prompt,
+        duration=options["duration"],
+        aspect_ratio=options.get("aspect_ratio"),
+        resolution=options.get("resolution"),
+        references=references,
+    )
+
+
+def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
+    """End the task as failed with ``message`` shown to the member."""
+    if finish(task, token, state=TaskState.FAILED, last_error=message[:2000]):
+        record(task.generation_id, "failed", message, state=TaskState.FAILED, data=data)
+        return True
+    return False
+
+
+def step_submit(task: Task, token: str) -> None:
+    """Send a pending task to its gateway, once.
+
+    Connection failures (nothing reached the gateway) go back to pending with
+    backoff; an outcome we cannot know (timeout after sending, 5xx, reset) goes to
+    ``needs_attention`` and is never resent automatically; a 4xx fails the task.
+    """
+    now = timezone.now()
+    # Record the attempt before sending: a crash from here on is "maybe sent".
+    if Task.objects.filter(pk=task.pk, lease_token=token, state=TaskState.PENDING).update(
+        state=TaskState.SUBMITTING, submitted_at=now, updated_at=now
+    ) != 1:
+        return
+    task.state = TaskState.SUBMITTING
+    generation = task.generation
+    try:
+        gateway = gateway_for(generation)
+        choices = generation_input(generation)
+        problems = gateway.validate_choices(choices)
+        if problems:
+            raise StepError(" ".join(problems.values()))
+    except StepError as exc:
+        fail(task, token, str(exc))
+        return
+    try:
+        submission = gateway.submit(choices)
+    except GatewayError as exc:
+        _submit_failed(task, token, gateway, exc)
+        return
+    if submission.status == GatewayStatus.FAILED:
+        fail(task, token, "The gateway refused the task.", data=submission.raw)
+        return
+    state = _STATE_FOR_STATUS.get(submission.status, TaskState.PROCESSING)
+    if finish(
+        task,
+        token,
+        state=state,
+        external_id=submission.external_id,
+        status_word=submission.status_word,
+        progress=submission.progress,
+        attempts=0,
+        last_error="",
+        last_raw=scrub(submission.raw),
+        next_poll_at=timezone.now() + timedelta(seconds=gateway.poll_interval(0)),
+    ):
+        record(
+            generation.pk,
+            "submitted",
+            f"The gateway accepted the task as {submission.external_id} ({submission.status_word or 'no status'}).",
+            state=state,
+            data=submission.raw,
+        )
+
+
+def _submit_failed(task: Task, token: str, gateway: Gateway, exc: GatewayError) -> None:
+    if exc.permanent:
+        fail(task, token, exc.message, data=exc.raw)
+        return
+    if exc.maybe_created:
+        message = (
+            f"The gateway may have created this task but its answer was lost ({exc.message}). "
+            "It was not sent again, so you are not charged twice: resubmit it or abandon it."
+        )
+        if finish(task, token, state=TaskState.NEEDS_ATTENTION, last_error=message):
+            record(task.generation_id, "needs_attention", message, state=TaskState.NEEDS_ATTENTION, data=exc.raw)
+        return
+    attempts = task.attempts + 1
+    if attempts >= MAX_SUBMIT_ATTEMPTS:
+        fail(task, token, f"The gateway could not be reached after {attempts} tries: {exc.message}")
+        return
+    delay = backoff(attempts, 5.0, exc.retry_after)
+    if finish(
+        task,
+        token,
+        state=TaskState.PENDING,
+        attempts=attempts,
+        last_error=exc.message,
+        next_poll_at=timezone.now() + timedelta(seconds=delay),
+    ):
+        record(
+            task.generation_id,
+            "retry",
+            f"Not sent: {exc.message}. Trying again in {delay:.0f} s.",
+            state=TaskState.PENDING,
+        )
+
+
+def step_poll(task: Task, token: str) -> None:
+    """Ask the gateway how a task is doing and act on the answer.
+
+    Transient errors (timeouts, 5xx, 429, garbage) are retried with backoff,
+    honouring ``Retry-After``; they never fail the task. Success moves it to
+    ``archiving`` and queues the archive.
+    """
+    generation = task.generation
+    now = timezone.now()
+    age = now - (task.submitted_at or generation.created_at)
+    if age > MAX_TASK_AGE:
+        fail(task, token, f"The gateway did not finish within {MAX_TASK_AGE.total_seconds() / 3600:.0f} hours.")
+        return
+    try:
+        gateway = gateway_for(generation)
+    except StepError as exc:
+        fail(task, token, str(exc))
+        return
+    Task.objects.filter(pk=task.pk).update(polls=task.polls + 1)
+    try:
+        result = gateway.poll(task.external_id)
+    except GatewayError as exc:
+        if exc.permanent:
+            fail(task, token, exc.message, data=exc.raw)
+            return
+        attempts = task.attempts + 1
+        delay = backoff(attempts, gateway.poll_interval(age.total_seconds()), exc.retry_after)
+        if finish(
+            task,
+            token,
+            attempts=attempts,
+            last_error=exc.message,
+            next_poll_at=now + timedelta(seconds=delay),
+        ):
+            record(generation.pk, "retry", f"Polling failed: {exc.message}. Trying again in {delay:.0f} s.", data=exc.raw)
+        return
+    apply_poll_result(task, token, gateway, result, age.total_seconds())
+
+
+def apply_poll_result(task: Task, token: str, gateway: Gateway, result: PollResult, age_s: float) -> None:
+    """Move the task according to one status answer."""
+    previous_word = task.status_word
+    common = {"status_word": result.status_word[:40], "last_raw": scrub(result.raw), "attempts": 0, "last_error": ""}
+    if result.status == GatewayStatus.SUCCEEDED:
+        if finish(
+            task,
+            token,
+            state=TaskState.ARCHIVING,
+            progress=100,
+            result_url=result.video_url[:2000],
+            next_poll_at=timezone.now() + ARCHIVE_RESCUE,
+            **common,
+        ):
+            record(task.generation_id, "completed", "The gateway finished the video; saving it.", state=TaskState.ARCHIVING, data=result.raw)
+            transaction.on_commit(lambda: enqueue("videos.tasks.archive_task", task.pk))
+        return
+    if result.status == GatewayStatus.FAILED:
+        fail(task, token, result.error or "The gateway reports the task failed.", data=result.raw)
+        return
+    if result.status == GatewayStatus.CANCELLED:
+        if finish(task, token, state=TaskState.CANCELLED, last_error=result.error, **{k: v for k, v in common.items() if k != "last_error"}):
+            record(task.generation_id, "cancelled", result.error or "The gateway cancelled the task.", state=TaskState.CANCELLED, data=result.raw)
+        return
+    state = _STATE_FOR_STATUS[result.status]
+    changed = state != task.state or result.status_word != previous_word
+    if finish(
+        task,
+        token,
+        state=state,
+        progress=max(task.progress, result.progress),
+        next_poll_at=timezone.now() + timedelta(seconds=gateway.poll_interval(age_s)),
+        **common,
+    ) and changed:
+        record(task.generation_id, "status", f"The gateway reports {result.status_word or 'no status'}.", state=state, data=result.raw)
+
+
+def step_archive(task: Task, token: str) -> None:
+    """Download the finished video, verify and probe it, store it with a poster.
+
+    The file goes to storage first; the Asset row and the ``completed`` state are
+    written together only if we still hold the lease, so an interrupted archive is
+    redone from scratch and never leaves a half file as the asset.
+    """
+    generation = task.generation
+    try:
+        gateway = gateway_for(generation)
+    except StepError as exc:
+        fail(task, token, str(exc))
+        return
+    url, headers = gateway.result_download(
+        task.external_id, PollResult(GatewayStatus.SUCCEEDED, task.status_word, 100, None, video_url=task.result_url)
+    )
+    try:
+        download = http.download_to_tempfile(url, headers=headers)
+    except http.DownloadError as exc:
+        _archive_failed(task, token, exc.message, permanent=exc.permanent)
+        return
+    try:
+        try:
+            info = media.probe_video(download.path)
+        except media.InvalidVideo as exc:
+            fail(task, token, f"The gateway's file is not a playable video ({exc}).")
+            return
+        try:
+            poster = media.extract_poster(download.path)
+        except media.InvalidVideo:
+            poster = None
+        asset = Asset(
+            generation=generation,
+            duration_s=info.duration_s,
+            width=info.width,
+            height=info.height,
+            bytes=download.bytes,
+            sha256=download.sha256,
+            source_url=url[:2000],
+        )
+        with open(download.path, "rb") as fh:
+            asset.file.save("video.mp4", File(fh), save=False)
+        if poster:
+            asset.poster.save("poster.jpg", ContentFile(poster), save=False)
+        with transaction.atomic():
+            if finish(task, token, state=TaskState.COMPLETED, attempts=0, last_error=""):
+                Asset.objects.filter(generation=generation).delete()
+                asset.save()
+                record(
+                    generation.pk,
+                    "archived",
+                    f"Saved {info.width}×{info.height}, {info.duration_s:.1f} s, {download.bytes} bytes.",
+                    state=TaskState.COMPLETED,
+                    data={"sha256": download.sha256, "bytes": download.bytes},
+                )
+                return
+        # Lost the lease: another worker owns this task now; drop our copy.
+        asset.file.delete(save=False)
+        if poster:
+            asset.poster.delete(save=False)
+    finally:
+        os.unlink(download.path)
+
+
+def _archive_failed(task: Task, token: str, message: str, *, permanent: bool) -> None:
+    attempts = task.attempts + 1
+    if permanent or attempts >= MAX_ARCHIVE_ATTEMPTS:
+        fail(task, token, f"The finished video could not be saved: {message}.")
+        return
+    delay = backoff(attempts, 10.0)
+    if finish(task, token, attempts=attempts, last_error=message, next_poll_at=timezone.now() + timedelta(seconds=delay)):
+        record(task.generation_id, "retry", f"Saving the video failed: {message}. Trying again in {delay:.0f} s.")
+
+
+def step_stale_submit(task: Task, token: str) -> None:
+    """A worker died while sending: we cannot know whether the gateway has the task."""
+    message = (
+        "The worker stopped while sending this task, so the gateway may or may not have it. "
+        "It was not sent again: resubmit it or abandon it."
+    )
+    if finish(task, token, state=TaskState.NEEDS_ATTENTION, last_error=message):
+        record(task.generation_id, "needs_attention", message, state=TaskState.NEEDS_ATTENTION)
+
+
+# --- entry points -----------------------------------------------------------------------
+
+
+def run_step(task: Task, token: str) -> None:
+    """Run the step for the task's state; never raises (a bug pushes the task's next poll)."""
+    try:
+        if task.state == TaskState.PENDING:
+            step_submit(task, token)
+        elif task.state == TaskState.SUBMITTING:
+            step_stale_submit(task, token)
+        elif task.state in (TaskState.QUEUED, TaskState.PROCESSING):
+            step_poll(task, token)
+        elif task.state == TaskState.ARCHIVING:
+            step_archive(task, token)
+        else:
+            finish(task, token)
+    except Exception:
+        log.exception("task %s: step for %s raised; trying again later", task.pk, task.state)
+        finish(task, token, next_poll_at=timezone.now() + timedelta(seconds=60))
+
+
+def process_task(task_id: int, states: Iterable[str], *, lease: timedelta = LEASE) -> bool:
+    """Claim one task in ``states`` and run its step. Returns False when it was not ours."""
+    token = claim(task_id, states, lease=lease)
+    if token is None:
+        return False
+    task = Task.objects.select_related("generation", "generation__key").get(pk=task_id)
+    run_step(task, token)
+    return True
+
+
+def sweep_once(limit: int | None = None) -> int:
+    """Claim and advance every due task (up to ``limit``); returns how many were handled.
+
+    Archives are queued for a worker of their own rather than run here, so one
+    large download never holds up polling.
+    """
+    token, tasks = claim_due(limit or settings.STUDIO_SWEEP_BATCH)
+    for task in tasks:
+        if task.state == TaskState.ARCHIVING:
+            finish(task, token, next_poll_at=timezone.now() + ARCHIVE_RESCUE)
+            enqueue("videos.tasks.archive_task", task.pk)
+        else:
+            run_step(task, token)
+    return len(tasks)
+
+
+def seconds_until_next_due(default: float) -> float:
+    """Seconds until the earliest due task (0 if one is due now), at most ``default``."""
+    nxt = (
+        Task.objects.filter(state__in=SWEEP_STATES, next_poll_at__isnull=False)
+        .order_by("next_poll_at")
+        .values_list("next_poll_at", flat=True)
+        .first()
+    )
+    if nxt is None:
+        return default
+    return max(0.0, min(default, (nxt - timezone.now()).total_seconds()))

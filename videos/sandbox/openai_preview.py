@@ -1,0 +1,169 @@
+"""The sandbox's openai-preview dialect, strictly as seeds 000 and 003 document it.
+
+``POST /v1/videos`` (JSON) creates a task, ``GET /v1/videos/{id}`` reads it,
+``GET /v1/videos/{id}/content`` downloads the MP4. Anything the documents do not
+allow is refused with HTTP 400 and an OpenAI-style ``{"error": {...}}`` body:
+unknown fields, a wrong model, a prompt over 4096 characters, ``seconds`` below 1
+(or above 15, the studio's cap for every channel), an aspect ratio that is neither
+a preset nor ``number:number``, a resolution other than 480P/720P/480/720, and
+``image`` together with ``images``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from videos.sandbox import engine
+from videos.sandbox.common import Refusal, bearer_key, decode_data_uri, json_body
+from videos.sandbox.models import SandboxJob
+
+DIALECT = "openai-preview"
+MODEL = "grok-imagine-video-1.5-preview"
+FIELDS = {"model", "prompt", "seconds", "aspect_ratio", "resolution", "image", "images"}
+RATIO = re.compile(r"^\d+(\.\d+)?:\d+(\.\d+)?$")
+RESOLUTIONS = {"480P": 480, "720P": 720, "480": 480, "720": 720}
+
+
+def _error(refusal: Refusal) -> JsonResponse:
+    return JsonResponse(
+        {
+            "error": {
+                "message": refusal.message,
+                "type": "invalid_request_error",
+                "param": refusal.param,
+                "code": refusal.code,
+            }
+        },
+        status=refusal.status,
+    )
+
+
+def parse_create(body: dict) -> tuple[dict, bytes | None]:
+    """Validate a create body; returns (params, first image bytes). Raises Refusal."""
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise Refusal(400, f"Unknown parameter: '{unknown[0]}'.", code="unknown_parameter", param=unknown[0])
+    if body.get("model") != MODEL:
+        raise Refusal(400, f"'model' must be '{MODEL}'.", code="model_not_found", param="model")
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise Refusal(400, "'prompt' is required.", code="missing_required_parameter", param="prompt")
+    if len(prompt) > 4096:
+        raise Refusal(400, "'prompt' must be at most 4096 characters.", param="prompt")
+    seconds = body.get("seconds", "6")
+    if isinstance(seconds, bool) or not isinstance(seconds, (str, int)) or not str(seconds).isdigit():
+        raise Refusal(400, "'seconds' must be a whole number of seconds, e.g. \"6\".", param="seconds")
+    seconds = int(seconds)
+    if not 1 <= seconds <= 15:
+        raise Refusal(400, "'seconds' must be between 1 and 15.", param="seconds")
+    aspect_ratio = body.get("aspect_ratio", "16:9")
+    if not isinstance(aspect_ratio, str) or not RATIO.match(aspect_ratio) or any(
+        float(part) == 0 for part in aspect_ratio.split(":")
+    ):
+        raise Refusal(400, "'aspect_ratio' must be a preset such as 16:9 or a number:number ratio.", param="aspect_ratio")
+    resolution = body.get("resolution", "720P")
+    if isinstance(resolution, int) and not isinstance(resolution, bool):
+        resolution = str(resolution)
+    if not isinstance(resolution, str) or resolution.upper() not in RESOLUTIONS:
+        raise Refusal(400, "'resolution' supports 480P and 720P.", param="resolution")
+    if "image" in body and "images" in body:
+        raise Refusal(400, "Do not pass image together with images.", param="images")
+    image = None
+    if "image" in body:
+        image = decode_data_uri(body["image"], "image")
+    if "images" in body:
+        images = body["images"]
+        if not isinstance(images, list) or not images:
+            raise Refusal(400, "'images' must be a non-empty array of data URIs.", param="images")
+        decoded = [decode_data_uri(item, f"images[{i}]") for i, item in enumerate(images)]
+        image = decoded[0]
+    short = RESOLUTIONS[resolution.upper()]
+    try:
+        width, height = engine.dimensions(aspect_ratio, short)
+    except ValueError:
+        raise Refusal(400, "'aspect_ratio' is out of range.", param="aspect_ratio") from None
+    params = {
+        "seconds": seconds,
+        "aspect_ratio": aspect_ratio,
+        "resolution": f"{short}P",
+        "width": width,
+        "height": height,
+    }
+    return params, image
+
+
+def video_object(request: HttpRequest, job: SandboxJob, *, created: bool = False) -> dict:
+    """The task as seed 003's response example shows it (``queued`` when just created)."""
+    status, progress = ("queued", 0) if created else engine.snapshot(job)
+    answer = {
+        "id": job.id,
+        "object": "video",
+        "model": job.model,
+        "status": status,
+        "progress": progress,
+        "created_at": int(job.created_at.timestamp()),
+        "seconds": str(job.params["seconds"]),
+        "size": job.params["resolution"],
+        "video_url": "",
+    }
+    if status == "completed":
+        answer["video_url"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/content")
+    if status == "failed":
+        answer["error"] = {"message": engine.FAILURE_MESSAGE, "code": "sandbox_failure"}
+    return answer
+
+
+def _job(request: HttpRequest, video_id: str) -> SandboxJob:
+    key = bearer_key(request)
+    job = SandboxJob.objects.filter(pk=video_id, dialect=DIALECT).first()
+    if job is None or job.key_hash != engine.key_hash(key):
+        raise Refusal(404, f"No video found with id '{video_id}'.", code="not_found")
+    return job
+
+
+@csrf_exempt
+@require_POST
+def create(request: HttpRequest) -> JsonResponse:
+    try:
+        key = bearer_key(request)
+        body = json_body(request)
+        params, image = parse_create(body)
+    except Refusal as refusal:
+        return _error(refusal)
+    job = engine.create_job(
+        dialect=DIALECT,
+        model=MODEL,
+        api_key=key,
+        prompt=body["prompt"],
+        params=params,
+        image=image,
+    )
+    return JsonResponse(video_object(request, job, created=True))
+
+
+@require_GET
+def retrieve(request: HttpRequest, video_id: str) -> JsonResponse:
+    try:
+        job = _job(request, video_id)
+    except Refusal as refusal:
+        return _error(refusal)
+    return JsonResponse(video_object(request, job))
+
+
+@require_GET
+def content(request: HttpRequest, video_id: str):
+    """The MP4. Needs the same key (the studio sends it only to the gateway's host)."""
+    try:
+        job = _job(request, video_id)
+    except Refusal as refusal:
+        return _error(refusal)
+    if engine.snapshot(job)[0] != "completed":
+        return _error(Refusal(409, "The video is not ready yet.", code="video_not_ready"))
+    path = engine.video_path(job)
+    if not path.exists():
+        raise Http404
+    return FileResponse(open(path, "rb"), content_type="video/mp4")

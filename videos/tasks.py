@@ -1,0 +1,99 @@
+"""django-q2 entry points. Each takes ids, is safe to run twice, and can be called
+directly in tests; the database decides what actually happens (``videos.pipeline``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
+
+from videos import pipeline
+from videos.models import TaskState, WorkerLease
+
+log = logging.getLogger(__name__)
+
+SWEEPER = "sweeper"
+SWEEP_LOOP_SECONDS = 20.0
+SWEEPER_LEASE = timedelta(seconds=45)
+
+
+def submit_task(task_id: int) -> bool:
+    """Send a pending task to its gateway; then make sure the poller is running."""
+    done = pipeline.process_task(task_id, [TaskState.PENDING])
+    ensure_sweeper()
+    return done
+
+
+def archive_task(task_id: int) -> bool:
+    """Archive a task whose video is ready."""
+    lease = timedelta(seconds=settings.STUDIO_DOWNLOAD_SECONDS + 120)
+    return pipeline.process_task(task_id, [TaskState.ARCHIVING], lease=lease)
+
+
+def sweep() -> int:
+    """One pass over every due task (also usable as a plain django-q2 schedule)."""
+    return pipeline.sweep_once()
+
+
+def _take_lease(token: str) -> bool:
+    now = timezone.now()
+    WorkerLease.objects.get_or_create(name=SWEEPER)
+    return (
+        WorkerLease.objects.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(token=token), name=SWEEPER)
+        .update(token=token, leased_until=now + SWEEPER_LEASE)
+        == 1
+    )
+
+
+def sweeper_running() -> bool:
+    """True while some worker holds the sweeper lease."""
+    return WorkerLease.objects.filter(name=SWEEPER, leased_until__gte=timezone.now()).exists()
+
+
+def ensure_sweeper() -> None:
+    """Queue the sweep loop unless one is running (cheap; called after each submit)."""
+    from django_q.conf import Conf
+
+    if Conf.SYNC or sweeper_running():
+        return
+    pipeline.enqueue("videos.tasks.sweep_loop")
+
+
+def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True) -> int:
+    """Poll due tasks for about ``seconds``, then hand over to a fresh queued run.
+
+    Only one loop runs at a time (the ``sweeper`` lease); a loop that finds the
+    lease held returns at once. Each run is short so that the cluster shuts down
+    promptly, and it re-queues itself while tasks are in flight; a django-q2
+    schedule (see the migration) restarts the chain if it was ever lost. The
+    gateway cadence, not this loop, decides when each task is polled.
+    Returns the number of task steps run.
+    """
+    from django_q.conf import Conf
+
+    token = uuid.uuid4().hex
+    if not _take_lease(token):
+        return 0
+    handled = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            handled += pipeline.sweep_once()
+            if not _take_lease(token):
+                return handled
+            remaining = deadline - time.monotonic()
+            time.sleep(max(0.05, min(1.0, remaining, pipeline.seconds_until_next_due(1.0))))
+    finally:
+        close_old_connections()
+        active = pipeline.Task.objects.filter(state__in=pipeline.SWEEP_STATES).exists()
+        WorkerLease.objects.filter(name=SWEEPER, token=token).update(token="", leased_until=None)
+        if requeue and active and not Conf.SYNC:
+            pipeline.enqueue("videos.tasks.sweep_loop")
+    return handled

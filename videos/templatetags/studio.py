@@ -1,0 +1,28 @@
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def duration_words(seconds) -> str:
+    """``75`` → ``1 min 15 s``; ``9`` → ``9 s``."""
+    try:
+        seconds = int(seconds)
+    except (TypeError, ValueError):
+        return ""
+    minutes, secs = divmod(max(0, seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+@register.filter
+def elapsed(generation) -> str:
+    """Time from the request to its end (or to now, while it runs)."""
+    task = getattr(generation, "task", None)
+    end = (task.finished_at if task else None) or timezone.now()
+    return duration_words((end - generation.created_at).total_seconds())
