@@ -151,7 +151,8 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django 6.1 mailers; the console backend until an SMTP one is configured.
+MAILERS = {"default": {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}}
 
 # django-q2: the database is the source of truth, a queued message only a nudge
 # (shared/PITFALLS.md). ``retry`` must exceed ``timeout`` or tasks run twice.

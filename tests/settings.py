@@ -12,6 +12,7 @@ os.environ.setdefault("STUDIO_SANDBOX_BACKGROUND_RENDER", "false")
 os.environ.setdefault("STUDIO_SANDBOX_RUN_SECONDS", "0")
 os.environ.setdefault("Q_SYNC", "true")
 os.environ.setdefault("SECURE_COOKIES", "false")
+os.environ.setdefault("STATIC_MANIFEST", "false")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="studio-test-media-"))
 os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="studio-test-db-"), "db.sqlite3"))
 
@@ -20,3 +21,5 @@ from project.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "sandbox.test"]
 STUDIO_SANDBOX_URL = "http://sandbox.test/sandbox"
+STATIC_ROOT = None  # whitenoise serves from the finders in tests; nothing is collected
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,126 @@
+"""One end-to-end run in headless Chromium: log in, generate, watch the card finish live.
+
+Playwright drives Debian's /usr/bin/chromium (never a downloaded browser). The
+studio runs on pytest-django's live server with the sandbox gateway on loopback;
+a thread plays the worker's poller.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import Team, User
+from tests.conftest import png_bytes
+from videos import http, tasks
+from videos.models import GatewayKey, Generation, TaskState
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this thread
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def worker(live_server):
+    """The poller, as a thread: sweeps due tasks until the test ends."""
+    http.use_transport(None)
+    stop = threading.Event()
+
+    def loop():
+        try:
+            while not stop.is_set():
+                tasks.sweep()
+                stop.wait(0.3)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
+
+
+def test_a_member_generates_and_watches_the_card_finish(page, live_server, worker, settings, tmp_path):
+    settings.STUDIO_SANDBOX_RUN_SECONDS = 3
+    user = User.objects.create_user("demo", password="demo-pass-123")
+    team = Team.create_personal(user)
+    key = GatewayKey(team=team, owner=user, dialect="openai-preview", label="Sandbox", base_url=f"{live_server.url}/sandbox/openai")
+    key.set_secret("sk-sandbox-browser-test")
+    key.save()
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Prompt").wait_for()
+    page.evaluate("window.__noReload = true")
+
+    # Text to video.
+    page.get_by_label("Prompt").fill("A paper boat drifting down a rainy street")
+    page.get_by_label("Duration (s)").select_option("2")
+    page.get_by_label("Resolution").select_option("480p")
+    page.get_by_role("button", name="Generate").click()
+    from playwright.sync_api import expect
+
+    first = page.locator("article.card").first
+    expect(first).to_contain_text("A paper boat")
+    expect(first).to_have_attribute("data-state", "completed", timeout=60_000)
+
+    # Image to video.
+    image = tmp_path / "ref.png"
+    image.write_bytes(png_bytes((320, 180), (30, 120, 220)))
+    page.get_by_label("Prompt").fill("Slow push-in on the blue picture")
+    page.get_by_label("Reference images").set_input_files(str(image))
+    page.get_by_role("button", name="Generate").click()
+    newest = page.locator("article.card").first
+    expect(newest).to_contain_text("Slow push-in")
+    expect(newest).to_have_attribute("data-state", "completed", timeout=60_000)
+
+    assert page.evaluate("window.__noReload") is True  # the cards updated without a reload
+    for card in (newest, page.locator("article.card").nth(1)):
+        video = card.locator("video")
+        assert video.get_attribute("poster").endswith("poster.jpg")
+        assert video.get_attribute("src").endswith("video.mp4")
+        duration = video.evaluate(
+            """v => new Promise(resolve => {
+                if (v.readyState >= 1) return resolve(v.duration);
+                v.addEventListener('loadedmetadata', () => resolve(v.duration));
+                v.addEventListener('error', () => resolve(-1));
+                v.load();
+            })"""
+        )
+        assert duration == pytest.approx(2, abs=0.2)
+
+    states = set(Generation.objects.values_list("task__state", flat=True))
+    assert states == {TaskState.COMPLETED}
+    page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
+
+    page.get_by_role("link", name="History").click()
+    expect(page.locator("a.tile")).to_have_count(2)
+    expect(page.locator("a.tile img.poster")).to_have_count(2)
