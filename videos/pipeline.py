@@ -386,7 +386,7 @@ def step_poll(task: Task, token: str) -> None:
     except StepError as exc:
         fail(task, token, str(exc))
         return
-    Task.objects.filter(pk=task.pk).update(polls=task.polls + 1)
+    polls = task.polls + 1
     try:
         result = gateway.poll(task.external_id)
     except GatewayError as exc:
@@ -399,18 +399,25 @@ def step_poll(task: Task, token: str) -> None:
             task,
             token,
             attempts=attempts,
+            polls=polls,
             last_error=exc.message,
             next_poll_at=now + timedelta(seconds=delay),
         ):
             record(generation.pk, "retry", f"Polling failed: {exc.message}. Trying again in {delay:.0f} s.", data=exc.raw)
         return
-    apply_poll_result(task, token, gateway, result, age.total_seconds())
+    apply_poll_result(task, token, gateway, result, age.total_seconds(), polls=polls)
 
 
-def apply_poll_result(task: Task, token: str, gateway: Gateway, result: PollResult, age_s: float) -> None:
-    """Move the task according to one status answer."""
+def apply_poll_result(task: Task, token: str, gateway: Gateway, result: PollResult, age_s: float, *, polls: int) -> None:
+    """Move the task according to one status answer (``polls``: the new poll count)."""
     previous_word = task.status_word
-    common = {"status_word": result.status_word[:40], "last_raw": scrub(result.raw), "attempts": 0, "last_error": ""}
+    common = {
+        "status_word": result.status_word[:40],
+        "last_raw": scrub(result.raw),
+        "attempts": 0,
+        "last_error": "",
+        "polls": polls,
+    }
     if result.status == GatewayStatus.SUCCEEDED:
         if finish(
             task,

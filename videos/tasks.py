@@ -20,7 +20,7 @@ from videos.models import TaskState, WorkerLease
 log = logging.getLogger(__name__)
 
 SWEEPER = "sweeper"
-SWEEP_LOOP_SECONDS = 20.0
+SWEEP_LOOP_SECONDS = 10.0
 SWEEPER_LEASE = timedelta(seconds=45)
 
 

@@ -149,6 +149,8 @@ class Gateway:
     ``submit``, ``poll`` and ``result_download``.
     """
 
+    do_not_call_in_templates = True  # templates read the class's attributes
+
     dialect: ClassVar[str]
     label: ClassVar[str]
     model: ClassVar[str]
