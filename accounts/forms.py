@@ -11,9 +11,7 @@ class SignupForm(UserCreationForm):
 
 
 class InviteForm(forms.Form):
-    role = forms.ChoiceField(
-        choices=[(r.value, r.label) for r in Role if r != Role.OWNER], initial=Role.MEMBER
-    )
+    role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role if r != Role.OWNER], initial=Role.MEMBER)
 
 
 class TeamForm(forms.ModelForm):

@@ -91,9 +91,7 @@ class Invitation(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(default=_invite_expiry)
-    accepted_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     accepted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
@@ -115,7 +113,5 @@ class Invitation(models.Model):
             ).update(accepted_at=timezone.now(), accepted_by=user)
             if claimed != 1:
                 return None
-            membership, _ = Membership.objects.get_or_create(
-                team=self.team, user=user, defaults={"role": self.role}
-            )
+            membership, _ = Membership.objects.get_or_create(team=self.team, user=user, defaults={"role": self.role})
             return membership

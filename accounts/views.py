@@ -53,7 +53,9 @@ def teams(request):
         context["members"] = membership.team.memberships.select_related("user").order_by("joined_at")
         if membership.can_manage:
             context["invitations"] = [
-                i for i in membership.team.invitations.filter(accepted_at__isnull=True).order_by("-created_at")[:20] if i.is_usable
+                i
+                for i in membership.team.invitations.filter(accepted_at__isnull=True).order_by("-created_at")[:20]
+                if i.is_usable
             ]
     return render(request, "accounts/teams.html", context)
 
@@ -74,7 +76,9 @@ def invite(request):
     """Make an invitation link for the current team (owners and admins)."""
     form = InviteForm(request.POST)
     if form.is_valid():
-        invitation = Invitation.objects.create(team=request.team, role=form.cleaned_data["role"], created_by=request.user)
+        invitation = Invitation.objects.create(
+            team=request.team, role=form.cleaned_data["role"], created_by=request.user
+        )
         link = request.build_absolute_uri(invitation_url(invitation))
         messages.success(request, f"Invitation link (valid 7 days, one use): {link}")
     return redirect("teams")

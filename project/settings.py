@@ -85,9 +85,7 @@ DATABASES = {
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
-            ),
+            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"),
         },
     }
 }
@@ -147,9 +145,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 
 # Django 6.1 mailers; the console backend until an SMTP one is configured.
 MAILERS = {"default": {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}}
@@ -174,9 +170,7 @@ Q_CLUSTER = {
 STUDIO_ENCRYPTION_KEYS = env_list("STUDIO_ENCRYPTION_KEYS")
 if not STUDIO_ENCRYPTION_KEYS:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "STUDIO_ENCRYPTION_KEYS must hold at least one Fernet key when DEBUG is off"
-        )
+        raise ImproperlyConfigured("STUDIO_ENCRYPTION_KEYS must hold at least one Fernet key when DEBUG is off")
     # Development default only: a fixed Fernet key so a local database stays readable.
     STUDIO_ENCRYPTION_KEYS = ["ZGV2LW9ubHktc3R1ZGlvLWtleS1ub3QtZm9yLXByb2Q="]
 STUDIO_SANDBOX_ENABLED = env_bool("STUDIO_SANDBOX_ENABLED", DEBUG)

@@ -31,7 +31,9 @@ class Recorder(httpx.BaseTransport):
 
     hosts: set[str] = field(default_factory=lambda: {SANDBOX_HOST, "other-gateway.test"})
     requests: list[httpx.Request] = field(default_factory=list)
-    faults: list[tuple[Callable[[httpx.Request], bool], Callable[[httpx.Request], httpx.Response]]] = field(default_factory=list)
+    faults: list[tuple[Callable[[httpx.Request], bool], Callable[[httpx.Request], httpx.Response]]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self):
         self._wsgi = httpx.WSGITransport(app=WSGIHandler())
@@ -89,8 +91,21 @@ def outsider(db) -> User:
     return user
 
 
-def add_key(user: User, team: Team, *, secret: str = "sk-sandbox-alice-0001", base_url: str | None = None, label: str = "Sandbox") -> GatewayKey:
-    key = GatewayKey(team=team, owner=user, dialect="openai-preview", label=label, base_url=base_url or f"http://{SANDBOX_HOST}/sandbox/openai")
+def add_key(
+    user: User,
+    team: Team,
+    *,
+    secret: str = "sk-sandbox-alice-0001",
+    base_url: str | None = None,
+    label: str = "Sandbox",
+) -> GatewayKey:
+    key = GatewayKey(
+        team=team,
+        owner=user,
+        dialect="openai-preview",
+        label=label,
+        base_url=base_url or f"http://{SANDBOX_HOST}/sandbox/openai",
+    )
     key.set_secret(secret)
     key.save()
     return key

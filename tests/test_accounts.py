@@ -12,7 +12,12 @@ from tests.conftest import make_user
 def test_signing_up_creates_a_personal_team_and_logs_in(client, db):
     response = client.post(
         reverse("signup"),
-        {"username": "carol", "email": "c@example.com", "password1": "a-long-pass-phrase-1", "password2": "a-long-pass-phrase-1"},
+        {
+            "username": "carol",
+            "email": "c@example.com",
+            "password1": "a-long-pass-phrase-1",
+            "password2": "a-long-pass-phrase-1",
+        },
     )
     assert response.status_code == 302
     carol = User.objects.get(username="carol")

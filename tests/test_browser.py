@@ -70,7 +70,9 @@ def test_a_member_generates_and_watches_the_card_finish(page, live_server, worke
     settings.STUDIO_SANDBOX_RUN_SECONDS = 3
     user = User.objects.create_user("demo", password="demo-pass-123")
     team = Team.create_personal(user)
-    key = GatewayKey(team=team, owner=user, dialect="openai-preview", label="Sandbox", base_url=f"{live_server.url}/sandbox/openai")
+    key = GatewayKey(
+        team=team, owner=user, dialect="openai-preview", label="Sandbox", base_url=f"{live_server.url}/sandbox/openai"
+    )
     key.set_secret("sk-sandbox-browser-test")
     key.save()
 

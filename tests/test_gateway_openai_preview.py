@@ -47,7 +47,9 @@ def test_it_sends_one_reference_image_as_image_and_several_as_images():
     assert one["image"].startswith("data:image/png;base64,")
     assert "images" not in one
     two = gateway.build_request(
-        choices(references=[ReferenceImageData("image/png", png_bytes()), ReferenceImageData("image/jpeg", b"\xff\xd8")])
+        choices(
+            references=[ReferenceImageData("image/png", png_bytes()), ReferenceImageData("image/jpeg", b"\xff\xd8")]
+        )
     )
     assert "image" not in two
     assert [uri.split(";")[0] for uri in two["images"]] == ["data:image/png", "data:image/jpeg"]
@@ -107,7 +109,9 @@ def test_it_sends_the_key_only_to_the_gateways_own_host():
 )
 def test_it_maps_every_documented_status_word(word, status):
     client = httpx.Client(
-        transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"id": "video_1", "status": word, "progress": 40}))
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, json={"id": "video_1", "status": word, "progress": 40})
+        )
     )
     result = OpenAIPreviewGateway("https://gw.example", "k", client=client).poll("video_1")
     assert result.status == status
@@ -126,7 +130,11 @@ def _adapter(handler) -> OpenAIPreviewGateway:
 
 
 def test_a_400_is_permanent_with_the_gateways_message():
-    adapter = _adapter(lambda r: httpx.Response(400, json={"error": {"message": "seconds must be >= 1", "type": "invalid_request_error"}}))
+    adapter = _adapter(
+        lambda r: httpx.Response(
+            400, json={"error": {"message": "seconds must be >= 1", "type": "invalid_request_error"}}
+        )
+    )
     with pytest.raises(GatewayError) as info:
         adapter.submit(choices())
     assert info.value.permanent and info.value.message == "seconds must be >= 1"
@@ -159,7 +167,9 @@ def test_a_refused_connection_did_not_create_anything():
 
 
 def test_a_429_is_transient_and_keeps_retry_after():
-    adapter = _adapter(lambda r: httpx.Response(429, headers={"Retry-After": "7"}, json={"error": {"message": "slow down"}}))
+    adapter = _adapter(
+        lambda r: httpx.Response(429, headers={"Retry-After": "7"}, json={"error": {"message": "slow down"}})
+    )
     with pytest.raises(GatewayError) as info:
         adapter.poll("video_1")
     assert not info.value.permanent and info.value.retry_after == 7
@@ -186,7 +196,13 @@ def _post(gateway, body, key="sk-sandbox-test"):
 
 
 def _valid_body(**overrides):
-    body = {"model": "grok-imagine-video-1.5-preview", "prompt": "a cat", "seconds": "2", "aspect_ratio": "16:9", "resolution": "480P"}
+    body = {
+        "model": "grok-imagine-video-1.5-preview",
+        "prompt": "a cat",
+        "seconds": "2",
+        "aspect_ratio": "16:9",
+        "resolution": "480P",
+    }
     body.update(overrides)
     return body
 

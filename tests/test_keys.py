@@ -107,7 +107,9 @@ def test_a_token_from_another_key_raises_instead_of_leaking_ciphertext(owner, te
 
 
 def test_logs_redact_bearer_tokens(caplog):
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "sent Authorization: Bearer %s", ("sk-leak-123456",), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "sent Authorization: Bearer %s", ("sk-leak-123456",), None
+    )
     vault.RedactSecretsFilter().filter(record)
     assert "sk-leak-123456" not in record.getMessage()
 

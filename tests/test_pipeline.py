@@ -74,7 +74,9 @@ def test_it_sends_only_documented_fields_to_any_host_of_the_dialect(gateway, own
     def other_server(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
             seen.append(json.loads(request.content))
-            return httpx.Response(200, json={"id": "vid_42", "object": "video", "status": "queued", "progress": 0, "video_url": ""})
+            return httpx.Response(
+                200, json={"id": "vid_42", "object": "video", "status": "queued", "progress": 0, "video_url": ""}
+            )
         if request.url.path == "/v1/videos/vid_42":
             return httpx.Response(200, json={"id": "vid_42", "status": "completed", "progress": 100, "video_url": ""})
         if request.url.path == "/v1/videos/vid_42/content":
@@ -89,13 +91,21 @@ def test_it_sends_only_documented_fields_to_any_host_of_the_dialect(gateway, own
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.COMPLETED, task.last_error
     assert seen == [
-        {"model": "grok-imagine-video-1.5-preview", "prompt": generation.prompt, "seconds": "6", "aspect_ratio": "16:9", "resolution": "720P"}
+        {
+            "model": "grok-imagine-video-1.5-preview",
+            "prompt": generation.prompt,
+            "seconds": "6",
+            "aspect_ratio": "16:9",
+            "resolution": "720P",
+        }
     ]
 
 
 def sandbox_mp4(gateway) -> bytes:
+    import os
+    import tempfile
+
     from videos.sandbox.render import render_video
-    import tempfile, os
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "v.mp4")
@@ -114,7 +124,10 @@ def test_a_gateway_failure_ends_the_task_with_its_message(gateway, owner, team, 
 
 def test_a_400_at_submit_ends_the_task_with_the_gateways_message(gateway, owner, team, key):
     gateway.faults.append(
-        (lambda r: r.method == "POST", lambda r: httpx.Response(400, json={"error": {"message": "aspect_ratio is not supported"}}))
+        (
+            lambda r: r.method == "POST",
+            lambda r: httpx.Response(400, json={"error": {"message": "aspect_ratio is not supported"}}),
+        )
     )
     generation = make_generation(owner, team, key)
     task = run_until_done(generation.task.pk)
@@ -196,14 +209,18 @@ def test_a_claimed_task_cannot_be_claimed_again(gateway, owner, team, key):
 def test_an_expired_lease_is_picked_up_again(gateway, owner, team, key):
     generation = make_generation(owner, team, key)
     pipeline.claim(generation.task.pk, [TaskState.PENDING])
-    Task.objects.filter(pk=generation.task.pk).update(leased_until=timezone.now() - timedelta(seconds=1), next_poll_at=timezone.now())
+    Task.objects.filter(pk=generation.task.pk).update(
+        leased_until=timezone.now() - timedelta(seconds=1), next_poll_at=timezone.now()
+    )
     tasks.sweep()
     assert Task.objects.get(pk=generation.task.pk).state in (TaskState.QUEUED, TaskState.PROCESSING)
 
 
 def test_a_worker_that_died_while_sending_leaves_the_task_needing_attention(gateway, owner, team, key):
     generation = make_generation(owner, team, key)
-    Task.objects.filter(pk=generation.task.pk).update(state=TaskState.SUBMITTING, next_poll_at=timezone.now(), leased_until=timezone.now() - timedelta(seconds=5))
+    Task.objects.filter(pk=generation.task.pk).update(
+        state=TaskState.SUBMITTING, next_poll_at=timezone.now(), leased_until=timezone.now() - timedelta(seconds=5)
+    )
     tasks.sweep()
     task = Task.objects.get(pk=generation.task.pk)
     assert task.state == TaskState.NEEDS_ATTENTION
@@ -247,7 +264,9 @@ def test_the_event_log_records_each_state_change_without_the_key(gateway, owner,
 
 
 def test_an_undecodable_download_fails_instead_of_saving_garbage(gateway, owner, team, key):
-    gateway.faults.append((lambda r: r.url.path.endswith("/content"), lambda r: httpx.Response(200, content=b"not a video")))
+    gateway.faults.append(
+        (lambda r: r.url.path.endswith("/content"), lambda r: httpx.Response(200, content=b"not a video"))
+    )
     generation = make_generation(owner, team, key)
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.FAILED and "not a playable video" in task.last_error

@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-import io
-
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_user, png_bytes
 from tests.test_pipeline import make_generation, run_until_done
-from videos.models import Generation, Task, TaskState
+from videos.models import Generation, TaskState
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def form_data(key, **overrides):
-    data = {"key": str(key.uuid), "prompt": "A lighthouse in a storm", "duration": "2", "aspect_ratio": "16:9", "resolution": "480p"}
+    data = {
+        "key": str(key.uuid),
+        "prompt": "A lighthouse in a storm",
+        "duration": "2",
+        "aspect_ratio": "16:9",
+        "resolution": "480p",
+    }
     data.update(overrides)
     return data
 
 
 def test_the_studio_shows_the_compose_form_with_its_labels(client_for, owner, key):
     html = client_for(owner).get(reverse("studio")).content.decode()
-    for label in ("Gateway key", "Prompt", "Reference images", "Duration (s)", "Aspect ratio", "Resolution", "Generate"):
+    for label in (
+        "Gateway key",
+        "Prompt",
+        "Reference images",
+        "Duration (s)",
+        "Aspect ratio",
+        "Resolution",
+        "Generate",
+    ):
         assert label in html
     assert 'value="720p" selected' in html or 'value="720p"' in html
 
@@ -128,7 +139,9 @@ def test_a_failed_card_shows_the_gateways_message(client_for, owner, team, key, 
     assert "Failed" in html and "[fail]" in html
 
 
-def test_history_lists_the_teams_generations_newest_first(client_for, owner, team, teammate, key, gateway, django_assert_max_num_queries):
+def test_history_lists_the_teams_generations_newest_first(
+    client_for, owner, team, teammate, key, gateway, django_assert_max_num_queries
+):
     bob_key = add_key(teammate, team, secret="sk-bob-key-0001", label="Bob's")
     for i in range(25):
         make_generation(teammate if i % 2 else owner, team, bob_key if i % 2 else key, prompt=f"prompt number {i}")

@@ -44,7 +44,18 @@ class GenerationAdmin(admin.ModelAdmin):
     list_filter = ["dialect", "task__state"]
     search_fields = ["prompt"]
     list_select_related = ["team", "author", "task"]
-    readonly_fields = ["uuid", "team", "author", "key", "dialect", "model_name", "key_label", "prompt", "options", "created_at"]
+    readonly_fields = [
+        "uuid",
+        "team",
+        "author",
+        "key",
+        "dialect",
+        "model_name",
+        "key_label",
+        "prompt",
+        "options",
+        "created_at",
+    ]
     inlines = [TaskInline, EventInline]
 
     @admin.display(description="State", ordering="task__state")

@@ -45,11 +45,15 @@ def serve_file(request, field_file, *, content_type: str, filename: str, attachm
             response["Content-Range"] = f"bytes */{size}"
             return response
         length = end - start + 1
-        response = StreamingHttpResponse(_chunks(field_file.open("rb"), start, length), status=206, content_type=content_type)
+        response = StreamingHttpResponse(
+            _chunks(field_file.open("rb"), start, length), status=206, content_type=content_type
+        )
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(length)
     else:
-        response = FileResponse(field_file.open("rb"), content_type=content_type, as_attachment=attachment, filename=filename)
+        response = FileResponse(
+            field_file.open("rb"), content_type=content_type, as_attachment=attachment, filename=filename
+        )
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     if attachment and "Content-Disposition" not in response:

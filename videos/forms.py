@@ -124,8 +124,17 @@ class ComposeForm(forms.Form):
     ``cleaned_data["images"]`` a list of CheckedImage.
     """
 
-    key = forms.ModelChoiceField(queryset=GatewayKey.objects.none(), to_field_name="uuid", label="Gateway key", empty_label=None)
-    prompt = forms.CharField(label="Prompt", widget=forms.Textarea(attrs={"rows": 4, "placeholder": "A paper boat drifting down a rain-soaked street at dusk…"}), max_length=20000, strip=True)
+    key = forms.ModelChoiceField(
+        queryset=GatewayKey.objects.none(), to_field_name="uuid", label="Gateway key", empty_label=None
+    )
+    prompt = forms.CharField(
+        label="Prompt",
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "A paper boat drifting down a rain-soaked street at dusk…"}
+        ),
+        max_length=20000,
+        strip=True,
+    )
     reference_images = MultipleImageField(label="Reference images", required=False)
     duration = forms.TypedChoiceField(label="Duration (s)", coerce=int)
     aspect_ratio = forms.ChoiceField(label="Aspect ratio")

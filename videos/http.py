@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+
 import httpx
 from django.conf import settings
 
@@ -126,4 +127,3 @@ def download_to_tempfile(
         os.unlink(path)
         raise DownloadError("the video download was empty")
     return Download(path=path, bytes=size, sha256=digest.hexdigest(), content_type=content_type)
-

@@ -51,10 +51,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             duration = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             duration = container.duration / av.time_base
-        frame = None
         try:
-            for frame in container.decode(stream):
-                break
+            frame = next(iter(container.decode(stream)), None)
         except av.error.FFmpegError:
             frame = None
         if frame is None:

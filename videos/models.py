@@ -29,9 +29,7 @@ class GatewayKey(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="gateway_keys")
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gateway_keys"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gateway_keys")
     dialect = models.CharField(max_length=32)
     label = models.CharField(max_length=80)
     base_url = models.URLField(max_length=300)
@@ -82,9 +80,7 @@ class Generation(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="generations"
     )
-    key = models.ForeignKey(
-        GatewayKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
-    )
+    key = models.ForeignKey(GatewayKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations")
     dialect = models.CharField(max_length=32)
     model_name = models.CharField(max_length=80)
     key_label = models.CharField(max_length=80, help_text="The key's label when submitted.")
@@ -111,9 +107,7 @@ def reference_upload_to(instance: ReferenceImage, filename: str) -> str:
 class ReferenceImage(models.Model):
     """An image the member gave with the request, kept so the request can be re-sent."""
 
-    generation = models.ForeignKey(
-        Generation, on_delete=models.CASCADE, related_name="reference_images"
-    )
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="reference_images")
     position = models.PositiveSmallIntegerField(default=0)
     image = models.FileField(upload_to=reference_upload_to)
     content_type = models.CharField(max_length=40)
@@ -123,11 +117,12 @@ class ReferenceImage(models.Model):
     class Meta:
         ordering = ["position", "pk"]
 
+    def __str__(self) -> str:
+        return f"Reference image {self.position} of {self.generation_id}"
+
     @property
     def extension(self) -> str:
-        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(
-            self.content_type, "bin"
-        )
+        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(self.content_type, "bin")
 
 
 class TaskState(models.TextChoices):

@@ -180,9 +180,8 @@ def claim(task_id: int, states: Iterable[str], *, lease: timedelta = LEASE) -> s
     """Claim one task in one of ``states`` whose lease is free; return the lease token or None."""
     now = timezone.now()
     token = uuid.uuid4().hex
-    changed = (
-        Task.objects.filter(_free(now), pk=task_id, state__in=list(states))
-        .update(lease_token=token, leased_until=now + lease, updated_at=now)
+    changed = Task.objects.filter(_free(now), pk=task_id, state__in=list(states)).update(
+        lease_token=token, leased_until=now + lease, updated_at=now
     )
     return token if changed == 1 else None
 
@@ -196,12 +195,8 @@ def claim_due(limit: int) -> tuple[str, list[Task]]:
     now = timezone.now()
     token = uuid.uuid4().hex
     due_ids = Task.objects.filter(_due(now)).order_by("next_poll_at").values("pk")[:limit]
-    Task.objects.filter(_due(now), pk__in=due_ids).update(
-        lease_token=token, leased_until=now + LEASE, updated_at=now
-    )
-    tasks = list(
-        Task.objects.filter(lease_token=token).select_related("generation", "generation__key")
-    )
+    Task.objects.filter(_due(now), pk__in=due_ids).update(lease_token=token, leased_until=now + LEASE, updated_at=now)
+    tasks = list(Task.objects.filter(lease_token=token).select_related("generation", "generation__key"))
     return token, tasks
 
 
@@ -251,9 +246,7 @@ def gateway_for(generation: Generation) -> Gateway:
     try:
         secret = key.reveal()
     except VaultError:
-        raise StepError(
-            "The gateway key cannot be decrypted with the server's encryption keys; replace it."
-        ) from None
+        raise StepError("The gateway key cannot be decrypted with the server's encryption keys; replace it.") from None
     return key.gateway(key.base_url, secret)
 
 
@@ -290,9 +283,12 @@ def step_submit(task: Task, token: str) -> None:
     """
     now = timezone.now()
     # Record the attempt before sending: a crash from here on is "maybe sent".
-    if Task.objects.filter(pk=task.pk, lease_token=token, state=TaskState.PENDING).update(
-        state=TaskState.SUBMITTING, submitted_at=now, updated_at=now
-    ) != 1:
+    if (
+        Task.objects.filter(pk=task.pk, lease_token=token, state=TaskState.PENDING).update(
+            state=TaskState.SUBMITTING, submitted_at=now, updated_at=now
+        )
+        != 1
+    ):
         return
     task.state = TaskState.SUBMITTING
     generation = task.generation
@@ -403,12 +399,16 @@ def step_poll(task: Task, token: str) -> None:
             last_error=exc.message,
             next_poll_at=now + timedelta(seconds=delay),
         ):
-            record(generation.pk, "retry", f"Polling failed: {exc.message}. Trying again in {delay:.0f} s.", data=exc.raw)
+            record(
+                generation.pk, "retry", f"Polling failed: {exc.message}. Trying again in {delay:.0f} s.", data=exc.raw
+            )
         return
     apply_poll_result(task, token, gateway, result, age.total_seconds(), polls=polls)
 
 
-def apply_poll_result(task: Task, token: str, gateway: Gateway, result: PollResult, age_s: float, *, polls: int) -> None:
+def apply_poll_result(
+    task: Task, token: str, gateway: Gateway, result: PollResult, age_s: float, *, polls: int
+) -> None:
     """Move the task according to one status answer (``polls``: the new poll count)."""
     previous_word = task.status_word
     common = {
@@ -428,27 +428,54 @@ def apply_poll_result(task: Task, token: str, gateway: Gateway, result: PollResu
             next_poll_at=timezone.now() + ARCHIVE_RESCUE,
             **common,
         ):
-            record(task.generation_id, "completed", "The gateway finished the video; saving it.", state=TaskState.ARCHIVING, data=result.raw)
+            record(
+                task.generation_id,
+                "completed",
+                "The gateway finished the video; saving it.",
+                state=TaskState.ARCHIVING,
+                data=result.raw,
+            )
             transaction.on_commit(lambda: enqueue("videos.tasks.archive_task", task.pk))
         return
     if result.status == GatewayStatus.FAILED:
         fail(task, token, result.error or "The gateway reports the task failed.", data=result.raw)
         return
     if result.status == GatewayStatus.CANCELLED:
-        if finish(task, token, state=TaskState.CANCELLED, last_error=result.error, **{k: v for k, v in common.items() if k != "last_error"}):
-            record(task.generation_id, "cancelled", result.error or "The gateway cancelled the task.", state=TaskState.CANCELLED, data=result.raw)
+        if finish(
+            task,
+            token,
+            state=TaskState.CANCELLED,
+            last_error=result.error,
+            **{k: v for k, v in common.items() if k != "last_error"},
+        ):
+            record(
+                task.generation_id,
+                "cancelled",
+                result.error or "The gateway cancelled the task.",
+                state=TaskState.CANCELLED,
+                data=result.raw,
+            )
         return
     state = _STATE_FOR_STATUS[result.status]
     changed = state != task.state or result.status_word != previous_word
-    if finish(
-        task,
-        token,
-        state=state,
-        progress=max(task.progress, result.progress),
-        next_poll_at=timezone.now() + timedelta(seconds=gateway.poll_interval(age_s)),
-        **common,
-    ) and changed:
-        record(task.generation_id, "status", f"The gateway reports {result.status_word or 'no status'}.", state=state, data=result.raw)
+    if (
+        finish(
+            task,
+            token,
+            state=state,
+            progress=max(task.progress, result.progress),
+            next_poll_at=timezone.now() + timedelta(seconds=gateway.poll_interval(age_s)),
+            **common,
+        )
+        and changed
+    ):
+        record(
+            task.generation_id,
+            "status",
+            f"The gateway reports {result.status_word or 'no status'}.",
+            state=state,
+            data=result.raw,
+        )
 
 
 def step_archive(task: Task, token: str) -> None:
@@ -521,7 +548,9 @@ def _archive_failed(task: Task, token: str, message: str, *, permanent: bool) ->
         fail(task, token, f"The finished video could not be saved: {message}.")
         return
     delay = backoff(attempts, 10.0)
-    if finish(task, token, attempts=attempts, last_error=message, next_poll_at=timezone.now() + timedelta(seconds=delay)):
+    if finish(
+        task, token, attempts=attempts, last_error=message, next_poll_at=timezone.now() + timedelta(seconds=delay)
+    ):
         record(task.generation_id, "retry", f"Saving the video failed: {message}. Trying again in {delay:.0f} s.")
 
 

@@ -46,8 +46,9 @@ def _take_lease(token: str) -> bool:
     now = timezone.now()
     WorkerLease.objects.get_or_create(name=SWEEPER)
     return (
-        WorkerLease.objects.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(token=token), name=SWEEPER)
-        .update(token=token, leased_until=now + SWEEPER_LEASE)
+        WorkerLease.objects.filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(token=token), name=SWEEPER
+        ).update(token=token, leased_until=now + SWEEPER_LEASE)
         == 1
     )
 

@@ -75,7 +75,10 @@ def mask(last4: str) -> str:
 _REDACTIONS = [
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer\s+)?[^\s\"',}]+"), r"\1\2[redacted]"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
-    (re.compile(r"(?i)([\"']?(?:api[_-]?key|secret|token|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"), r"\1[redacted]"),
+    (
+        re.compile(r"(?i)([\"']?(?:api[_-]?key|secret|token|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
+        r"\1[redacted]",
+    ),
 ]
 
 

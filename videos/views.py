@@ -34,7 +34,9 @@ def _generations(request):
     return (
         Generation.objects.filter(team=request.team)
         .select_related("task", "asset", "author")
-        .prefetch_related(Prefetch("reference_images", queryset=ReferenceImage.objects.only("pk", "generation_id", "position")))
+        .prefetch_related(
+            Prefetch("reference_images", queryset=ReferenceImage.objects.only("pk", "generation_id", "position"))
+        )
     )
 
 
@@ -120,7 +122,9 @@ def video_file(request, uuid):
     if asset is None or not asset.file:
         raise Http404
     attachment = request.GET.get("download") == "1"
-    return serve_file(request, asset.file, content_type="video/mp4", filename=f"studio-{generation.uuid}.mp4", attachment=attachment)
+    return serve_file(
+        request, asset.file, content_type="video/mp4", filename=f"studio-{generation.uuid}.mp4", attachment=attachment
+    )
 
 
 @require_GET
@@ -140,7 +144,9 @@ def reference_file(request, uuid, position: int):
     ref = ReferenceImage.objects.filter(generation=generation, position=position).first()
     if ref is None:
         raise Http404
-    return serve_file(request, ref.image, content_type=ref.content_type, filename=f"reference-{position}.{ref.extension}")
+    return serve_file(
+        request, ref.image, content_type=ref.content_type, filename=f"reference-{position}.{ref.extension}"
+    )
 
 
 # --- keys -------------------------------------------------------------------------------
@@ -157,11 +163,16 @@ def keys(request):
             key = form.save(commit=False)
             key.team, key.owner = request.team, request.user
             key.save()
-            messages.success(request, f"Saved “{key.label}”. It is stored encrypted and shown from now on as {key.masked}.")
+            messages.success(
+                request, f"Saved “{key.label}”. It is stored encrypted and shown from now on as {key.masked}."
+            )
             return redirect("keys")
     else:
         form = GatewayKeyForm()
-    gateways = [{"dialect": d, "label": c.label, "base_url": c.default_base_url, "source": c.source} for d, c in REGISTRY.items()]
+    gateways = [
+        {"dialect": d, "label": c.label, "base_url": c.default_base_url, "source": c.source}
+        for d, c in REGISTRY.items()
+    ]
     return render(request, "videos/keys.html", {"form": form, "keys": _my_keys(request), "gateways": gateways})
 
 
@@ -192,5 +203,3 @@ def key_delete(request, uuid):
 
 def healthz(request) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
-
-

@@ -8,12 +8,7 @@ from __future__ import annotations
 from videos.gateways.base import Gateway, GatewayError
 from videos.gateways.openai_preview import OpenAIPreviewGateway
 
-REGISTRY: dict[str, type[Gateway]] = {
-    cls.dialect: cls
-    for cls in (
-        OpenAIPreviewGateway,
-    )
-}
+REGISTRY: dict[str, type[Gateway]] = {cls.dialect: cls for cls in (OpenAIPreviewGateway,)}
 
 __all__ = ["REGISTRY", "Gateway", "GatewayError", "dialect_choices", "get_gateway_class"]
 

@@ -14,6 +14,7 @@ import enum
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -179,15 +180,12 @@ class Gateway:
         errors: dict[str, str] = {}
         if len(choices.prompt) > spec.max_prompt_chars:
             errors["prompt"] = (
-                f"{cls.label} accepts at most {spec.max_prompt_chars} characters "
-                f"({len(choices.prompt)} given)."
+                f"{cls.label} accepts at most {spec.max_prompt_chars} characters ({len(choices.prompt)} given)."
             )
         if not choices.prompt.strip():
             errors["prompt"] = "Write a prompt."
         if choices.duration not in spec.durations:
-            errors["duration"] = (
-                f"{cls.label} renders {_describe_durations(spec.durations)} seconds."
-            )
+            errors["duration"] = f"{cls.label} renders {_describe_durations(spec.durations)} seconds."
         if spec.aspect_ratios and choices.aspect_ratio not in spec.aspect_ratios:
             errors["aspect_ratio"] = f"{cls.label} accepts {', '.join(spec.aspect_ratios)}."
         if spec.resolutions and choices.resolution not in spec.resolutions:
@@ -341,11 +339,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        from datetime import datetime
         from email.utils import parsedate_to_datetime
-        from datetime import datetime, timezone
 
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -31,7 +31,9 @@ def bearer_key(request: HttpRequest) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise Refusal(401, "Missing or malformed Authorization header: use 'Bearer YOUR_API_KEY'.", code="invalid_api_key")
+        raise Refusal(
+            401, "Missing or malformed Authorization header: use 'Bearer YOUR_API_KEY'.", code="invalid_api_key"
+        )
     return key.strip()
 
 

@@ -61,10 +61,14 @@ def parse_create(body: dict) -> tuple[dict, bytes | None]:
     if not 1 <= seconds <= 15:
         raise Refusal(400, "'seconds' must be between 1 and 15.", param="seconds")
     aspect_ratio = body.get("aspect_ratio", "16:9")
-    if not isinstance(aspect_ratio, str) or not RATIO.match(aspect_ratio) or any(
-        float(part) == 0 for part in aspect_ratio.split(":")
+    if (
+        not isinstance(aspect_ratio, str)
+        or not RATIO.match(aspect_ratio)
+        or any(float(part) == 0 for part in aspect_ratio.split(":"))
     ):
-        raise Refusal(400, "'aspect_ratio' must be a preset such as 16:9 or a number:number ratio.", param="aspect_ratio")
+        raise Refusal(
+            400, "'aspect_ratio' must be a preset such as 16:9 or a number:number ratio.", param="aspect_ratio"
+        )
     resolution = body.get("resolution", "720P")
     if isinstance(resolution, int) and not isinstance(resolution, bool):
         resolution = str(resolution)

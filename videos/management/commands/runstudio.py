@@ -29,7 +29,11 @@ class Command(BaseCommand):
         manage = [sys.executable, "manage.py"]
         web = subprocess.Popen([*manage, "runserver", addrport], start_new_session=True)
         worker = subprocess.Popen([*manage, "qcluster"], start_new_session=True)
-        self.stdout.write(self.style.SUCCESS(f"Studio on http://{addrport}/ (web pid {web.pid}, worker pid {worker.pid}). Ctrl-C stops both."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Studio on http://{addrport}/ (web pid {web.pid}, worker pid {worker.pid}). Ctrl-C stops both."
+            )
+        )
         stopping = False
 
         def stop(signum, frame):
