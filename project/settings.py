@@ -181,6 +181,8 @@ STUDIO_HTTP_TIMEOUT = env_int("STUDIO_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
 STUDIO_MAX_VIDEO_BYTES = env_int("STUDIO_MAX_VIDEO_BYTES", 2 * 1024**3, minimum=1)
 STUDIO_DOWNLOAD_SECONDS = env_int("STUDIO_DOWNLOAD_SECONDS", 900, minimum=1)
 STUDIO_SWEEP_BATCH = env_int("STUDIO_SWEEP_BATCH", 200, minimum=1, maximum=10_000)
+# Status queries in flight at once during a sweep (threads sharing the one HTTP client).
+STUDIO_POLL_CONCURRENCY = env_int("STUDIO_POLL_CONCURRENCY", 16, minimum=1, maximum=256)
 STUDIO_MAX_REFERENCE_BYTES = env_int("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 1024, minimum=1)
 STUDIO_MAX_REFERENCE_PIXELS = env_int("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000, minimum=1)
 

@@ -23,3 +23,6 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "sandbox.test"]
 STUDIO_SANDBOX_URL = "http://sandbox.test/sandbox"
 STATIC_ROOT = None  # whitenoise serves from the finders in tests; nothing is collected
 WHITENOISE_USE_FINDERS = True
+# The in-process sandbox shares the test's open transaction, which other threads cannot
+# see: poll inline. test_pipeline runs the threaded path against a gateway without a DB.
+STUDIO_POLL_CONCURRENCY = 1

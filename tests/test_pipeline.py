@@ -271,3 +271,24 @@ def test_an_undecodable_download_fails_instead_of_saving_garbage(gateway, owner,
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.FAILED and "not a playable video" in task.last_error
     assert not Asset.objects.exists()
+
+
+def test_a_sweep_polls_many_tasks_concurrently_and_applies_each_answer(gateway, owner, team, key, settings):
+    settings.STUDIO_POLL_CONCURRENCY = 8
+    generations = [make_generation(owner, team, key, prompt=f"clip {i}") for i in range(20)]
+    for i, generation in enumerate(generations):
+        Task.objects.filter(pk=generation.task.pk).update(
+            state=TaskState.PROCESSING, external_id=f"ext-{i}", submitted_at=timezone.now(), next_poll_at=timezone.now()
+        )
+
+    def answer(request):
+        ext = request.url.path.rsplit("/", 1)[-1]
+        number = int(ext.split("-")[1])
+        return httpx.Response(200, json={"id": ext, "status": "processing", "progress": number})
+
+    gateway.faults.append((lambda r: r.method == "GET", answer))
+    assert tasks.sweep() == 20
+    progress = dict(Task.objects.values_list("external_id", "progress"))
+    assert progress == {f"ext-{i}": i for i in range(20)}
+    assert sum(1 for r in gateway.requests if r.method == "GET") == 20
+    assert not Task.objects.exclude(lease_token="").exists()

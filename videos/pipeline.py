@@ -17,6 +17,7 @@ import os
 import random
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -365,45 +366,68 @@ def _submit_failed(task: Task, token: str, gateway: Gateway, exc: GatewayError) 
 
 
 def step_poll(task: Task, token: str) -> None:
-    """Ask the gateway how a task is doing and act on the answer.
+    """Ask the gateway how a task is doing and act on the answer (one task, inline)."""
+    gateway = prepare_poll(task, token)
+    if gateway is not None:
+        apply_poll(task, token, gateway, fetch_poll(gateway, task))
 
-    Transient errors (timeouts, 5xx, 429, garbage) are retried with backoff,
-    honouring ``Retry-After``; they never fail the task. Success moves it to
-    ``archiving`` and queues the archive.
-    """
-    generation = task.generation
-    now = timezone.now()
-    age = now - (task.submitted_at or generation.created_at)
+
+def prepare_poll(task: Task, token: str) -> Gateway | None:
+    """The adapter to poll ``task`` with, or None when the task was ended instead
+    (older than MAX_TASK_AGE, or its key is gone)."""
+    age = timezone.now() - (task.submitted_at or task.generation.created_at)
     if age > MAX_TASK_AGE:
         fail(task, token, f"The gateway did not finish within {MAX_TASK_AGE.total_seconds() / 3600:.0f} hours.")
-        return
+        return None
     try:
-        gateway = gateway_for(generation)
+        return gateway_for(task.generation)
     except StepError as exc:
         fail(task, token, str(exc))
-        return
-    polls = task.polls + 1
+        return None
+
+
+def fetch_poll(gateway: Gateway, task: Task) -> PollResult | Exception:
+    """The gateway's answer for ``task``, or the exception it raised. Touches no database,
+    so the sweep runs many of these at once in threads."""
     try:
-        result = gateway.poll(task.external_id)
-    except GatewayError as exc:
-        if exc.permanent:
-            fail(task, token, exc.message, data=exc.raw)
-            return
-        attempts = task.attempts + 1
-        delay = backoff(attempts, gateway.poll_interval(age.total_seconds()), exc.retry_after)
-        if finish(
-            task,
-            token,
-            attempts=attempts,
-            polls=polls,
-            last_error=exc.message,
-            next_poll_at=now + timedelta(seconds=delay),
-        ):
-            record(
-                generation.pk, "retry", f"Polling failed: {exc.message}. Trying again in {delay:.0f} s.", data=exc.raw
-            )
+        return gateway.poll(task.external_id)
+    except Exception as exc:  # handed back to apply_poll, in the sweep's own thread
+        return exc
+
+
+def apply_poll(task: Task, token: str, gateway: Gateway, outcome: PollResult | Exception) -> None:
+    """Act on one poll's outcome.
+
+    Transient errors (timeouts, 5xx, 429, garbage) are retried with backoff,
+    honouring ``Retry-After``; they never fail the task. A permanent error (4xx)
+    fails it with the gateway's message. Success moves it to ``archiving`` and
+    queues the archive.
+    """
+    if not isinstance(outcome, (PollResult, GatewayError)):
+        raise outcome
+    now = timezone.now()
+    age_s = (now - (task.submitted_at or task.generation.created_at)).total_seconds()
+    polls = task.polls + 1
+    if isinstance(outcome, PollResult):
+        apply_poll_result(task, token, gateway, outcome, age_s, polls=polls)
         return
-    apply_poll_result(task, token, gateway, result, age.total_seconds(), polls=polls)
+    exc = outcome
+    if exc.permanent:
+        fail(task, token, exc.message, data=exc.raw)
+        return
+    attempts = task.attempts + 1
+    delay = backoff(attempts, gateway.poll_interval(age_s), exc.retry_after)
+    if finish(
+        task,
+        token,
+        attempts=attempts,
+        polls=polls,
+        last_error=exc.message,
+        next_poll_at=now + timedelta(seconds=delay),
+    ):
+        record(
+            task.generation_id, "retry", f"Polling failed: {exc.message}. Trying again in {delay:.0f} s.", data=exc.raw
+        )
 
 
 def apply_poll_result(
@@ -568,20 +592,24 @@ def step_stale_submit(task: Task, token: str) -> None:
 
 
 def run_step(task: Task, token: str) -> None:
-    """Run the step for the task's state; never raises (a bug pushes the task's next poll)."""
+    """Run the step for the task's state; never raises (see ``guarded``)."""
+    steps = {
+        TaskState.PENDING: step_submit,
+        TaskState.SUBMITTING: step_stale_submit,
+        TaskState.QUEUED: step_poll,
+        TaskState.PROCESSING: step_poll,
+        TaskState.ARCHIVING: step_archive,
+    }
+    guarded(steps.get(task.state, lambda task, token: finish(task, token)), task, token)
+
+
+def guarded(step, task: Task, token: str, *args) -> None:
+    """Run ``step(task, token, *args)``; if it raises (a bug, a broken row), log it and
+    push the task's next attempt a minute forward, so one task can never stop a sweep."""
     try:
-        if task.state == TaskState.PENDING:
-            step_submit(task, token)
-        elif task.state == TaskState.SUBMITTING:
-            step_stale_submit(task, token)
-        elif task.state in (TaskState.QUEUED, TaskState.PROCESSING):
-            step_poll(task, token)
-        elif task.state == TaskState.ARCHIVING:
-            step_archive(task, token)
-        else:
-            finish(task, token)
+        step(task, token, *args)
     except Exception:
-        log.exception("task %s: step for %s raised; trying again later", task.pk, task.state)
+        log.exception("task %s: step %s raised; trying again later", task.pk, getattr(step, "__name__", step))
         finish(task, token, next_poll_at=timezone.now() + timedelta(seconds=60))
 
 
@@ -598,17 +626,40 @@ def process_task(task_id: int, states: Iterable[str], *, lease: timedelta = LEAS
 def sweep_once(limit: int | None = None) -> int:
     """Claim and advance every due task (up to ``limit``); returns how many were handled.
 
-    Archives are queued for a worker of their own rather than run here, so one
-    large download never holds up polling.
+    Status queries go out concurrently (``STUDIO_POLL_CONCURRENCY`` threads sharing
+    the one HTTP client); their answers are applied here, in this thread. Archives
+    are queued for a worker of their own, so one large download never holds up
+    polling.
     """
     token, tasks = claim_due(limit or settings.STUDIO_SWEEP_BATCH)
+    to_poll: list[tuple[Task, Gateway]] = []
     for task in tasks:
         if task.state == TaskState.ARCHIVING:
             finish(task, token, next_poll_at=timezone.now() + ARCHIVE_RESCUE)
             enqueue("videos.tasks.archive_task", task.pk)
+        elif task.state in (TaskState.QUEUED, TaskState.PROCESSING):
+            gateway = prepare_poll(task, token)
+            if gateway is not None:
+                to_poll.append((task, gateway))
         else:
             run_step(task, token)
+    if to_poll:
+        fetch = lambda pair: fetch_poll(pair[1], pair[0])  # noqa: E731
+        parallel = len(to_poll) > 1 and settings.STUDIO_POLL_CONCURRENCY > 1
+        outcomes = _poll_pool().map(fetch, to_poll) if parallel else map(fetch, to_poll)
+        for (task, gateway), outcome in zip(to_poll, outcomes, strict=True):
+            guarded(apply_poll, task, token, gateway, outcome)
     return len(tasks)
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _poll_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=settings.STUDIO_POLL_CONCURRENCY, thread_name_prefix="poll")
+    return _pool
 
 
 def seconds_until_next_due(default: float) -> float:
