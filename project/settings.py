@@ -176,7 +176,9 @@ if not STUDIO_ENCRYPTION_KEYS:
 STUDIO_SANDBOX_ENABLED = env_bool("STUDIO_SANDBOX_ENABLED", DEBUG)
 # Where the worker reaches the built-in sandbox (the web process serves it).
 STUDIO_SANDBOX_URL = env_url("STUDIO_SANDBOX_URL", "http://127.0.0.1:8000/sandbox")
-STUDIO_PUBLIC_URL = env_url("STUDIO_PUBLIC_URL", "")
+# The studio's public address: URL-only gateways fetch uploaded reference images from it.
+STUDIO_PUBLIC_URL = env_url("STUDIO_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG else "")
+STUDIO_REFERENCE_URL_SECONDS = env_int("STUDIO_REFERENCE_URL_SECONDS", 24 * 3600, minimum=60)
 STUDIO_HTTP_TIMEOUT = env_int("STUDIO_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
 STUDIO_MAX_VIDEO_BYTES = env_int("STUDIO_MAX_VIDEO_BYTES", 2 * 1024**3, minimum=1)
 STUDIO_DOWNLOAD_SECONDS = env_int("STUDIO_DOWNLOAD_SECONDS", 900, minimum=1)

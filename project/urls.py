@@ -16,6 +16,7 @@ urlpatterns = [
     path("generations/<uuid:uuid>/video.mp4", videos.video_file, name="video_file"),
     path("generations/<uuid:uuid>/poster.jpg", videos.poster_file, name="poster_file"),
     path("generations/<uuid:uuid>/references/<int:position>", videos.reference_file, name="reference_file"),
+    path("r/<str:token>.<str:ext>", videos.reference_public, name="reference_public"),
     path("keys/", videos.keys, name="keys"),
     path("keys/<uuid:uuid>/replace", videos.key_replace, name="key_replace"),
     path("keys/<uuid:uuid>/delete", videos.key_delete, name="key_delete"),

@@ -18,6 +18,7 @@ from videos import http
 from videos.models import GatewayKey
 
 SANDBOX_HOST = "sandbox.test"
+STUDIO_HOST = "studio.test"  # STUDIO_PUBLIC_URL in tests: signed reference URLs live here
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Recorder(httpx.BaseTransport):
     tests never reach the network.
     """
 
-    hosts: set[str] = field(default_factory=lambda: {SANDBOX_HOST, "other-gateway.test"})
+    hosts: set[str] = field(default_factory=lambda: {SANDBOX_HOST, STUDIO_HOST, "other-gateway.test"})
     requests: list[httpx.Request] = field(default_factory=list)
     faults: list[tuple[Callable[[httpx.Request], bool], Callable[[httpx.Request], httpx.Response]]] = field(
         default_factory=list
@@ -95,17 +96,16 @@ def add_key(
     user: User,
     team: Team,
     *,
+    dialect: str = "openai-preview",
     secret: str = "sk-sandbox-alice-0001",
     base_url: str | None = None,
     label: str = "Sandbox",
 ) -> GatewayKey:
-    key = GatewayKey(
-        team=team,
-        owner=user,
-        dialect="openai-preview",
-        label=label,
-        base_url=base_url or f"http://{SANDBOX_HOST}/sandbox/openai",
-    )
+    """A key for ``dialect``, pointing at the in-process sandbox unless ``base_url`` is given."""
+    from videos.gateways import get_gateway_class
+
+    sandbox = f"http://{SANDBOX_HOST}/sandbox{get_gateway_class(dialect).sandbox_path}"
+    key = GatewayKey(team=team, owner=user, dialect=dialect, label=label, base_url=base_url or sandbox)
     key.set_secret(secret)
     key.save()
     return key
@@ -131,3 +131,48 @@ def client_for(client):
         return client
 
     return login
+
+
+def make_generation(owner, team, key, prompt="A paper boat on a rainy street", references=(), **options):
+    """Save a generation through ``key`` as the compose form would (without queueing it).
+
+    ``options`` override the key's first model's defaults (``model``, ``duration``
+    in seconds, ``aspect_ratio``, ``resolution``, ``audio``); tests default to a
+    1 s clip at the lowest resolution so the sandbox renders fast. ``references``
+    are ``videos.pipeline.NewReference`` items.
+    """
+    from videos import pipeline
+    from videos.gateways.base import GenerationInput
+
+    spec = key.gateway.spec(options.get("model"))
+    shortest = min(spec.durations)
+    choices = GenerationInput(
+        model=spec.model,
+        prompt=prompt,
+        duration=options.get("duration", 1 if 1 in spec.durations else shortest),
+        aspect_ratio=options.get("aspect_ratio", spec.default_aspect_ratio),
+        resolution=options.get("resolution", spec.resolutions[0] if spec.resolutions else None),
+        audio=options.get("audio", spec.default_audio if spec.audio else None),
+    )
+    return pipeline.create_generation(team=team, author=owner, key=key, choices=choices, references=references)
+
+
+def run_until_done(task_id: int, rounds: int = 10):
+    """Drive a task the way the worker does (the queued submit, then sweeps and the
+    archive) until it ends or ``rounds`` run out; returns the Task."""
+    from django.utils import timezone
+
+    from videos import tasks
+    from videos.models import Task, TaskState
+
+    tasks.submit_task(task_id)
+    for _ in range(rounds):
+        task = Task.objects.get(pk=task_id)
+        if not task.is_active:
+            return task
+        Task.objects.filter(pk=task_id).update(next_poll_at=timezone.now())
+        if task.state == TaskState.ARCHIVING:
+            tasks.archive_task(task_id)
+        else:
+            tasks.sweep()
+    return Task.objects.get(pk=task_id)

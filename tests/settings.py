@@ -19,8 +19,9 @@ os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="studi
 from project.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "sandbox.test"]
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "sandbox.test", "studio.test", "other-gateway.test"]
 STUDIO_SANDBOX_URL = "http://sandbox.test/sandbox"
+STUDIO_PUBLIC_URL = "http://studio.test"
 STATIC_ROOT = None  # whitenoise serves from the finders in tests; nothing is collected
 WHITENOISE_USE_FINDERS = True
 # The in-process sandbox shares the test's open transaction, which other threads cannot

@@ -15,6 +15,7 @@ BASE = f"http://{SANDBOX_HOST}/sandbox/openai"
 
 def choices(**overrides) -> GenerationInput:
     values = {
+        "model": "grok-imagine-video-1.5-preview",
         "prompt": "A rainy neon-lit street at night, a vintage sports car driving over the wet road",
         "duration": 8,
         "aspect_ratio": "16:9",

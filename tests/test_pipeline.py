@@ -11,35 +11,11 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from tests.conftest import add_key, png_bytes
+from tests.conftest import add_key, make_generation, png_bytes, run_until_done
 from videos import pipeline, tasks
+from videos.pipeline import NewReference
 from videos.gateways.base import GenerationInput
 from videos.models import Asset, Event, Task, TaskState
-
-
-def make_generation(owner, team, key, prompt="A paper boat on a rainy street", references=(), **options):
-    choices = GenerationInput(
-        prompt=prompt,
-        duration=options.get("duration", 1),
-        aspect_ratio=options.get("aspect_ratio", "16:9"),
-        resolution=options.get("resolution", "480p"),
-    )
-    return pipeline.create_generation(team=team, author=owner, key=key, choices=choices, references=references)
-
-
-def run_until_done(task_id: int, rounds: int = 10) -> Task:
-    """Drive a task the way the worker does: the queued submit, then sweeps."""
-    tasks.submit_task(task_id)
-    for _ in range(rounds):
-        task = Task.objects.get(pk=task_id)
-        if not task.is_active:
-            return task
-        Task.objects.filter(pk=task_id).update(next_poll_at=timezone.now())
-        if task.state == TaskState.ARCHIVING:
-            tasks.archive_task(task_id)
-        else:
-            tasks.sweep()
-    return Task.objects.get(pk=task_id)
 
 
 def test_it_archives_a_text_to_video_generation(gateway, owner, team, key):
@@ -59,7 +35,7 @@ def test_it_archives_a_text_to_video_generation(gateway, owner, team, key):
 
 
 def test_it_sends_reference_images_as_data_uris(gateway, owner, team, key):
-    generation = make_generation(owner, team, key, references=[("image/png", png_bytes(), 64, 36)])
+    generation = make_generation(owner, team, key, references=[NewReference("image/png", png_bytes(), 64, 36)])
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.COMPLETED
     (body,) = gateway.json_bodies("POST")
@@ -253,7 +229,7 @@ def test_a_deleted_key_fails_the_task_with_a_reason(gateway, owner, team, key):
 
 
 def test_the_event_log_records_each_state_change_without_the_key(gateway, owner, team, key):
-    generation = make_generation(owner, team, key, references=[("image/png", png_bytes(), 64, 36)])
+    generation = make_generation(owner, team, key, references=[NewReference("image/png", png_bytes(), 64, 36)])
     run_until_done(generation.task.pk)
     events = list(Event.objects.filter(generation=generation))
     assert [e.kind for e in events][:2] == ["created", "submitted"]

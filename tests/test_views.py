@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_user, png_bytes
-from tests.test_pipeline import make_generation, run_until_done
+from tests.conftest import make_generation, run_until_done
+from videos.pipeline import NewReference
 from videos.models import Generation, TaskState
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -168,7 +169,7 @@ def test_the_video_is_served_with_range_support(client_for, owner, team, key, ga
 
 
 def test_an_outsider_gets_404_on_every_generation_url(client_for, owner, team, key, outsider, gateway):
-    generation = make_generation(owner, team, key, references=[("image/png", png_bytes(), 64, 36)])
+    generation = make_generation(owner, team, key, references=[NewReference("image/png", png_bytes(), 64, 36)])
     run_until_done(generation.task.pk)
     client = client_for(outsider)
     for name, args in [

@@ -144,7 +144,7 @@ class ComposeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["key"].queryset = keys
         self.selected_key = self._selected_key(keys)
-        self.spec: OptionSpec | None = self.selected_key.gateway.options if self.selected_key else None
+        self.spec: OptionSpec | None = self.selected_key.gateway.spec() if self.selected_key else None
         self._apply_spec()
 
     def _selected_key(self, keys) -> GatewayKey | None:
@@ -202,6 +202,7 @@ class ComposeForm(forms.Form):
         gateway_cls = get_gateway_class(key.dialect)
         images = cleaned.get("reference_images") or []
         choices = GenerationInput(
+            model=self.spec.model,
             prompt=cleaned["prompt"],
             duration=cleaned["duration"],
             aspect_ratio=cleaned.get("aspect_ratio"),

@@ -105,14 +105,16 @@ def reference_upload_to(instance: ReferenceImage, filename: str) -> str:
 
 
 class ReferenceImage(models.Model):
-    """An image the member gave with the request, kept so the request can be re-sent."""
+    """An image the member gave with the request, kept so the request can be re-sent:
+    an upload (``image``) or a pasted public URL (``source_url``)."""
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="reference_images")
     position = models.PositiveSmallIntegerField(default=0)
-    image = models.FileField(upload_to=reference_upload_to)
-    content_type = models.CharField(max_length=40)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    image = models.FileField(upload_to=reference_upload_to, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True, help_text="The member's pasted URL, if any.")
+    content_type = models.CharField(max_length=40, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "pk"]

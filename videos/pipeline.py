@@ -18,6 +18,7 @@ import random
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -30,8 +31,9 @@ from django.utils import timezone
 
 from videos import http, media
 from videos.gateways import Gateway, GatewayError
-from videos.gateways.base import GatewayStatus, GenerationInput, PollResult, ReferenceImageData
-from videos.models import Asset, Event, Generation, Task, TaskState
+from videos.gateways.base import GatewayStatus, GenerationInput, PollResult, ReferenceForm, ReferenceImageData
+from videos.models import Asset, Event, Generation, ReferenceImage, Task, TaskState
+from videos.references import NoPublicAddress, signed_url
 from videos.vault import VaultError, redact
 
 log = logging.getLogger(__name__)
@@ -100,18 +102,26 @@ def record(generation_id: int, kind: str, message: str = "", *, state: str = "",
 # --- creating ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NewReference:
+    """A reference image as the compose form hands it over: an upload already verified
+    as an image (``data``, ``content_type``, ``width``/``height`` in pixels), or a
+    pasted public ``url``."""
+
+    content_type: str = ""
+    data: bytes = b""
+    width: int | None = None
+    height: int | None = None
+    url: str = ""
+
+
 def create_generation(
-    *,
-    team,
-    author,
-    key,
-    choices: GenerationInput,
-    references: Iterable[tuple[str, bytes, int, int]] = (),
+    *, team, author, key, choices: GenerationInput, references: Iterable[NewReference] = ()
 ) -> Generation:
     """Save a request, its reference images and its pending task; queue the submit on commit.
 
-    ``references`` are ``(content_type, data, width, height)`` tuples already
-    verified as images. Returns the saved Generation.
+    Returns the saved Generation. ``choices.references`` is ignored: the
+    references are stored from ``references`` and rebuilt for each send.
     """
     gateway_cls = key.gateway
     with transaction.atomic():
@@ -120,26 +130,28 @@ def create_generation(
             author=author,
             key=key,
             dialect=key.dialect,
-            model_name=gateway_cls.model,
+            model_name=choices.model,
             key_label=key.label,
             prompt=choices.prompt,
             options={
                 "duration": choices.duration,
                 "aspect_ratio": choices.aspect_ratio,
                 "resolution": choices.resolution,
+                "audio": choices.audio,
             },
         )
-        from videos.models import ReferenceImage
-
-        for position, (content_type, data, width, height) in enumerate(references):
+        for position, new in enumerate(references):
             ref = ReferenceImage(
                 generation=generation,
                 position=position,
-                content_type=content_type,
-                width=width,
-                height=height,
+                content_type=new.content_type,
+                width=new.width,
+                height=new.height,
+                source_url=new.url,
             )
-            ref.image.save("reference", ContentFile(data), save=True)
+            if new.data:
+                ref.image.save("reference", ContentFile(new.data), save=False)
+            ref.save()
         task = Task.objects.create(
             generation=generation,
             state=TaskState.PENDING,
@@ -148,7 +160,7 @@ def create_generation(
         record(
             generation.pk,
             "created",
-            f"Requested through {key.label} ({gateway_cls.label}).",
+            f"Requested {choices.model} through {key.label} ({gateway_cls.label}).",
             state=TaskState.PENDING,
             data=generation.options,
         )
@@ -252,17 +264,37 @@ def gateway_for(generation: Generation) -> Gateway:
 
 
 def generation_input(generation: Generation) -> GenerationInput:
-    """Rebuild the member's choices, reference images included, from the stored request."""
+    """Rebuild the member's choices, reference images included, from the stored request.
+
+    Uploads are read back; for a model that fetches references by URL, an upload
+    gets a fresh signed URL. Raises StepError when that needs STUDIO_PUBLIC_URL.
+    """
+    from videos.gateways import get_gateway_class
+
+    try:
+        spec = get_gateway_class(generation.dialect).spec(generation.model_name)
+    except KeyError:
+        raise StepError(f"The studio no longer knows the model {generation.model_name!r}.") from None
     references = []
     for ref in generation.reference_images.all():
-        with ref.image.open("rb") as fh:
-            references.append(ReferenceImageData(content_type=ref.content_type, data=fh.read()))
+        data, url = b"", ref.source_url
+        if ref.image:
+            with ref.image.open("rb") as fh:
+                data = fh.read()
+            if spec.reference_form == ReferenceForm.URL:
+                try:
+                    url = signed_url(ref)
+                except NoPublicAddress as exc:
+                    raise StepError(str(exc)) from None
+        references.append(ReferenceImageData(content_type=ref.content_type, data=data, url=url))
     options = generation.options
     return GenerationInput(
+        model=generation.model_name,
         prompt=generation.prompt,
         duration=options["duration"],
         aspect_ratio=options.get("aspect_ratio"),
         resolution=options.get("resolution"),
+        audio=options.get("audio"),
         references=references,
     )
 

@@ -8,6 +8,7 @@ htmx requests. Every object is looked up inside the current team.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core import signing
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from accounts.access import get_for_team, team_required
-from videos import pipeline
+from videos import pipeline, references
 from videos.files import serve_file
 from videos.forms import ComposeForm, GatewayKeyForm, ReplaceSecretForm
 from videos.gateways import REGISTRY
@@ -75,7 +76,7 @@ def generate(request):
         author=request.user,
         key=form.cleaned_data["key"],
         choices=form.cleaned_data["choices"],
-        references=[(i.content_type, i.data, i.width, i.height) for i in images],
+        references=[pipeline.NewReference(i.content_type, i.data, i.width, i.height) for i in images],
     )
     if request.htmx:
         generation = _generations(request).get(pk=generation.pk)
@@ -147,6 +148,20 @@ def reference_file(request, uuid, position: int):
     return serve_file(
         request, ref.image, content_type=ref.content_type, filename=f"reference-{position}.{ref.extension}"
     )
+
+
+@require_GET
+def reference_public(request, token: str, ext: str):
+    """An uploaded reference image at its signed, expiring URL, for gateways that fetch
+    references by URL. No login: the signature is the permission. Expired or forged: 404."""
+    try:
+        pk = references.unsign(token)
+    except signing.BadSignature:
+        raise Http404("This link has expired or is not valid.") from None
+    ref = ReferenceImage.objects.filter(pk=pk).exclude(image="").first()
+    if ref is None or ref.extension != ext:
+        raise Http404
+    return serve_file(request, ref.image, content_type=ref.content_type, filename=f"reference.{ext}")
 
 
 # --- keys -------------------------------------------------------------------------------

@@ -72,15 +72,22 @@ class ReferenceForm(enum.StrEnum):
 
 
 class OptionSpec(BaseModel):
-    """What one dialect accepts, for the compose form and for server-side checks.
+    """What one model of one dialect accepts, for the compose form and server-side checks.
 
-    ``durations`` are whole seconds. ``resolutions`` are the studio's names
-    (``480p``, ``720p``); the adapter spells them as its gateway wants.
+    ``model`` is the wire model id. ``durations`` are whole seconds.
+    ``resolutions`` are the studio's names (``480p``, ``720p``, ``1080p``); the
+    adapter spells them as its gateway wants. An empty tuple means the gateway has
+    no such field (jimmyai has no resolution). ``audio`` says whether the member may
+    switch the soundtrack on or off. ``reference_form`` is how reference images
+    travel: data URIs, uploaded files, or public URLs the gateway fetches.
     """
 
     model_config = ConfigDict(frozen=True)
 
+    model: str
+    model_label: str = ""
     text_to_video: bool = True
+    prompt_required: bool = True
     max_reference_images: int = 1
     reference_form: ReferenceForm = ReferenceForm.DATA_URI
     durations: tuple[int, ...]
@@ -89,29 +96,52 @@ class OptionSpec(BaseModel):
     default_aspect_ratio: str | None = None
     resolutions: tuple[str, ...] = ()
     default_resolution: str | None = None
+    audio: bool = False
+    default_audio: bool = True
     max_prompt_chars: int = 4096
+
+    @property
+    def label(self) -> str:
+        return self.model_label or self.model
 
 
 @dataclass(frozen=True)
 class ReferenceImageData:
-    """One reference image in memory: its MIME type and bytes."""
+    """One reference image: its MIME type and bytes, and a URL the gateway can fetch.
+
+    ``url`` is a member's pasted http(s) URL or the studio's signed URL for an
+    upload; ``data`` is empty for a pasted URL (the studio never fetched it).
+    """
 
     content_type: str
-    data: bytes
+    data: bytes = b""
+    url: str = ""
 
     def data_uri(self) -> str:
         return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode()}"
 
+    @property
+    def filename(self) -> str:
+        return "reference." + {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(
+            self.content_type, "bin"
+        )
+
 
 class GenerationInput(BaseModel):
-    """The member's choices, dialect-neutral. ``duration`` is in seconds."""
+    """The member's choices, dialect-neutral.
+
+    ``model`` is the wire model id (one of the gateway's ``models``); ``duration``
+    is in seconds; ``audio`` is None where the model has no audio switch.
+    """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    prompt: str = Field(min_length=1)
+    model: str
+    prompt: str = ""
     duration: int
     aspect_ratio: str | None = None
     resolution: str | None = None
+    audio: bool | None = None
     references: list[ReferenceImageData] = Field(default_factory=list)
 
 
@@ -154,11 +184,10 @@ class Gateway:
 
     dialect: ClassVar[str]
     label: ClassVar[str]
-    model: ClassVar[str]
     default_base_url: ClassVar[str]
     sandbox_path: ClassVar[str]
     source: ClassVar[str]
-    options: ClassVar[OptionSpec]
+    models: ClassVar[tuple[OptionSpec, ...]]
 
     def __init__(self, base_url: str, api_key: str, *, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
@@ -171,33 +200,57 @@ class Gateway:
     # --- what subclasses implement -------------------------------------------------
 
     @classmethod
+    def spec(cls, model: str | None = None) -> OptionSpec:
+        """The options of ``model`` (the first model when None). Raises KeyError."""
+        if model is None:
+            return cls.models[0]
+        for spec in cls.models:
+            if spec.model == model:
+                return spec
+        raise KeyError(model)
+
+    @classmethod
     def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
-        """Check ``choices`` against ``options``: ``{field: message}``, empty when fine.
+        """Check ``choices`` against the model's options: ``{field: message}``, empty when fine.
 
         The messages name the gateway's rule; no HTTP request is made.
         """
-        spec = cls.options
+        try:
+            spec = cls.spec(choices.model)
+        except KeyError:
+            return {"model": f"{cls.label} has no model {choices.model!r}."}
+        name = f"{cls.label} {spec.label}" if len(cls.models) > 1 else cls.label
         errors: dict[str, str] = {}
+        prompt = choices.prompt.strip()
         if len(choices.prompt) > spec.max_prompt_chars:
             errors["prompt"] = (
-                f"{cls.label} accepts at most {spec.max_prompt_chars} characters ({len(choices.prompt)} given)."
+                f"{name} accepts at most {spec.max_prompt_chars} characters ({len(choices.prompt)} given)."
             )
-        if not choices.prompt.strip():
-            errors["prompt"] = "Write a prompt."
+        elif not prompt and spec.prompt_required:
+            errors["prompt"] = f"{name} needs a prompt."
         if choices.duration not in spec.durations:
-            errors["duration"] = f"{cls.label} renders {_describe_durations(spec.durations)} seconds."
+            errors["duration"] = f"{name} renders {_describe_durations(spec.durations)} seconds."
         if spec.aspect_ratios and choices.aspect_ratio not in spec.aspect_ratios:
-            errors["aspect_ratio"] = f"{cls.label} accepts {', '.join(spec.aspect_ratios)}."
+            errors["aspect_ratio"] = f"{name} accepts {', '.join(spec.aspect_ratios)}."
+        if not spec.aspect_ratios and choices.aspect_ratio:
+            errors["aspect_ratio"] = f"{name} takes no aspect ratio."
         if spec.resolutions and choices.resolution not in spec.resolutions:
-            errors["resolution"] = f"{cls.label} accepts {', '.join(spec.resolutions)}."
+            errors["resolution"] = f"{name} accepts {', '.join(spec.resolutions)}."
+        if not spec.resolutions and choices.resolution:
+            errors["resolution"] = f"{name} takes no resolution."
+        if choices.audio is not None and not spec.audio:
+            errors["audio"] = f"{name} has no audio switch."
         count = len(choices.references)
+        plural = "s" if spec.max_reference_images != 1 else ""
         if count > spec.max_reference_images:
-            errors["references"] = (
-                f"{cls.label} takes at most {spec.max_reference_images} reference "
-                f"image{'s' if spec.max_reference_images != 1 else ''}."
-            )
-        if count == 0 and not spec.text_to_video:
-            errors["references"] = f"{cls.label} makes video from an image: add a reference image."
+            errors["references"] = f"{name} takes at most {spec.max_reference_images} reference image{plural}."
+        elif count == 0 and not spec.text_to_video:
+            errors["references"] = f"{name} makes video from an image: add a reference image."
+        for ref in choices.references:
+            if spec.reference_form == ReferenceForm.URL and not ref.url.startswith(("http://", "https://")):
+                errors["references"] = f"{name} fetches reference images from a public http(s) URL."
+            elif spec.reference_form != ReferenceForm.URL and not ref.data:
+                errors["references"] = f"{name} needs the image itself (upload it); it does not fetch URLs."
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:

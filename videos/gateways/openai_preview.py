@@ -98,22 +98,24 @@ class OpenAIPreviewGateway(Gateway):
 
     dialect = "openai-preview"
     label = "OpenAI-format (grok-imagine-video-1.5-preview)"
-    model = MODEL
     default_base_url = "https://duoyuanx.com"  # seed 003's host
     sandbox_path = "/openai"
     source = "seeds 000 and 003"
-    options = OptionSpec(
-        text_to_video=True,
-        # "images: Multiple reference images" (seed 000); no maximum is documented.
-        max_reference_images=4,
-        reference_form=ReferenceForm.DATA_URI,
-        # "Minimum is 1 second"; no maximum is documented: 15 s, as on every other channel.
-        durations=tuple(range(1, 16)),
-        default_duration=6,
-        aspect_ratios=ASPECT_RATIOS,
-        default_aspect_ratio="16:9",
-        resolutions=tuple(RESOLUTION_WIRE),
-        default_resolution="720p",
+    models = (
+        OptionSpec(
+            model=MODEL,
+            text_to_video=True,
+            # "images: Multiple reference images" (seed 000); no maximum is documented.
+            max_reference_images=4,
+            reference_form=ReferenceForm.DATA_URI,
+            # "Minimum is 1 second"; no maximum is documented: 15 s, as on every other channel.
+            durations=tuple(range(1, 16)),
+            default_duration=6,
+            aspect_ratios=ASPECT_RATIOS,
+            default_aspect_ratio="16:9",
+            resolutions=tuple(RESOLUTION_WIRE),
+            default_resolution="720p",
+        ),
     )
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:

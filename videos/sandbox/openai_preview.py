@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -171,3 +172,10 @@ def content(request: HttpRequest, video_id: str):
     if not path.exists():
         raise Http404
     return FileResponse(open(path, "rb"), content_type="video/mp4")
+
+
+urlpatterns = [
+    path("v1/videos", create, name="openai-create"),
+    path("v1/videos/<str:video_id>", retrieve, name="openai-retrieve"),
+    path("v1/videos/<str:video_id>/content", content, name="openai-content"),
+]

@@ -1,13 +1,19 @@
-"""The sandbox gateway's URLs, one prefix per dialect (mounted under ``/sandbox/``)."""
+"""The sandbox gateway's URLs: one prefix per dialect, mounted under ``/sandbox/``.
 
-from django.urls import path
+Each dialect module lists its own paths exactly as its gateway documents them.
+"""
 
-from videos.sandbox import openai_preview
+from django.urls import include, path
+
+from videos.sandbox import aijisu, jimmyai, multipart, openai_preview, reapi, xai
 
 app_name = "sandbox"
 
 urlpatterns = [
-    path("openai/v1/videos", openai_preview.create, name="openai-create"),
-    path("openai/v1/videos/<str:video_id>", openai_preview.retrieve, name="openai-retrieve"),
-    path("openai/v1/videos/<str:video_id>/content", openai_preview.content, name="openai-content"),
+    path("openai/", include(openai_preview.urlpatterns)),
+    path("multipart/", include(multipart.urlpatterns)),
+    path("aijisu/", include(aijisu.urlpatterns)),
+    path("jimmyai/", include(jimmyai.urlpatterns)),
+    path("reapi/", include(reapi.urlpatterns)),
+    path("xai/", include(xai.urlpatterns)),
 ]

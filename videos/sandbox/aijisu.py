@@ -1,0 +1,3 @@
+"""STUB: the sandbox's aijisu dialect (being written)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""STUB: the sandbox's jimmyai dialect (being written)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""STUB: the sandbox's multipart dialect (being written)."""
+
+urlpatterns = []

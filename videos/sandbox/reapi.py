@@ -1,0 +1,3 @@
+"""STUB: the sandbox's reapi dialect (being written)."""
+
+urlpatterns = []

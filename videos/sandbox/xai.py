@@ -1,0 +1,3 @@
+"""STUB: the sandbox's xai dialect (being written)."""
+
+urlpatterns = []
