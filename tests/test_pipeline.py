@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from tests.conftest import add_key, make_generation, png_bytes, run_until_done
 from videos import pipeline, tasks
-from videos.pipeline import NewReference
-from videos.gateways.base import GenerationInput
 from videos.models import Asset, Event, Task, TaskState
+from videos.pipeline import NewReference
 
 
 def test_it_archives_a_text_to_video_generation(gateway, owner, team, key):

@@ -6,10 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Membership, Role
-from tests.conftest import add_key, make_user, png_bytes
-from tests.conftest import make_generation, run_until_done
-from videos.pipeline import NewReference
+from tests.conftest import add_key, make_generation, make_user, png_bytes, run_until_done
 from videos.models import Generation, TaskState
+from videos.pipeline import NewReference
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
