@@ -60,10 +60,24 @@ def video_path(job: SandboxJob) -> Path:
     return Path(settings.MEDIA_ROOT) / "sandbox" / f"{job.id}.mp4"
 
 
-def create_job(*, dialect: str, model: str, api_key: str, prompt: str, params: dict, image: bytes | None) -> SandboxJob:
-    """Save a new sandbox task and start rendering its video in the background."""
+def create_job(
+    *,
+    dialect: str,
+    model: str,
+    api_key: str,
+    prompt: str,
+    params: dict,
+    image: bytes | None,
+    id_prefix: str = "video_",
+) -> SandboxJob:
+    """Save a new sandbox task and start rendering its video in the background.
+
+    ``params`` must hold ``seconds`` (int) and ``width``/``height`` (even pixels),
+    and may hold whatever else the dialect echoes back (``resolution``,
+    ``aspect_ratio``, ``audio``…). ``image`` is the reference image's bytes.
+    """
     job = SandboxJob.objects.create(
-        id=new_job_id(),
+        id=new_job_id(id_prefix),
         dialect=dialect,
         model=model,
         key_hash=key_hash(api_key),
