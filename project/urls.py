@@ -18,6 +18,7 @@ urlpatterns = [
     path("generations/<uuid:uuid>/references/<int:position>", videos.reference_file, name="reference_file"),
     path("r/<str:token>.<str:ext>", videos.reference_public, name="reference_public"),
     path("keys/", videos.keys, name="keys"),
+    path("keys/base-url", videos.key_base_url, name="key_base_url"),
     path("keys/<uuid:uuid>/replace", videos.key_replace, name="key_replace"),
     path("keys/<uuid:uuid>/delete", videos.key_delete, name="key_delete"),
     path("accounts/signup/", accounts.signup, name="signup"),

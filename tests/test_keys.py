@@ -119,3 +119,13 @@ def test_the_admin_never_shows_the_secret(admin_client, owner, team):
     html = admin_client.get(reverse("admin:videos_gatewaykey_changelist")).content.decode()
     assert "sk-admin-should-not-see" not in html
     assert "••••9999" in html
+
+
+def test_choosing_a_gateway_prefills_its_documented_base_url(client_for, owner):
+    from videos.gateways import REGISTRY
+
+    client = client_for(owner)
+    for dialect, gateway in REGISTRY.items():
+        html = client.get(reverse("key_base_url"), {"dialect": dialect}, HTTP_HX_REQUEST="true").content.decode()
+        assert html.lstrip().startswith('<div id="base-url">')
+        assert f'value="{gateway.default_base_url}"' in html

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from PIL import Image, UnidentifiedImageError
 
-from videos.gateways import REGISTRY, dialect_choices, get_gateway_class
-from videos.gateways.base import GenerationInput, OptionSpec, ReferenceImageData
+from videos.gateways import REGISTRY, dialect_choices
+from videos.gateways.base import GenerationInput, OptionSpec, ReferenceForm, ReferenceImageData
 from videos.models import GatewayKey
+from videos.pipeline import NewReference
+from videos.references import NoPublicAddress
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
@@ -38,8 +42,8 @@ class GatewayKeyForm(forms.ModelForm):
         self.fields["dialect"] = forms.ChoiceField(label="Gateway", choices=dialect_choices())
         self.fields["base_url"].assume_scheme = "https"
         if not self.is_bound and not self.initial.get("base_url"):
-            first = next(iter(REGISTRY.values()))
-            self.initial["base_url"] = first.default_base_url
+            gateway = REGISTRY.get(self.initial.get("dialect")) or next(iter(REGISTRY.values()))
+            self.initial["base_url"] = gateway.default_base_url
 
     def clean_base_url(self) -> str:
         url = self.cleaned_data["base_url"].rstrip("/")
@@ -117,54 +121,80 @@ def check_image(upload) -> CheckedImage:
 
 
 class ComposeForm(forms.Form):
-    """The compose form. Its option fields are those of the chosen key's dialect.
+    """The compose form. Its option fields are those of the chosen key's gateway and model.
 
     ``keys`` is the queryset of keys this member may use in this team. After
     ``is_valid()``, ``cleaned_data["choices"]`` is a GenerationInput and
-    ``cleaned_data["images"]`` a list of CheckedImage.
+    ``cleaned_data["references"]`` a list of ``pipeline.NewReference`` (uploads
+    first, then pasted URLs).
     """
 
     key = forms.ModelChoiceField(
         queryset=GatewayKey.objects.none(), to_field_name="uuid", label="Gateway key", empty_label=None
     )
+    model = forms.ChoiceField(label="Model", required=False)  # empty: the gateway's first model
     prompt = forms.CharField(
         label="Prompt",
         widget=forms.Textarea(
             attrs={"rows": 4, "placeholder": "A paper boat drifting down a rain-soaked street at dusk…"}
         ),
         max_length=20000,
+        required=False,
         strip=True,
     )
     reference_images = MultipleImageField(label="Reference images", required=False)
+    reference_urls = forms.CharField(
+        label="Reference image URLs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/picture.jpg"}),
+        help_text="Public http(s) addresses the gateway downloads, one per line.",
+        max_length=8000,
+    )
     duration = forms.TypedChoiceField(label="Duration (s)", coerce=int)
     aspect_ratio = forms.ChoiceField(label="Aspect ratio")
     resolution = forms.ChoiceField(label="Resolution")
+    audio = forms.BooleanField(label="Audio", required=False, help_text="Generate a soundtrack.")
 
     def __init__(self, *args, keys, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["key"].queryset = keys
         self.selected_key = self._selected_key(keys)
-        self.spec: OptionSpec | None = self.selected_key.gateway.spec() if self.selected_key else None
+        self.gateway = self.selected_key.gateway if self.selected_key else None
+        self.spec: OptionSpec | None = self._selected_spec()
         self._apply_spec()
 
+    def _wanted(self, name: str):
+        return self.data.get(name) if self.is_bound else self.initial.get(name)
+
     def _selected_key(self, keys) -> GatewayKey | None:
-        wanted = self.data.get("key") if self.is_bound else self.initial.get("key")
+        wanted = self._wanted("key")
         if wanted:
             try:
                 found = keys.filter(uuid=wanted).first()
-            except Exception:  # not a UUID
+            except (ValueError, ValidationError):  # not a UUID
                 found = None
             if found:
                 return found
         return keys.first()
 
+    def _selected_spec(self) -> OptionSpec | None:
+        if self.gateway is None:
+            return None
+        try:
+            return self.gateway.spec(self._wanted("model") or None)
+        except KeyError:
+            return self.gateway.spec()
+
     def _apply_spec(self) -> None:
         spec = self.spec
         if spec is None:
-            for name in ("duration", "aspect_ratio", "resolution"):
+            for name in ("model", "duration", "aspect_ratio", "resolution"):
                 self.fields[name].choices = []
             return
         self.initial.setdefault("key", self.selected_key.uuid)
+        self.fields["model"].choices = [(m.model, m.label) for m in self.gateway.models]
+        self.initial["model"] = spec.model
+        self.fields["prompt"].required = spec.prompt_required
         self.fields["duration"].choices = [(d, f"{d} s") for d in spec.durations]
         self.initial.setdefault("duration", spec.default_duration)
         for name, values, default in (
@@ -173,13 +203,25 @@ class ComposeForm(forms.Form):
         ):
             if values:
                 self.fields[name].choices = [(v, v) for v in values]
-                self.initial.setdefault(name, default)
+                if self.initial.get(name) not in values:
+                    self.initial[name] = default
             else:
                 del self.fields[name]
+        if spec.audio:
+            self.initial.setdefault("audio", spec.default_audio)
+        else:
+            del self.fields["audio"]
+        if spec.reference_form != ReferenceForm.URL:
+            del self.fields["reference_urls"]
+        plural = "s" if spec.max_reference_images != 1 else ""
+        how = {
+            ReferenceForm.DATA_URI: "sent inline",
+            ReferenceForm.FILE: "uploaded with the request",
+            ReferenceForm.URL: "shared at a signed link the gateway downloads",
+        }[spec.reference_form]
         self.fields["reference_images"].help_text = (
-            f"Up to {spec.max_reference_images} PNG, JPEG or WebP image"
-            f"{'s' if spec.max_reference_images != 1 else ''}"
-            + ("; optional." if spec.text_to_video else "; required by this gateway.")
+            f"Up to {spec.max_reference_images} PNG, JPEG or WebP image{plural}, {how}"
+            + ("; optional." if spec.text_to_video else "; this model needs one.")
         )
 
     def clean_reference_images(self):
@@ -192,28 +234,45 @@ class ComposeForm(forms.Form):
                 errors.extend(exc.messages)
         if errors:
             raise forms.ValidationError(errors)
+        if checked and self.spec and self.spec.reference_form == ReferenceForm.URL and not settings.STUDIO_PUBLIC_URL:
+            raise forms.ValidationError(NoPublicAddress.message)
         return checked
+
+    def clean_reference_urls(self) -> list[str]:
+        urls = [line.strip() for line in self.cleaned_data.get("reference_urls", "").splitlines() if line.strip()]
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise forms.ValidationError(f"{url[:80]} is not an http(s) URL.")
+            if len(url) > 2000:
+                raise forms.ValidationError("A reference URL may be at most 2000 characters.")
+        return urls
 
     def clean(self):
         cleaned = super().clean()
         key = cleaned.get("key")
-        if key is None or self.errors:
+        if key is None or self.spec is None or self.errors:
             return cleaned
-        gateway_cls = get_gateway_class(key.dialect)
         images = cleaned.get("reference_images") or []
+        urls = cleaned.get("reference_urls") or []
+        placeholder = settings.STUDIO_PUBLIC_URL + "/r/upload" if self.spec.reference_form == ReferenceForm.URL else ""
         choices = GenerationInput(
             model=self.spec.model,
-            prompt=cleaned["prompt"],
+            prompt=cleaned.get("prompt") or "",
             duration=cleaned["duration"],
             aspect_ratio=cleaned.get("aspect_ratio"),
             resolution=cleaned.get("resolution"),
-            references=[ReferenceImageData(i.content_type, i.data) for i in images],
+            audio=cleaned.get("audio") if "audio" in self.fields else None,
+            references=[ReferenceImageData(i.content_type, i.data, placeholder) for i in images]
+            + [ReferenceImageData("", b"", url) for url in urls],
         )
-        problems = gateway_cls.validate_choices(choices)
+        problems = self.gateway.validate_choices(choices)
         field_for = {"references": "reference_images"}
         for field, message in problems.items():
             name = field_for.get(field, field)
             self.add_error(name if name in self.fields else None, message)
         cleaned["choices"] = choices
-        cleaned["images"] = images
+        cleaned["references"] = [NewReference(i.content_type, i.data, i.width, i.height) for i in images] + [
+            NewReference(url=url) for url in urls
+        ]
         return cleaned

@@ -54,7 +54,9 @@ def studio(request):
 @team_required
 def compose_options(request):
     """The option fields for the key chosen in the compose form (htmx partial)."""
-    form = ComposeForm(keys=_my_keys(request), initial={"key": request.GET.get("key")})
+    form = ComposeForm(
+        keys=_my_keys(request), initial={"key": request.GET.get("key"), "model": request.GET.get("model")}
+    )
     return render(request, "videos/studio.html#options", {"form": form})
 
 
@@ -70,13 +72,12 @@ def generate(request):
             return reswap(retarget(response, "#compose"), "outerHTML")
         cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
         return render(request, "videos/studio.html", {"form": form, "cards": cards}, status=400)
-    images = form.cleaned_data["images"]
     generation = pipeline.create_generation(
         team=request.team,
         author=request.user,
         key=form.cleaned_data["key"],
         choices=form.cleaned_data["choices"],
-        references=[pipeline.NewReference(i.content_type, i.data, i.width, i.height) for i in images],
+        references=form.cleaned_data["references"],
     )
     if request.htmx:
         generation = _generations(request).get(pk=generation.pk)
@@ -189,6 +190,16 @@ def keys(request):
         for d, c in REGISTRY.items()
     ]
     return render(request, "videos/keys.html", {"form": form, "keys": _my_keys(request), "gateways": gateways})
+
+
+@require_GET
+@team_required
+def key_base_url(request):
+    """The base URL field prefilled with the chosen gateway's documented host (htmx)."""
+    dialect = request.GET.get("dialect", "")
+    gateway = REGISTRY.get(dialect)
+    form = GatewayKeyForm(initial={"dialect": dialect, "base_url": gateway.default_base_url if gateway else ""})
+    return render(request, "videos/keys.html#base-url", {"form": form})
 
 
 @sensitive_post_parameters("secret")
