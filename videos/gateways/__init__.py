@@ -5,10 +5,26 @@ Adding a dialect is a new module beside ``openai_preview`` and one line here.
 
 from __future__ import annotations
 
+from videos.gateways.aijisu import AijisuGateway
 from videos.gateways.base import Gateway, GatewayError
+from videos.gateways.jimmyai import JimmyaiGateway
+from videos.gateways.multipart import MultipartGateway
 from videos.gateways.openai_preview import OpenAIPreviewGateway
+from videos.gateways.reapi import ReapiGateway
+from videos.gateways.xai import XaiGateway
 
-REGISTRY: dict[str, type[Gateway]] = {cls.dialect: cls for cls in (OpenAIPreviewGateway,)}
+# One line per dialect, in the order the compose form lists them.
+REGISTRY: dict[str, type[Gateway]] = {
+    cls.dialect: cls
+    for cls in (
+        OpenAIPreviewGateway,
+        MultipartGateway,
+        AijisuGateway,
+        JimmyaiGateway,
+        ReapiGateway,
+        XaiGateway,
+    )
+}
 
 __all__ = ["REGISTRY", "Gateway", "GatewayError", "dialect_choices", "get_gateway_class"]
 

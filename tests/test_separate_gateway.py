@@ -1,0 +1,148 @@
+"""Every dialect against a separate gateway server, over real HTTP on loopback.
+
+A second process serves the sandbox (the studio's own, strict about each
+dialect's documented rules) on its own port and database; the studio under test
+runs on pytest-django's live server so that URL-only gateways can fetch the
+signed reference-image URLs from it. One key per dialect points at that server,
+and one generation per gateway (text-to-video where the model allows it, and
+image-to-video everywhere) must complete and be archived. The server refuses any
+field, type or value its documentation forbids, so a completed task is the proof
+that none was sent.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from tests.conftest import add_key, make_generation, png_bytes
+from videos import http, tasks
+from videos.gateways import REGISTRY
+from videos.models import ACTIVE_STATES, Asset, Task, TaskState
+from videos.pipeline import NewReference
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gateway_server(tmp_path):
+    """A separate process serving the sandbox gateway; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DEBUG": "true",
+        "STUDIO_SANDBOX_ENABLED": "true",
+        "STUDIO_SANDBOX_RUN_SECONDS": "1",
+        "SQLITE_PATH": str(tmp_path / "gateway.sqlite3"),
+        "MEDIA_ROOT": str(tmp_path / "gateway-media"),
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the gateway server did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def worker():
+    """The poller as a thread, as in production."""
+    http.use_transport(None)
+    stop = threading.Event()
+
+    def loop():
+        try:
+            while not stop.is_set():
+                tasks.sweep()
+                stop.wait(0.3)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
+
+
+def test_every_dialect_completes_against_a_separate_gateway(gateway_server, live_server, worker, owner, team, settings):
+    settings.STUDIO_PUBLIC_URL = live_server.url
+    started = []
+    for dialect, gateway in REGISTRY.items():
+        key = add_key(
+            owner,
+            team,
+            dialect=dialect,
+            secret=f"sk-{dialect}-separate",
+            base_url=gateway_server + "/sandbox" + gateway.sandbox_path,
+            label=dialect,
+        )
+        for spec in gateway.models:
+            image = NewReference("image/png", png_bytes((320, 180), (20, 140, 90)), 320, 180)
+            started.append(
+                (
+                    dialect,
+                    spec.model,
+                    "image",
+                    make_generation(owner, team, key, prompt=f"{dialect} image", references=[image], model=spec.model),
+                )
+            )
+            if spec.text_to_video:
+                started.append(
+                    (
+                        dialect,
+                        spec.model,
+                        "text",
+                        make_generation(owner, team, key, prompt=f"{dialect} text", model=spec.model),
+                    )
+                )
+    for *_, generation in started:
+        tasks.submit_task(generation.task.pk)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and Task.objects.filter(state__in=ACTIVE_STATES).exists():
+        # Skip the gateways' real cadences (up to 5 s): poll whatever is running now.
+        Task.objects.filter(state__in=[TaskState.QUEUED, TaskState.PROCESSING]).update(next_poll_at=timezone.now())
+        time.sleep(0.5)
+    outcome = {(d, m, kind): Task.objects.get(generation=g).state for d, m, kind, g in started}
+    errors = {
+        (d, m, kind): Task.objects.get(generation=g).last_error
+        for d, m, kind, g in started
+        if outcome[(d, m, kind)] != TaskState.COMPLETED
+    }
+    assert errors == {}
+    assert Asset.objects.count() == len(started)
+    assert {d for d, *_ in started} == set(REGISTRY)
