@@ -19,3 +19,41 @@ class TeamForm(forms.ModelForm):
         model = Team
         fields = ["name"]
         labels = {"name": "Team name"}
+
+
+def _usd_field(label: str, help_text: str = "") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, required=False, min_value=0, max_digits=12, decimal_places=2, help_text=help_text
+    )
+
+
+class BudgetForm(forms.Form):
+    """The team's monthly budget, approval threshold and each member's monthly cap (USD).
+
+    An empty field means no limit.
+    """
+
+    monthly_budget_usd = _usd_field("Team monthly budget (USD)", "Empty: no limit.")
+    approval_threshold_usd = _usd_field(
+        "Approval threshold (USD)", "Requests estimated above this wait for an owner or admin. Empty: none."
+    )
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.memberships = list(team.memberships.select_related("user").order_by("joined_at"))
+        self.initial.setdefault("monthly_budget_usd", team.monthly_budget_usd)
+        self.initial.setdefault("approval_threshold_usd", team.approval_threshold_usd)
+        for membership in self.memberships:
+            name = f"cap_{membership.pk}"
+            self.fields[name] = _usd_field(f"Monthly cap for {membership.user.get_username()} (USD)")
+            self.initial.setdefault(name, membership.monthly_cap_usd)
+
+    def save(self) -> None:
+        data = self.cleaned_data
+        Team.objects.filter(pk=self.team.pk).update(
+            monthly_budget_usd=data["monthly_budget_usd"], approval_threshold_usd=data["approval_threshold_usd"]
+        )
+        for membership in self.memberships:
+            membership.monthly_cap_usd = data[f"cap_{membership.pk}"]
+            membership.save(update_fields=["monthly_cap_usd"])

@@ -35,6 +35,22 @@ class Team(models.Model):
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
+    monthly_budget_usd = models.DecimalField(
+        "monthly budget (USD)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Charges plus open holds this calendar month may not exceed this. Empty: no limit.",
+    )
+    approval_threshold_usd = models.DecimalField(
+        "approval threshold (USD)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="A request estimated above this waits for an owner or admin to approve it. Empty: none.",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -53,6 +69,14 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+    monthly_cap_usd = models.DecimalField(
+        "monthly cap (USD)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="This member's charges plus open holds this month may not exceed this. Empty: no cap.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_membership")]

@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import team_required
-from accounts.forms import InviteForm, SignupForm, TeamForm
+from accounts.forms import BudgetForm, InviteForm, SignupForm, TeamForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import Invitation, Membership, Role, Team
 
@@ -52,6 +52,7 @@ def teams(request):
     if membership is not None:
         context["members"] = membership.team.memberships.select_related("user").order_by("joined_at")
         if membership.can_manage:
+            context["budget_form"] = BudgetForm(team=membership.team)
             context["invitations"] = [
                 i
                 for i in membership.team.invitations.filter(accepted_at__isnull=True).order_by("-created_at")[:20]
@@ -104,3 +105,23 @@ def accept_invite(request, token: str):
         messages.success(request, f"You joined {membership.team.name} as {membership.get_role_display().lower()}.")
         return redirect("studio")
     return render(request, "accounts/invite.html", {"invitation": invitation})
+
+
+@require_POST
+@team_required(can_manage=True)
+def budget(request):
+    """Set the team's monthly budget, approval threshold and members' caps (owners, admins)."""
+    form = BudgetForm(request.POST, team=request.team)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Budgets saved.")
+    else:
+        messages.error(
+            request,
+            "Budgets not saved: "
+            + "; ".join(
+                f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields else " ".join(e)
+                for f, e in form.errors.items()
+            ),
+        )
+    return redirect("teams")

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from PIL import Image
 
 from accounts.models import Membership, Role, Team, User
@@ -47,7 +49,18 @@ class Recorder(httpx.BaseTransport):
                 return answer(request)
         if request.url.host not in self.hosts:
             raise httpx.ConnectError(f"no network in tests ({request.url.host})", request=request)
-        return self._wsgi.handle_request(request)
+        # As Django's test client does: the in-process request must not close the
+        # test's database connection (and with it the test's transaction) when it ends.
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        try:
+            response = self._wsgi.handle_request(request)
+            content = b"".join(response.stream)
+            response.stream.close()  # Django sends request_finished here
+            return httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
+        finally:
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
 
     def json_bodies(self, method: str = "POST") -> list[dict]:
         return [json.loads(r.content) for r in self.requests if r.method == method and r.content]

@@ -27,3 +27,6 @@ WHITENOISE_USE_FINDERS = True
 # The in-process sandbox shares the test's open transaction, which other threads cannot
 # see: poll inline. test_pipeline runs the threaded path against a gateway without a DB.
 STUDIO_POLL_CONCURRENCY = 1
+# A file, not Django's shared in-memory default: concurrency tests need real SQLite locking
+# (WAL, busy timeout, BEGIN IMMEDIATE), the same as in production.
+DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.path.dirname(os.environ["SQLITE_PATH"]), "test.sqlite3")}  # noqa: F405

@@ -68,6 +68,23 @@ class GatewayKey(models.Model):
         return get_gateway_class(self.dialect)
 
 
+class Billing(models.TextChoices):
+    """Where a generation's money stands: a hold is placed at submission and ends
+    exactly once, charged at the final cost or released ("not charged")."""
+
+    UNPRICED = "unpriced", "Price unknown"
+    HELD = "held", "Held"
+    CHARGED = "charged", "Charged"
+    RELEASED = "released", "Not charged"
+
+
+class Approval(models.TextChoices):
+    NOT_NEEDED = "not_needed", "Not needed"
+    WAITING = "waiting", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
 class Generation(models.Model):
     """A member's request: prompt, options and reference images, sent through one key.
 
@@ -87,6 +104,14 @@ class Generation(models.Model):
     prompt = models.TextField()
     options = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
+    estimate_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    estimate_words = models.CharField(max_length=300, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    billing = models.CharField(max_length=10, choices=Billing.choices, default=Billing.UNPRICED)
+    approval = models.CharField(max_length=10, choices=Approval.choices, default=Approval.NOT_NEEDED)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -128,6 +153,7 @@ class ReferenceImage(models.Model):
 
 
 class TaskState(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     PENDING = "pending", "Waiting to send"
     SUBMITTING = "submitting", "Sending"
     QUEUED = "queued", "Queued"
@@ -140,6 +166,7 @@ class TaskState(models.TextChoices):
 
 
 ACTIVE_STATES = (
+    TaskState.AWAITING_APPROVAL,
     TaskState.PENDING,
     TaskState.SUBMITTING,
     TaskState.QUEUED,
@@ -176,6 +203,9 @@ class Task(models.Model):
     last_error = models.TextField(blank=True)
     last_raw = models.JSONField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    delivered_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The duration the gateway reports delivering, when it does."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -245,3 +275,65 @@ class WorkerLease(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Price(models.Model):
+    """A price-book line: what one gateway charges per second of video for one model
+    (channel) at one resolution, plus a fee per input image.
+
+    ``rounding`` is the gateway's rule: ``exact`` (the product, shown to the cent)
+    or ``credits`` (reAPI: ``ceil(rate × seconds × 1000)`` credits of $0.001, seed
+    004 "Bill formula"). ``source`` and ``read_on`` say where and when the price
+    was read. Site admins edit the book in the Django admin.
+    """
+
+    class Rounding(models.TextChoices):
+        EXACT = "exact", "Exact (rate × seconds)"
+        CREDITS = "credits", "reAPI credits: ceil(rate × seconds × 1000) × $0.001"
+
+    dialect = models.CharField(max_length=32)
+    model = models.CharField(max_length=80)
+    resolution = models.CharField(max_length=10, help_text="The studio's spelling: 480p, 720p, …")
+    usd_per_second = models.DecimalField(max_digits=10, decimal_places=6)
+    usd_per_image = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.EXACT)
+    source = models.CharField(max_length=300)
+    read_on = models.DateField()
+
+    class Meta:
+        ordering = ["dialect", "model", "resolution"]
+        constraints = [models.UniqueConstraint(fields=["dialect", "model", "resolution"], name="unique_price")]
+
+    def __str__(self) -> str:
+        return f"{self.dialect} {self.model} {self.resolution}: ${self.usd_per_second}/s"
+
+
+class LedgerEntry(models.Model):
+    """One movement of money: a ``hold`` placed at submission, then exactly one of a
+    ``charge`` (the final cost, with the hold closed) or a ``release``.
+
+    Amounts are in USD. Entries are never edited; the generation's ``billing``
+    column, changed by conditional updates, guarantees one ending per hold.
+    """
+
+    class Kind(models.TextChoices):
+        HOLD = "hold", "Hold"
+        CHARGE = "charge", "Charge"
+        RELEASE = "release", "Release"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="ledger")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="ledger")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    key = models.ForeignKey(GatewayKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    key_label = models.CharField(max_length=80)
+    dialect = models.CharField(max_length=32)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount_usd = models.DecimalField(max_digits=12, decimal_places=6)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ${self.amount_usd} for {self.generation_id}"

@@ -29,10 +29,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from videos import http, media
+from videos import billing, http, media
 from videos.gateways import Gateway, GatewayError
 from videos.gateways.base import GatewayStatus, GenerationInput, PollResult, ReferenceForm, ReferenceImageData
-from videos.models import Asset, Event, Generation, ReferenceImage, Task, TaskState
+from videos.models import Approval, Asset, Event, Generation, ReferenceImage, Task, TaskState
 from videos.references import NoPublicAddress, signed_url
 from videos.vault import VaultError, redact
 
@@ -116,15 +116,31 @@ class NewReference:
 
 
 def create_generation(
-    *, team, author, key, choices: GenerationInput, references: Iterable[NewReference] = ()
+    *, team, author, key, choices: GenerationInput, references: Iterable[NewReference] = (), membership=None
 ) -> Generation:
-    """Save a request, its reference images and its pending task; queue the submit on commit.
+    """Save a request, its reference images and its task; hold its estimate; queue the
+    submit on commit.
 
-    Returns the saved Generation. ``choices.references`` is ignored: the
-    references are stored from ``references`` and rebuilt for each send.
+    The team row is locked first and the budgets checked before anything is
+    written, so a refused request leaves nothing behind. A request estimated above
+    the team's approval threshold (or of unknown price while a threshold is set)
+    waits in ``awaiting_approval`` and is not sent until an admin approves it.
+    Raises billing.BudgetExceeded. ``choices.references`` is ignored: references
+    are stored from ``references``.
     """
+    from accounts.models import Membership, Team
+
     gateway_cls = key.gateway
+    references = list(references)
+    cost = billing.estimate(key.dialect, choices.model, choices.resolution, choices.duration, len(references))
     with transaction.atomic():
+        team = Team.objects.select_for_update().get(pk=team.pk)
+        if membership is None:
+            membership = Membership.objects.filter(team=team, user=author).first()
+        if cost.known:
+            billing.check_budgets(team, membership, cost.amount)
+        threshold = team.approval_threshold_usd
+        needs_approval = threshold is not None and (not cost.known or cost.amount > threshold)
         generation = Generation.objects.create(
             team=team,
             author=author,
@@ -139,6 +155,8 @@ def create_generation(
                 "resolution": choices.resolution,
                 "audio": choices.audio,
             },
+            estimate_words=cost.words[:300],
+            approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
         )
         for position, new in enumerate(references):
             ref = ReferenceImage(
@@ -152,20 +170,71 @@ def create_generation(
             if new.data:
                 ref.image.save("reference", ContentFile(new.data), save=False)
             ref.save()
+        if cost.known:
+            billing.place_hold(generation, cost.amount)
         task = Task.objects.create(
             generation=generation,
-            state=TaskState.PENDING,
-            next_poll_at=timezone.now() + SUBMIT_RESCUE,
+            state=TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING,
+            next_poll_at=None if needs_approval else timezone.now() + SUBMIT_RESCUE,
         )
         record(
             generation.pk,
             "created",
-            f"Requested {choices.model} through {key.label} ({gateway_cls.label}).",
-            state=TaskState.PENDING,
+            f"Requested {choices.model} through {key.label} ({gateway_cls.label}); estimate: {cost.words}",
+            state=task.state,
             data=generation.options,
         )
-        transaction.on_commit(lambda: enqueue("videos.tasks.submit_task", task.pk))
+        if needs_approval:
+            record(generation.pk, "approval", "Waiting for an owner or admin to approve it before it is sent.")
+        else:
+            transaction.on_commit(lambda: enqueue("videos.tasks.submit_task", task.pk))
     return generation
+
+
+def approve(generation: Generation, approver) -> bool:
+    """Let a waiting request go to its gateway. False when it was not waiting."""
+    with transaction.atomic():
+        if (
+            Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(
+                approval=Approval.APPROVED, approved_by=approver
+            )
+            != 1
+        ):
+            return False
+        Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).update(
+            state=TaskState.PENDING, next_poll_at=timezone.now() + SUBMIT_RESCUE, updated_at=timezone.now()
+        )
+        record(generation.pk, "approval", f"Approved by {approver.get_username()}.", state=TaskState.PENDING)
+        task_id = generation.task.pk
+        transaction.on_commit(lambda: enqueue("videos.tasks.submit_task", task_id))
+    return True
+
+
+def reject(generation: Generation, approver) -> bool:
+    """Refuse a waiting request: it is never sent and its hold is released."""
+    with transaction.atomic():
+        if (
+            Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(
+                approval=Approval.REJECTED, approved_by=approver
+            )
+            != 1
+        ):
+            return False
+        now = timezone.now()
+        Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).update(
+            state=TaskState.CANCELLED,
+            last_error=f"Rejected by {approver.get_username()}; it was not sent.",
+            finished_at=now,
+            updated_at=now,
+        )
+        billing.release(generation)
+        record(
+            generation.pk,
+            "approval",
+            f"Rejected by {approver.get_username()}; not sent, not charged.",
+            state=TaskState.CANCELLED,
+        )
+    return True
 
 
 def enqueue(func: str, *args) -> None:
@@ -300,10 +369,12 @@ def generation_input(generation: Generation) -> GenerationInput:
 
 
 def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
-    """End the task as failed with ``message`` shown to the member."""
-    if finish(task, token, state=TaskState.FAILED, last_error=message[:2000]):
-        record(task.generation_id, "failed", message, state=TaskState.FAILED, data=data)
-        return True
+    """End the task as failed with ``message`` shown to the member; release its hold."""
+    with transaction.atomic():
+        if finish(task, token, state=TaskState.FAILED, last_error=message[:2000]):
+            record(task.generation_id, "failed", message, state=TaskState.FAILED, data=data)
+            billing.release(task.generation)
+            return True
     return False
 
 
@@ -481,6 +552,7 @@ def apply_poll_result(
             state=TaskState.ARCHIVING,
             progress=100,
             result_url=result.video_url[:2000],
+            delivered_seconds=round(result.duration_s) if result.duration_s else None,
             next_poll_at=timezone.now() + ARCHIVE_RESCUE,
             **common,
         ):
@@ -511,6 +583,7 @@ def apply_poll_result(
                 state=TaskState.CANCELLED,
                 data=result.raw,
             )
+            billing.release(task.generation)
         return
     state = _STATE_FOR_STATUS[result.status]
     changed = state != task.state or result.status_word != previous_word
@@ -582,6 +655,7 @@ def step_archive(task: Task, token: str) -> None:
             if finish(task, token, state=TaskState.COMPLETED, attempts=0, last_error=""):
                 Asset.objects.filter(generation=generation).delete()
                 asset.save()
+                billing.charge(generation, task.delivered_seconds)
                 record(
                     generation.pk,
                     "archived",

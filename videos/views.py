@@ -7,10 +7,13 @@ htmx requests. Every object is looked up inside the current team.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core import signing
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -18,11 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from accounts.access import get_for_team, team_required
-from videos import pipeline, references
+from videos import billing, pipeline, references
 from videos.files import serve_file
 from videos.forms import ComposeForm, GatewayKeyForm, ReplaceSecretForm
 from videos.gateways import REGISTRY
-from videos.models import Event, GatewayKey, Generation, ReferenceImage
+from videos.gateways.base import GenerationInput, ReferenceImageData
+from videos.models import Approval, Billing, Event, GatewayKey, Generation, LedgerEntry, ReferenceImage
 
 RECENT_CARDS = 12
 
@@ -47,7 +51,56 @@ def studio(request):
     """The compose form and the member's latest progress cards."""
     form = ComposeForm(keys=_my_keys(request))
     cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
-    return render(request, "videos/studio.html", {"form": form, "cards": cards})
+    return render(request, "videos/studio.html", {"form": form, "cards": cards, "estimate": compose_estimate(form)})
+
+
+def compose_estimate(form: ComposeForm) -> dict | None:
+    """The estimate for the form's current choices, and the same request through each of
+    the member's other keys that can do it: ``{"this": Estimate, "others": [(key, spec, Estimate)]}``."""
+    if form.spec is None:
+        return None
+    data = form.data
+    spec = form.spec
+
+    def pick(name, values, default):
+        value = data.get(name)
+        return value if value in values else default
+
+    try:
+        duration = int(data.get("duration", spec.default_duration))
+    except (TypeError, ValueError):
+        duration = spec.default_duration
+    resolution = pick("resolution", spec.resolutions, spec.default_resolution)
+    aspect_ratio = pick("aspect_ratio", spec.aspect_ratios, spec.default_aspect_ratio)
+    urls = [line for line in str(data.get("reference_urls", "")).splitlines() if line.strip()]
+    images = len(form.files.getlist("reference_images")) + len(urls) if form.files else len(urls)
+    this = billing.estimate(form.selected_key.dialect, spec.model, resolution, duration, images)
+    others = []
+    for key in form.fields["key"].queryset:
+        if key.pk == form.selected_key.pk:
+            continue
+        for other in key.gateway.models:
+            choices = GenerationInput(
+                model=other.model,
+                prompt="estimate",
+                duration=duration,
+                aspect_ratio=aspect_ratio if other.aspect_ratios else None,
+                resolution=resolution if other.resolutions else None,
+                references=[ReferenceImageData("image/png", b"x", "https://example.invalid/x.png")] * images,
+            )
+            if not key.gateway.validate_choices(choices):
+                others.append(
+                    (key, other, billing.estimate(key.dialect, other.model, choices.resolution, duration, images))
+                )
+    return {"this": this, "others": others}
+
+
+@require_POST
+@team_required
+def estimate(request):
+    """The live estimate under the compose form (htmx, on every change of an option)."""
+    form = ComposeForm(request.POST, request.FILES, keys=_my_keys(request))
+    return render(request, "videos/studio.html#estimate", {"estimate": compose_estimate(form)})
 
 
 @require_GET
@@ -57,7 +110,7 @@ def compose_options(request):
     form = ComposeForm(
         keys=_my_keys(request), initial={"key": request.GET.get("key"), "model": request.GET.get("model")}
     )
-    return render(request, "videos/studio.html#options", {"form": form})
+    return render(request, "videos/studio.html#options", {"form": form, "estimate": compose_estimate(form)})
 
 
 @sensitive_post_parameters()
@@ -72,13 +125,22 @@ def generate(request):
             return reswap(retarget(response, "#compose"), "outerHTML")
         cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
         return render(request, "videos/studio.html", {"form": form, "cards": cards}, status=400)
-    generation = pipeline.create_generation(
-        team=request.team,
-        author=request.user,
-        key=form.cleaned_data["key"],
-        choices=form.cleaned_data["choices"],
-        references=form.cleaned_data["references"],
-    )
+    try:
+        generation = pipeline.create_generation(
+            team=request.team,
+            author=request.user,
+            key=form.cleaned_data["key"],
+            choices=form.cleaned_data["choices"],
+            references=form.cleaned_data["references"],
+            membership=request.membership,
+        )
+    except billing.BudgetExceeded as exc:
+        form.add_error(None, exc.message)
+        if request.htmx:
+            response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_estimate(form)})
+            return reswap(retarget(response, "#compose"), "outerHTML")
+        cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
+        return render(request, "videos/studio.html", {"form": form, "cards": cards}, status=400)
     if request.htmx:
         generation = _generations(request).get(pk=generation.pk)
         return render(request, "videos/studio.html#card", {"generation": generation, "new": True})
@@ -163,6 +225,58 @@ def reference_public(request, token: str, ext: str):
     if ref is None or ref.extension != ext:
         raise Http404
     return serve_file(request, ref.image, content_type=ref.content_type, filename=f"reference.{ext}")
+
+
+# --- money ------------------------------------------------------------------------------
+
+
+@require_GET
+@team_required
+def spend(request):
+    """This month's spend for the team and for me: by gateway, by member, by day."""
+    since = billing.month_start()
+    charges = LedgerEntry.objects.filter(team=request.team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since)
+    total = lambda qs: qs.aggregate(t=Coalesce(Sum("amount_usd"), Decimal(0)))["t"]  # noqa: E731
+    context = {
+        "since": since,
+        "team_total": total(charges),
+        "my_total": total(charges.filter(member=request.user)),
+        "held": Generation.objects.filter(team=request.team, billing=Billing.HELD).aggregate(
+            t=Coalesce(Sum("estimate_usd"), Decimal(0))
+        )["t"],
+        "by_gateway": charges.values("dialect").annotate(total=Sum("amount_usd"), n=Count("pk")).order_by("-total"),
+        "by_member": charges.values("member__username")
+        .annotate(total=Sum("amount_usd"), n=Count("pk"))
+        .order_by("-total"),
+        "by_day": charges.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(total=Sum("amount_usd"), n=Count("pk"))
+        .order_by("day"),
+        "budget": request.team.monthly_budget_usd,
+        "my_cap": request.membership.monthly_cap_usd,
+    }
+    return render(request, "videos/spend.html", context)
+
+
+@require_GET
+@team_required(can_manage=True)
+def approvals(request):
+    """Requests waiting for an owner's or admin's approval before they are sent."""
+    waiting = _generations(request).filter(approval=Approval.WAITING).order_by("created_at")
+    return render(request, "videos/approvals.html", {"waiting": waiting})
+
+
+@require_POST
+@team_required(can_manage=True)
+def decide(request, uuid, decision: str):
+    """Approve or reject a waiting request."""
+    generation = get_for_team(request, Generation.objects.select_related("task"), uuid=uuid)
+    act = pipeline.approve if decision == "approve" else pipeline.reject
+    if act(generation, request.user):
+        messages.success(request, f"{'Approved' if decision == 'approve' else 'Rejected'}: “{generation.prompt[:60]}”.")
+    else:
+        messages.error(request, "That request is no longer waiting for approval.")
+    return redirect("approvals")
 
 
 # --- keys -------------------------------------------------------------------------------

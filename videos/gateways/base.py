@@ -170,6 +170,7 @@ class PollResult:
     raw: Any
     video_url: str = ""
     error: str = ""
+    duration_s: float | None = None  # what the gateway reports delivering, where it does
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -26,3 +26,11 @@ def elapsed(generation) -> str:
     task = getattr(generation, "task", None)
     end = (task.finished_at if task else None) or timezone.now()
     return duration_words((end - generation.created_at).total_seconds())
+
+
+@register.filter
+def usd(amount) -> str:
+    """A USD amount as the studio shows money (see ``videos.billing.usd``)."""
+    from videos.billing import usd as format_usd
+
+    return format_usd(amount)

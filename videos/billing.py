@@ -1,0 +1,193 @@
+"""Prices, estimates, the ledger and budgets.
+
+Every gateway bills per second of video at a rate that depends on model,
+resolution and sometimes input images (the price book, ``Price``). A request's
+estimate is held when it is submitted; the hold ends exactly once: charged at
+the final cost when the video is archived, or released ("not charged") when the
+task fails, is cancelled, refused or rejected. Each ending is a conditional
+update of ``Generation.billing`` from ``held``, so retries and second workers
+cannot settle or release a hold twice. Budgets count charges plus open holds in
+the calendar month (UTC) and are checked inside the submitting transaction,
+after locking the team row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` serialises writers), so two racing submissions cannot both
+take the last dollars.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from videos.models import Billing, Generation, LedgerEntry, Price
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+
+def usd(amount: Decimal | None) -> str:
+    """``$0.32``; sub-cent amounts keep their digits (``$0.584``); None → ``price unknown``."""
+    if amount is None:
+        return "price unknown"
+    amount = Decimal(amount).normalize()
+    if amount == amount.quantize(CENT):
+        return f"${amount.quantize(CENT)}"
+    return f"${amount.quantize(Decimal('0.000001')).normalize():f}"
+
+
+def _rate(value: Decimal) -> str:
+    return f"${Decimal(value).normalize():f}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a request will cost: ``amount`` in USD (None when no price is known) and
+    the formula in words, e.g. ``8 s × $0.04/s at 720p = $0.32``."""
+
+    amount: Decimal | None
+    words: str
+    price: Price | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.amount is not None
+
+
+def find_price(dialect: str, model: str, resolution: str | None) -> Price | None:
+    """The price-book line for a model at a resolution ('' matches a gateway without one)."""
+    return Price.objects.filter(dialect=dialect, model=model, resolution=resolution or "").first()
+
+
+def estimate(dialect: str, model: str, resolution: str | None, duration_s: int, images: int = 0) -> Estimate:
+    """The cost of ``duration_s`` seconds at ``resolution`` with ``images`` input images.
+
+    reAPI rounds up to whole credits of $0.001 (seed 004: ``credits = ceil(per_second_usd
+    × duration × 1000)``); xAI adds $0.01 per input image (GATEWAYS.md §6).
+    """
+    price = find_price(dialect, model, resolution)
+    if price is None:
+        return Estimate(
+            None, "Price unknown for this gateway and option: ask a site admin to add it to the price book."
+        )
+    seconds = Decimal(duration_s)
+    amount = price.usd_per_second * seconds
+    at = f" at {resolution}" if resolution else ""
+    words = f"{duration_s} s × {_rate(price.usd_per_second)}/s{at}"
+    if price.rounding == Price.Rounding.CREDITS:
+        credits = math.ceil(amount * 1000)
+        amount = Decimal(credits) / 1000
+        words += f" = {credits} credits of $0.001"
+    if price.usd_per_image and images:
+        amount += price.usd_per_image * images
+        words += f" + {images} image{'s' if images != 1 else ''} × {_rate(price.usd_per_image)}"
+    return Estimate(amount, f"{words} = {usd(amount)}", price)
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = timezone.now() if now is None else now
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def committed_usd(team, *, member=None, since: datetime | None = None) -> Decimal:
+    """Charges since ``since`` (default: this month) plus every open hold, in USD."""
+    since = since or month_start()
+    generations = Generation.objects.filter(team=team)
+    ledger = LedgerEntry.objects.filter(team=team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since)
+    if member is not None:
+        generations = generations.filter(author=member)
+        ledger = ledger.filter(member=member)
+    charged = ledger.aggregate(total=Coalesce(Sum("amount_usd"), ZERO))["total"]
+    held = generations.filter(billing=Billing.HELD).aggregate(total=Coalesce(Sum("estimate_usd"), ZERO))["total"]
+    return charged + held
+
+
+class BudgetExceeded(Exception):
+    """A submission would go over a budget or cap. ``message`` names the limit and by how much."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def check_budgets(team, membership, amount: Decimal) -> None:
+    """Raise BudgetExceeded when ``amount`` more would pass the team's monthly budget or
+    the member's monthly cap. Call inside the submitting transaction, after locking the team."""
+    limits = [("The team's monthly budget", team.monthly_budget_usd, None)]
+    if membership is not None:
+        limits.append(("Your monthly cap", membership.monthly_cap_usd, membership.user))
+    for name, limit, member in limits:
+        if limit is None:
+            continue
+        used = committed_usd(team, member=member)
+        if used + amount > limit:
+            over = used + amount - limit
+            raise BudgetExceeded(
+                f"{name} is {usd(limit)}: {usd(used)} is already charged or held this month, "
+                f"so this request ({usd(amount)}) would go {usd(over)} over."
+            )
+
+
+def _entry(generation: Generation, kind: str, amount: Decimal) -> LedgerEntry:
+    return LedgerEntry.objects.create(
+        team_id=generation.team_id,
+        generation=generation,
+        member_id=generation.author_id,
+        key_id=generation.key_id,
+        key_label=generation.key_label,
+        dialect=generation.dialect,
+        kind=kind,
+        amount_usd=amount,
+    )
+
+
+def place_hold(generation: Generation, amount: Decimal) -> None:
+    """Hold ``amount`` for a new generation (inside its creating transaction)."""
+    Generation.objects.filter(pk=generation.pk).update(billing=Billing.HELD, estimate_usd=amount)
+    generation.billing, generation.estimate_usd = Billing.HELD, amount
+    _entry(generation, LedgerEntry.Kind.HOLD, amount)
+
+
+def charge(generation: Generation, duration_s: int | None = None) -> Decimal | None:
+    """Close the hold at the final cost: the same formula on the duration the gateway
+    reports delivering (default: the requested one). Returns the cost, or None when
+    the hold was already ended (or never placed)."""
+    options = generation.options
+    seconds = duration_s or options["duration"]
+    final = estimate(
+        generation.dialect,
+        generation.model_name,
+        options.get("resolution"),
+        seconds,
+        generation.reference_images.count(),
+    ).amount
+    if final is None:
+        final = generation.estimate_usd
+    if (
+        Generation.objects.filter(pk=generation.pk, billing=Billing.HELD).update(
+            billing=Billing.CHARGED, cost_usd=final
+        )
+        != 1
+    ):
+        return None
+    _entry(generation, LedgerEntry.Kind.CHARGE, final)
+    generation.billing, generation.cost_usd = Billing.CHARGED, final
+    return final
+
+
+def release(generation: Generation) -> bool:
+    """End the hold without a charge ("not charged"). False when already ended or never placed."""
+    if (
+        Generation.objects.filter(pk=generation.pk, billing=Billing.HELD).update(
+            billing=Billing.RELEASED, cost_usd=ZERO
+        )
+        != 1
+    ):
+        return False
+    _entry(generation, LedgerEntry.Kind.RELEASE, generation.estimate_usd or ZERO)
+    generation.billing, generation.cost_usd = Billing.RELEASED, ZERO
+    return True
