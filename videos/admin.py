@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from videos.models import Asset, Event, GatewayKey, Generation, Task
+from videos.models import Asset, Event, GatewayKey, Generation, LedgerEntry, Price, Task
 
 
 @admin.register(GatewayKey)
@@ -71,3 +71,40 @@ class GenerationAdmin(admin.ModelAdmin):
 class AssetAdmin(admin.ModelAdmin):
     list_display = ["generation", "width", "height", "duration_s", "bytes", "archived_at"]
     readonly_fields = [f.name for f in Asset._meta.fields]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    """The price book: site admins add and correct prices here."""
+
+    list_display = [
+        "dialect",
+        "model",
+        "resolution",
+        "usd_per_second",
+        "usd_per_image",
+        "rounding",
+        "read_on",
+        "source",
+    ]
+    list_filter = ["dialect", "rounding"]
+    list_editable = ["usd_per_second", "usd_per_image"]
+    search_fields = ["model", "source"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """The ledger is append-only: entries are read here, never edited."""
+
+    list_display = ["created_at", "team", "member", "key_label", "dialect", "kind", "amount_usd", "generation"]
+    list_filter = ["kind", "dialect"]
+    list_select_related = ["team", "member", "generation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
