@@ -40,6 +40,7 @@ class Recorder(httpx.BaseTransport):
 
     def __post_init__(self):
         self._wsgi = httpx.WSGITransport(app=WSGIHandler())
+        self._depth = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -51,16 +52,22 @@ class Recorder(httpx.BaseTransport):
             raise httpx.ConnectError(f"no network in tests ({request.url.host})", request=request)
         # As Django's test client does: the in-process request must not close the
         # test's database connection (and with it the test's transaction) when it ends.
-        signals.request_started.disconnect(close_old_connections)
-        signals.request_finished.disconnect(close_old_connections)
+        # A request may nest (a sandbox fetching a signed reference URL): only the
+        # outermost one reconnects the closer.
+        if self._depth == 0:
+            signals.request_started.disconnect(close_old_connections)
+            signals.request_finished.disconnect(close_old_connections)
+        self._depth += 1
         try:
             response = self._wsgi.handle_request(request)
             content = b"".join(response.stream)
             response.stream.close()  # Django sends request_finished here
             return httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
         finally:
-            signals.request_started.connect(close_old_connections)
-            signals.request_finished.connect(close_old_connections)
+            self._depth -= 1
+            if self._depth == 0:
+                signals.request_started.connect(close_old_connections)
+                signals.request_finished.connect(close_old_connections)
 
     def json_bodies(self, method: str = "POST") -> list[dict]:
         return [json.loads(r.content) for r in self.requests if r.method == method and r.content]

@@ -1,14 +1,309 @@
-"""STUB: the xai dialect (being written). See shared/GATEWAYS.md."""
+"""The xai dialect: xAI's own API, ``grok-imagine-video-1.5-preview``.
+
+Source: ``shared/GATEWAYS.md`` §6 "xAI direct" (xAI video guide); there is no seed
+document for this dialect.
+
+- Submit ``POST {base}/v1/videos/generations`` (JSON, ``Authorization: Bearer KEY``)
+  → ``{"request_id": "..."}``. Body: ``prompt``, ``model``, ``duration`` (an
+  integer, 1–15, default 8), ``aspect_ratio`` (``1:1 16:9 9:16 4:3 3:4 3:2 2:3``),
+  ``resolution`` (``480p`` | ``720p``), and for image-to-video ``image: {"url": …}``
+  holding a URL or a data URI. One image at most; text-to-video is allowed.
+- Poll ``GET {base}/v1/videos/{request_id}``: ``pending`` (an early answer may carry
+  no status at all: still pending), ``done`` with ``video: {url, duration}``,
+  ``failed`` with ``error``, ``expired``. Every one of these answers is HTTP 200.
+- A request id works only with the key that made it.
+- 60 requests per minute per key; a 429 is transient (``Retry-After`` honoured).
+
+What GATEWAYS.md leaves *unknown*, coded defensively:
+- the error envelope: xAI's API answers errors as ``{"code": "...", "error": "..."}``
+  (``error`` a string), sometimes percent-encoded; ``{"error": {"message": …}}`` is
+  read too (``error_message``);
+- the shape of ``error`` on a failed request (a string or ``{code, message}``);
+- whether answers carry ``progress`` (read when present, else 0);
+- a ``done`` answer without ``video.url`` (e.g. withheld by moderation): failed, with a
+  message, rather than archiving nothing;
+- an answer without ``status`` but with ``video.url``: done (older answers left the
+  status out once the video was ready).
+"""
 
 from __future__ import annotations
 
-from videos.gateways.base import Gateway, OptionSpec
+import logging
+from typing import Any, Literal
+from urllib.parse import unquote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from videos.gateways.base import (
+    Gateway,
+    GatewayError,
+    GatewayStatus,
+    GenerationInput,
+    OptionSpec,
+    PollResult,
+    ReferenceForm,
+    ReferenceImageData,
+    Submission,
+    clamp_progress,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL = "grok-imagine-video-1.5-preview"
+
+# GATEWAYS.md §6 (xAI video guide): aspect_ratio "1:1 16:9 9:16 4:3 3:4 3:2 2:3".
+ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3")
+
+# GATEWAYS.md §6 (xAI video guide): resolution "480p|720p" — the studio's own spelling.
+RESOLUTIONS = ("480p", "720p")
+
+# GATEWAYS.md §6 (xAI video guide): duration 1–15, default 8.
+MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 1, 15, 8
+
+STATUS_MAP = {
+    # xAI has one word for "not done yet", whether waiting or rendering; an answer
+    # without any status (the very first ones) is read as queued in ``_result``.
+    "pending": GatewayStatus.RUNNING,
+    "done": GatewayStatus.SUCCEEDED,
+    "failed": GatewayStatus.FAILED,
+    # GATEWAYS.md §6: "expired" — the request will never finish: a failure, with a message.
+    "expired": GatewayStatus.FAILED,
+}
+
+EXPIRED_MESSAGE = (
+    'xAI let this request expire before it finished (status "expired"); no video was made. Submit it again.'
+)
+
+
+class ImageRef(BaseModel):
+    """``image: {"url": …}`` — a URL xAI fetches, or a data URI (GATEWAYS.md §6)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: str = Field(pattern=r"^(https?://\S+|data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+)$")
+
+
+class VideoGenerationRequest(BaseModel):
+    """The submit body, exactly the fields GATEWAYS.md §6 lists.
+
+    Strict: ``duration`` must be an integer (never the string ``"8"``).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    model: Literal["grok-imagine-video-1.5-preview"] = MODEL
+    prompt: str = Field(min_length=1)
+    duration: int = Field(ge=MIN_DURATION, le=MAX_DURATION)
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]
+    resolution: Literal["480p", "720p"]
+    image: ImageRef | None = None
+
+
+class SubmitAnswer(BaseModel):
+    """``{"request_id": …}`` (GATEWAYS.md §6). Lenient: more fields may come."""
+
+    model_config = ConfigDict(extra="allow")
+
+    request_id: str = Field(min_length=1)
+
+
+class StatusAnswer(BaseModel):
+    """The status answer: ``status``, ``video: {url, duration}``, ``error``.
+
+    Lenient: every field may be missing (an early answer has no ``status``) or of
+    an unexpected type; ``_result`` reads them defensively.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Any = None
+    video: Any = None
+    error: Any = None
+    progress: Any = None
 
 
 class XaiGateway(Gateway):
+    """Adapter for xAI's own video API (GATEWAYS.md §6, xAI video guide)."""
+
     dialect = "xai"
-    label = "xai"
-    default_base_url = "https://example.invalid"
+    label = "xAI (grok-imagine-video-1.5-preview)"
+    default_base_url = "https://api.x.ai"  # GATEWAYS.md §6: POST https://api.x.ai/v1/videos/generations
     sandbox_path = "/xai"
-    source = "GATEWAYS.md"
-    models = (OptionSpec(model="grok-imagine-video-1.5-preview", durations=(10,), default_duration=10),)
+    source = "GATEWAYS.md §6 (xAI video guide)"
+    models = (
+        OptionSpec(
+            model=MODEL,
+            model_label="Grok Imagine Video 1.5 preview",
+            text_to_video=True,  # the image is optional (GATEWAYS.md §6)
+            max_reference_images=1,  # one ``image: {url}``
+            # Uploads reach xAI at the studio's signed URL; xAI takes a data URI too,
+            # used when a reference has bytes but no URL (``_image_url``).
+            reference_form=ReferenceForm.URL,
+            durations=tuple(range(MIN_DURATION, MAX_DURATION + 1)),
+            default_duration=DEFAULT_DURATION,
+            aspect_ratios=ASPECT_RATIOS,
+            # Defaults for ratio and resolution are not in GATEWAYS.md; xAI's guide
+            # renders 16:9 at 480p when they are left out, so those are preselected.
+            default_aspect_ratio="16:9",
+            resolutions=RESOLUTIONS,
+            default_resolution="480p",
+            audio=False,  # no audio field is documented
+        ),
+    )
+
+    @classmethod
+    def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
+        """The generic checks, with xAI's own image rule: one ``image.url``, holding an
+        http(s) URL or a data URI (so an image without a URL still goes, inline)."""
+        errors = super().validate_choices(choices)
+        if "model" in errors:
+            return errors
+        errors.pop("references", None)
+        spec = cls.spec(choices.model)
+        if len(choices.references) > spec.max_reference_images:
+            errors["references"] = f"{cls.label} takes one image (image.url) at most."
+        elif any(not _image_url(ref) for ref in choices.references):
+            errors["references"] = (
+                f"{cls.label} takes the image as image.url: a public http(s) URL or the image itself (upload it)."
+            )
+        return errors
+
+    def build_request(self, choices: GenerationInput) -> dict[str, Any]:
+        """The JSON body of GATEWAYS.md §6: ``duration`` an integer, ``image`` an object."""
+        body: dict[str, Any] = {
+            "model": MODEL,
+            "prompt": choices.prompt,
+            "duration": choices.duration,
+            "aspect_ratio": choices.aspect_ratio,
+            "resolution": choices.resolution,
+        }
+        if choices.references:
+            body["image"] = {"url": _image_url(choices.references[0])}
+        try:
+            request = VideoGenerationRequest.model_validate(body)
+        except ValidationError as exc:
+            raise GatewayError(f"{self.label} cannot take these choices: {_first_error(exc)}", permanent=True) from None
+        return request.model_dump(exclude_none=True)
+
+    def submit(self, choices: GenerationInput) -> Submission:
+        body = self.build_request(choices)
+        answer = self.request("POST", "/v1/videos/generations", json=body, submit=True)
+        try:
+            request_id = SubmitAnswer.model_validate(answer).request_id
+        except ValidationError:
+            raise GatewayError(
+                f"{self.label} answered without a request_id",
+                permanent=False,
+                maybe_created=True,
+                raw=answer,
+            ) from None
+        # The submit answer is only ``{request_id}``: nothing is known yet but "accepted".
+        return Submission(external_id=request_id, status=GatewayStatus.QUEUED, status_word="", progress=0, raw=answer)
+
+    def poll(self, external_id: str) -> PollResult:
+        answer = self.request("GET", f"/v1/videos/{external_id}")
+        return self._result(external_id, answer)
+
+    def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
+        """``video.url`` from the ``done`` answer (GATEWAYS.md §6 documents no other
+        download path); the key goes along only if it points at the API host itself."""
+        url = result.video_url
+        return url, self.headers_for(url) if url else {}
+
+    def poll_interval(self, age_s: float) -> float:
+        """GATEWAYS.md §6: 60 requests/min per key, and a request id works only with
+        its own key, so every task of a key shares that budget. 5 s (12 requests/min
+        per task) while a video is typically rendered (xAI's guide: up to several
+        minutes), then slower so long tasks leave room for the key's other tasks."""
+        if age_s < 180:
+            return 5.0
+        if age_s < 900:
+            return 10.0
+        return 30.0
+
+    def error_message(self, body: Any) -> str:
+        """xAI's envelope ``{"code": "...", "error": "..."}``: the ``error`` text
+        (percent-decoded when xAI encoded it), else the ``code``."""
+        message = super().error_message(body)
+        if not message and isinstance(body, dict) and isinstance(body.get("code"), str):
+            message = body["code"]
+        if "%20" in message:
+            message = unquote(message)
+        return message
+
+    def error_from_response(self, response: httpx.Response, body: Any, *, submit: bool) -> GatewayError:
+        """The generic classification (4xx permanent, 408/5xx and 429 transient), with
+        a hint on a poll's 404: xAI shows a request only to the key that made it."""
+        error = super().error_from_response(response, body, submit=submit)
+        if response.status_code == 404 and not submit:
+            error.message = (
+                f"{error.message} — xAI knows this request only under the key that made it; "
+                "was the key replaced or deleted at xAI?"
+            )
+            error.args = (error.message,)
+        return error
+
+    def _result(self, external_id: str, answer: dict[str, Any]) -> PollResult:
+        parsed = StatusAnswer.model_validate(answer)
+        word = parsed.status.strip().lower() if isinstance(parsed.status, str) else ""
+        video = parsed.video if isinstance(parsed.video, dict) else {}
+        video_url = video.get("url") if isinstance(video.get("url"), str) else ""
+        if not word:
+            # GATEWAYS.md §6: an early answer may carry no status at all — still pending.
+            # Defensive: one with a video URL but no status is read as done.
+            status = GatewayStatus.SUCCEEDED if video_url else GatewayStatus.QUEUED
+        else:
+            status = STATUS_MAP.get(word)
+            if status is None:
+                log.warning("xai: unknown status %r for %s; treating as running", word, external_id)
+                status = GatewayStatus.RUNNING
+        error = ""
+        if status == GatewayStatus.SUCCEEDED and not video_url:
+            status = GatewayStatus.FAILED
+            error = "xAI reports the request done but gave no video URL"
+            if video.get("respect_moderation") is False:
+                error += " (the video did not pass xAI's moderation)"
+            error += "."
+        elif word == "expired":
+            error = EXPIRED_MESSAGE
+        elif status == GatewayStatus.FAILED:
+            error = _failure_text(parsed.error) or f"xAI reports the request {word}."
+        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(parsed.progress)
+        return PollResult(
+            status=status,
+            status_word=word,
+            progress=progress,
+            raw=answer,
+            video_url=video_url if status == GatewayStatus.SUCCEEDED else "",
+            error=error,
+            extra={"duration": video.get("duration")} if video.get("duration") is not None else {},
+        )
+
+
+def _image_url(ref: ReferenceImageData) -> str:
+    """What goes in ``image.url``: the reference's http(s) URL when it has one (a pasted
+    URL, or the studio's signed URL for an upload), else its bytes as a data URI
+    (GATEWAYS.md §6: "URL or data URI"); empty when it has neither."""
+    if ref.url.startswith(("http://", "https://", "data:image/")):
+        return ref.url
+    if ref.data:
+        return ref.data_uri()
+    return ""
+
+
+def _failure_text(error: Any) -> str:
+    """A failed request's ``error``: a string, or an object with a message (shape unknown)."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict):
+        for key in ("message", "error", "detail", "code"):
+            if isinstance(error.get(key), str) and error[key]:
+                return error[key]
+    return ""
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
