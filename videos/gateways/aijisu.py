@@ -1,14 +1,295 @@
-"""STUB: the aijisu dialect (being written). See shared/GATEWAYS.md."""
+"""The aijisu dialect: ``grok-video-1.5`` over JSON, image-to-video only.
+
+Source: seed 001 (aijisu, "Grok Video 1.5 Video Generation", updated 2026-06-26,
+base URL ``https://api.aijisu.cn``); ``shared/GATEWAYS.md`` §3.
+
+- Submit ``POST {base}/v1/videos`` (JSON, ``Authorization: Bearer KEY``) with
+  ``model`` (always ``grok-video-1.5``), ``prompt`` (required), exactly one of
+  ``image`` / ``image_url`` (a URL the gateway fetches, never a data URI),
+  ``duration`` (integer 1-15, preferred over the string compatibility field
+  ``seconds``) and ``size`` (``480p`` | ``720p`` | ``1080p``, preferred over the
+  compatibility field ``resolution``). Image-to-video only: no text-to-video, one
+  input image, no ``aspect_ratio`` (orientation follows the input image), no
+  ``images``/``image_urls``/``reference_image_urls``, no video fields, no
+  ``extra_body.operation``.
+- The answer is ``{id, task_id, object: "video.generation.job", model,
+  status: "queued", progress: 0, created_at}``.
+- Poll ``GET {base}/v1/videos/{task_id}`` (``/v1/videos/generations/{task_id}`` is
+  the compatibility path): ``queued``, ``in_progress``, ``completed`` (with
+  ``video_url`` and ``result.video_url`` / ``result.outputs[]``), ``failed`` (with
+  ``error.message``). Poll every 3 to 10 seconds.
+- The result is ``video_url``, or ``GET {base}/v1/videos/{task_id}/content``.
+
+Not documented (coded defensively): the error envelope and its codes, a prompt
+length limit, the defaults for ``duration``/``size``, and the shape of
+``result.outputs[]`` items.
+"""
 
 from __future__ import annotations
 
-from videos.gateways.base import Gateway, OptionSpec
+import logging
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from videos.gateways.base import (
+    Gateway,
+    GatewayError,
+    GatewayStatus,
+    GenerationInput,
+    OptionSpec,
+    PollResult,
+    ReferenceForm,
+    Submission,
+    clamp_progress,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL = "grok-video-1.5"
+
+# Seed 001 §3/§9: "size or resolution only pass: 480p, 720p, 1080p" (never 1920x1080, 4k).
+# The studio's names are the wire spelling.
+RESOLUTIONS = ("480p", "720p", "1080p")
+WireResolution = Literal["480p", "720p", "1080p"]
+
+# Seed 001 §3: image / image_url are "Input image URL"s; §1: "the input image must be a
+# URL accessible by the platform and upstream service", so no data URIs.
+PUBLIC_URL = r"^https?://\S+$"
+
+STATUS_MAP = {
+    # Seed 001 §8, the documented words.
+    "queued": GatewayStatus.QUEUED,
+    "in_progress": GatewayStatus.RUNNING,
+    "completed": GatewayStatus.SUCCEEDED,
+    "failed": GatewayStatus.FAILED,
+    # Not in seed 001: the word the same /v1/videos family uses for in_progress, and a
+    # cancel its hosts may report (GATEWAYS.md §1). Accepted rather than logged as unknown.
+    "processing": GatewayStatus.RUNNING,
+    "cancelled": GatewayStatus.CANCELLED,
+}
+
+
+class VideoCreate(BaseModel):
+    """The submit body: exactly the fields seed 001 §3 documents, forbidding the rest
+    (``images``, ``image_urls``, ``reference_image_urls``, video fields, ``aspect_ratio``,
+    ``extra_body`` — seed 001 §3 "Field Constraints")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["grok-video-1.5"] = MODEL
+    prompt: str = Field(min_length=1)
+    image: str | None = Field(default=None, pattern=PUBLIC_URL)
+    image_url: str | None = Field(default=None, pattern=PUBLIC_URL)
+    # Seed 001 §3: "duration integer ... supports 1-15"; a string is not the documented type.
+    duration: int | None = Field(default=None, strict=True, ge=1, le=15)
+    # Seed 001 §3: the compatibility fields (the adapter never sends them).
+    seconds: str | None = Field(default=None, pattern=r"^([1-9]|1[0-5])$")
+    size: WireResolution | None = None
+    resolution: WireResolution | None = None
+
+    @model_validator(mode="after")
+    def _one_input_image(self) -> VideoCreate:
+        # Seed 001 §3: "image and image_url: one of two required", "only pass" one.
+        if (self.image is None) == (self.image_url is None):
+            raise ValueError("pass exactly one of image or image_url (grok-video-1.5 is image-to-video only)")
+        # Seed 001 §3: when both the preferred and the compatibility field are given, they
+        # should carry the same value (the sentence is garbled; read strictly).
+        if self.duration is not None and self.seconds is not None and str(self.duration) != self.seconds:
+            raise ValueError("duration and seconds disagree")
+        if self.size is not None and self.resolution is not None and self.size != self.resolution:
+            raise ValueError("size and resolution disagree")
+        return self
+
+
+class VideoJob(BaseModel):
+    """The task object answered to submit and poll (seed 001 §5 and §6). Lenient.
+
+    The create answer carries ``id`` and ``task_id``; the poll examples only ``id``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    task_id: str | None = None
+    status: str | None = None
+    progress: Any = 0
+    video_url: str | None = None
+    result: Any = None
+    error: Any = None
+
+    @model_validator(mode="after")
+    def _has_an_id(self) -> VideoJob:
+        if not (self.task_id or self.id):
+            raise ValueError("no task id")
+        return self
+
+    @property
+    def external_id(self) -> str:
+        # Seed 001 §5: "Save id or task_id, for later task polling" (they are equal).
+        return str(self.task_id or self.id)
+
+    def result_url(self) -> str:
+        """``video_url``, else ``result.video_url``, else the first of ``result.outputs``
+        (seed 001 §6, "Completed Response Example"). Items of ``outputs`` are strings in
+        the seed; an object with ``url``/``video_url`` is accepted too (shape unknown)."""
+        if isinstance(self.video_url, str) and self.video_url:
+            return self.video_url
+        if not isinstance(self.result, dict):
+            return ""
+        if isinstance(self.result.get("video_url"), str) and self.result["video_url"]:
+            return self.result["video_url"]
+        outputs = self.result.get("outputs")
+        for item in outputs if isinstance(outputs, list) else []:
+            if isinstance(item, dict):
+                item = item.get("url") or item.get("video_url")
+            if isinstance(item, str) and item:
+                return item
+        return ""
 
 
 class AijisuGateway(Gateway):
+    """Adapter for the aijisu gateway's ``grok-video-1.5`` (seed 001)."""
+
     dialect = "aijisu"
-    label = "aijisu"
-    default_base_url = "https://example.invalid"
+    label = "aijisu (grok-video-1.5)"
+    default_base_url = "https://api.aijisu.cn"  # seed 001 §4: "{BASE_URL} ... https://api.aijisu.cn"
     sandbox_path = "/aijisu"
-    source = "GATEWAYS.md"
-    models = (OptionSpec(model="grok-video-1.5", durations=(10,), default_duration=10),)
+    source = "seed 001"
+    models = (
+        OptionSpec(
+            model=MODEL,
+            model_label="grok-video-1.5",
+            # Seed 001 §1: "only supports single-image-to-video, does not support text-to-video,
+            # multiple reference images".
+            text_to_video=False,
+            prompt_required=True,  # seed 001 §3: prompt "Required: Yes"
+            max_reference_images=1,
+            reference_form=ReferenceForm.URL,
+            durations=tuple(range(1, 16)),  # seed 001 §3: duration "supports 1-15"
+            default_duration=6,  # seed 001 §11, the minimum valid request
+            aspect_ratios=(),  # seed 001 §3: "do not pass aspect_ratio"
+            default_aspect_ratio=None,
+            resolutions=RESOLUTIONS,
+            default_resolution="720p",  # seed 001 §11
+            audio=False,  # no audio field in seed 001
+            # No prompt limit is documented: the base's 4096, as on the sibling channels.
+        ),
+    )
+
+    @classmethod
+    def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
+        """The generic checks, with messages naming seed 001's rules."""
+        errors = super().validate_choices(choices)
+        if "model" in errors:
+            return errors
+        name = cls.label
+        if "aspect_ratio" in errors:
+            errors["aspect_ratio"] = (
+                f"{name} takes no aspect ratio: orientation follows the input image "
+                "(use a landscape image for landscape, a portrait one for portrait)."
+            )
+        if "resolution" in errors:
+            errors["resolution"] = f"{name} renders size 480p, 720p or 1080p only."
+        if "duration" in errors:
+            errors["duration"] = f"{name} takes duration as a whole number of seconds from 1 to 15."
+        if "references" in errors:
+            if not choices.references:
+                errors["references"] = (
+                    f"{name} is image-to-video only (no text-to-video): add one input image, as image or image_url."
+                )
+            elif len(choices.references) > 1:
+                errors["references"] = f"{name} takes one input image only (no images, image_urls or references)."
+            else:
+                errors["references"] = (
+                    f"{name} fetches the input image from a public http(s) URL; data URIs are not accepted."
+                )
+        return errors
+
+    def build_request(self, choices: GenerationInput) -> dict[str, Any]:
+        """Seed 001 §11's shape: ``image_url``, ``duration`` as an integer, ``size`` as ``720p``.
+
+        Only the preferred fields are sent, never the compatibility ones (``seconds``,
+        ``resolution``), and never ``aspect_ratio``.
+        """
+        body: dict[str, Any] = {"model": MODEL, "prompt": choices.prompt}
+        if choices.references:
+            # Seed 001 §4.1/§11 use image_url; one image only (validate_choices).
+            body["image_url"] = choices.references[0].url
+        body["duration"] = choices.duration
+        if choices.resolution:
+            body["size"] = choices.resolution
+        try:
+            return VideoCreate.model_validate(body).model_dump(exclude_none=True)
+        except ValidationError as exc:
+            raise GatewayError(f"{self.label}: {_first_problem(exc)}", permanent=True) from None
+
+    def submit(self, choices: GenerationInput) -> Submission:
+        body = self.build_request(choices)
+        answer = self.request("POST", "/v1/videos", json=body, submit=True)
+        job = self._parse(answer, submit=True)
+        result = self._result(job, answer)
+        return Submission(
+            external_id=job.external_id,
+            status=result.status,
+            status_word=result.status_word,
+            progress=result.progress,
+            raw=answer,
+        )
+
+    def poll(self, external_id: str) -> PollResult:
+        # Seed 001 §2.2: the primary query path (the /generations/ one is a compatibility alias).
+        answer = self.request("GET", f"/v1/videos/{external_id}")
+        return self._result(self._parse(answer), answer)
+
+    def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
+        """``video_url`` when given, else ``/v1/videos/{task_id}/content`` (seed 001 §7);
+        the key goes only to the gateway's own host."""
+        url = result.video_url or f"{self.base_url}/v1/videos/{external_id}/content"
+        return url, self.headers_for(url)
+
+    def poll_interval(self, age_s: float) -> float:
+        """Seed 001 §8: "Clients should poll every 3 to 10 seconds": 3 s for the first
+        minute, 5 s to five minutes, then 10 s, never outside the documented range."""
+        if age_s < 60:
+            return 3.0
+        if age_s < 300:
+            return 5.0
+        return 10.0
+
+    def _parse(self, answer: dict[str, Any], *, submit: bool = False) -> VideoJob:
+        try:
+            return VideoJob.model_validate(answer)
+        except ValidationError:
+            raise GatewayError(
+                f"{self.label} answered without a task id",
+                permanent=False,
+                maybe_created=submit,
+                raw=answer,
+            ) from None
+
+    def _result(self, job: VideoJob, answer: dict[str, Any]) -> PollResult:
+        word = (job.status or "").strip().lower()
+        status = STATUS_MAP.get(word)
+        if status is None:
+            log.warning("aijisu: unknown status %r for %s; treating as running", word, job.external_id)
+            status = GatewayStatus.RUNNING
+        error = ""
+        if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
+            # Seed 001 §8: a failed task "responses error.message".
+            error = self.error_message(answer) or f"The gateway reports the task {word}."
+        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(job.progress)
+        return PollResult(
+            status=status,
+            status_word=word,
+            progress=progress,
+            raw=answer,
+            video_url=job.result_url() if status == GatewayStatus.SUCCEEDED else "",
+            error=error,
+        )
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]
