@@ -1,14 +1,394 @@
-"""STUB: the reapi dialect (being written). See shared/GATEWAYS.md."""
+"""The reapi dialect: ``grok-imagine-video-1.5-official`` (and the ``-beta`` channel).
+
+Source: seed 004 (reAPI, "Grok Imagine Video 1.5 Official Channel", base URL
+``https://reapi.ai``); ``shared/GATEWAYS.md`` §5 (which adds the tasks, errors and
+beta pages).
+
+- Submit ``POST {base}/api/v1/videos/generations`` (JSON, ``Authorization: Bearer
+  KEY``) with ``model``; ``prompt`` (required on the official channel); ``image_urls``
+  (an array with exactly one public http(s) JPEG/PNG/WebP URL; data URIs are
+  rejected platform-wide); ``aspect_ratio`` (``1:1`` | ``16:9`` | ``9:16``, default
+  ``16:9``); ``resolution`` (``480p`` | ``720p``, default ``480p``); ``duration``
+  (an integer 3-15, default 8; ``"8"`` as a string is a 400); ``audio`` (boolean,
+  default true). Image-to-video only: "exactly one reference image is required on
+  every request. There is no text-to-video mode" (seed 004).
+- Submit and poll answer one envelope ``{id, model, status, created_at, output,
+  error}``: ``processing`` / ``completed`` / ``failed``; ``output.video_urls[]`` holds
+  the MP4 (valid 7 days); a failed task carries ``error: {code, message}`` and is
+  refunded by the gateway.
+- Poll ``GET {base}/api/v1/tasks/{id}``: every 5 s for 5 minutes, then back off
+  toward 1 minute, at most every 3 minutes after an hour (seed 004, "Polling pattern").
+- Errors are ``{"error": {"code", "message", "request_id"}}``; match on ``code``, not
+  the message (seed 004, "Validation errors"): 20002 missing field, 20003 invalid
+  value, 1000x authentication (401/403); a 429 may carry ``Retry-After``
+  (GATEWAYS.md §5).
+
+The ``grok-imagine-video-1.5-beta`` channel (GATEWAYS.md §5, seed 004 "Channel
+differences"): prompt optional, duration 1-15, "wider aspect ratios incl. auto", no
+``audio``, an ``nsfw_checker`` flag. Its exact field list is *unknown*, so the adapter
+is conservative: only the ratios a source names (the official three and ``auto``),
+no ``nsfw_checker`` (nothing says it is required), and the official channel's
+request shape otherwise.
+
+Not documented (coded defensively): the prompt length limit, whether ``code`` is a
+number or a string, any progress field, a status word other than the three, the
+beta channel's defaults, and the submit answer's id field (the prose says
+``task_id``, the example shows ``id``: both are read).
+"""
 
 from __future__ import annotations
 
-from videos.gateways.base import Gateway, OptionSpec
+import logging
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
+
+from videos.gateways.base import (
+    Gateway,
+    GatewayError,
+    GatewayStatus,
+    GenerationInput,
+    OptionSpec,
+    PollResult,
+    ReferenceForm,
+    Submission,
+    clamp_progress,
+)
+
+log = logging.getLogger(__name__)
+
+OFFICIAL = "grok-imagine-video-1.5-official"
+BETA = "grok-imagine-video-1.5-beta"
+
+SUBMIT_PATH = "/api/v1/videos/generations"
+TASK_PATH = "/api/v1/tasks/{id}"
+
+# Seed 004: "aspect_ratio outside 1:1 / 16:9 / 9:16 -> 20003"; "auto is not available
+# on this channel".
+OFFICIAL_ASPECT_RATIOS = ("16:9", "9:16", "1:1")
+# GATEWAYS.md §5: the beta channel has "wider aspect ratios incl. auto"; the others are
+# not named anywhere, so only auto is added to the official three.
+BETA_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "auto")
+
+# Seed 004: "resolution — string, default "480p". 480p or 720p." Same spelling as the studio's.
+RESOLUTIONS = ("480p", "720p")
+
+# Seed 004: "image_urls ... Accepted source formats: JPEG, PNG, WebP."
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+# Seed 004, response envelope: "status — processing / completed / failed". reAPI has
+# no queued word; nothing else is documented (an unknown word is logged, still running).
+STATUS_MAP = {
+    "processing": GatewayStatus.RUNNING,
+    "completed": GatewayStatus.SUCCEEDED,
+    "failed": GatewayStatus.FAILED,
+}
+
+# Seed 004: "Pattern-match on code, not message". 20002: a required field is missing;
+# 20003: a value is invalid. Both refuse the request, so resending cannot help.
+PERMANENT_CODES = {20002, 20003}
+# GATEWAYS.md §5: "1000x auth (401/403)" — 10000 to 10009.
+AUTH_CODES = range(10000, 10010)
+
+
+class GenerationCreate(BaseModel):
+    """The submit body, exactly the fields seed 004 documents (GATEWAYS.md §5 for beta).
+
+    ``duration`` is a strict integer ("Send a number, not a string"); ``audio`` a strict
+    boolean; ``image_urls`` exactly one http(s) URL.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["grok-imagine-video-1.5-official", "grok-imagine-video-1.5-beta"]
+    prompt: str | None = Field(default=None, min_length=1)
+    image_urls: list[str] = Field(min_length=1, max_length=1)
+    aspect_ratio: str = "16:9"
+    resolution: Literal["480p", "720p"] = "480p"
+    duration: StrictInt = 8
+    audio: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _channel_rules(self) -> GenerationCreate:
+        if not all(url.startswith(("http://", "https://")) for url in self.image_urls):
+            raise ValueError("image_urls entries must be public http(s) URLs (no data: URIs)")
+        if self.model == OFFICIAL:
+            if not (self.prompt or "").strip():
+                raise ValueError("prompt is required on the official channel")
+            if not 3 <= self.duration <= 15:
+                raise ValueError("duration must be 3-15 seconds on the official channel")
+            if self.aspect_ratio not in OFFICIAL_ASPECT_RATIOS:
+                raise ValueError("aspect_ratio must be 1:1, 16:9 or 9:16 on the official channel")
+        else:
+            if not 1 <= self.duration <= 15:
+                raise ValueError("duration must be 1-15 seconds on the beta channel")
+            if self.aspect_ratio not in BETA_ASPECT_RATIOS:
+                raise ValueError("aspect_ratio must be 1:1, 16:9, 9:16 or auto on the beta channel")
+            if self.audio is not None:
+                raise ValueError("the beta channel has no audio field")
+        return self
+
+
+class TaskEnvelope(BaseModel):
+    """The envelope answered to submit and poll (seed 004, "Response envelope").
+
+    Lenient: other fields are kept; ``output`` and ``error`` are read defensively.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    model: str | None = None
+    status: str | None = None
+    created_at: Any = None
+    output: Any = None
+    error: Any = None
 
 
 class ReapiGateway(Gateway):
+    """Adapter for reAPI's Grok Imagine Video 1.5 channels (seed 004, GATEWAYS.md §5)."""
+
     dialect = "reapi"
-    label = "reapi"
-    default_base_url = "https://example.invalid"
+    label = "reAPI (grok-imagine-video-1.5)"
+    default_base_url = "https://reapi.ai"  # seed 004's host
     sandbox_path = "/reapi"
-    source = "GATEWAYS.md"
-    models = (OptionSpec(model="grok-imagine-video-1.5-official", durations=(10,), default_duration=10),)
+    source = "seed 004 and GATEWAYS.md §5"
+    models = (
+        OptionSpec(
+            model=OFFICIAL,
+            model_label="Official channel (grok-imagine-video-1.5-official)",
+            # Seed 004: "This is an image-to-video model — exactly one reference image
+            # is required on every request. There is no text-to-video mode".
+            text_to_video=False,
+            prompt_required=True,
+            max_reference_images=1,
+            reference_form=ReferenceForm.URL,
+            durations=tuple(range(3, 16)),  # seed 004: "Any integer in [3, 15]"
+            default_duration=8,  # seed 004: "duration — integer, default 8"
+            aspect_ratios=OFFICIAL_ASPECT_RATIOS,
+            default_aspect_ratio="16:9",  # seed 004: 'aspect_ratio — string, default "16:9"'
+            resolutions=RESOLUTIONS,
+            default_resolution="480p",  # seed 004: 'resolution — string, default "480p"'
+            audio=True,  # seed 004: "audio — boolean, default true"
+            default_audio=True,
+        ),
+        OptionSpec(
+            model=BETA,
+            model_label="Beta channel (grok-imagine-video-1.5-beta)",
+            # Seed 004: the official channel has the "Same one-reference-image workflow"
+            # as beta, and "the beta channel accepts image-only requests".
+            text_to_video=False,
+            prompt_required=False,
+            max_reference_images=1,
+            reference_form=ReferenceForm.URL,
+            durations=tuple(range(1, 16)),  # GATEWAYS.md §5: "duration 1–15"
+            # The beta defaults are unknown: the official channel's (16:9, 480p, 8 s).
+            default_duration=8,
+            aspect_ratios=BETA_ASPECT_RATIOS,
+            default_aspect_ratio="16:9",
+            resolutions=RESOLUTIONS,
+            default_resolution="480p",
+            audio=False,  # GATEWAYS.md §5: "no audio"
+        ),
+    )
+
+    @classmethod
+    def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
+        """The generic checks, with seed 004's own rules in the messages."""
+        errors = super().validate_choices(choices)
+        try:
+            spec = cls.spec(choices.model)
+        except KeyError:
+            return errors
+        name = f"{cls.label} {spec.label}"
+        if "duration" in errors and spec.model == OFFICIAL:
+            # Seed 004: "Any integer in [3, 15] — note the 3-second minimum (the beta channel starts at 1)."
+            errors["duration"] = f"{name} renders 3 to 15 seconds (the 3-second minimum is this channel's rule)."
+        if "aspect_ratio" in errors and spec.model == OFFICIAL and choices.aspect_ratio == "auto":
+            errors["aspect_ratio"] = f"{name} has no auto aspect ratio: choose 1:1, 16:9 or 9:16."
+        if "references" in errors and len(choices.references) > 1:
+            # Seed 004: "More than one entry is rejected."
+            errors["references"] = f"{name} takes exactly one reference image (image_urls allows at most 1 entry)."
+        if "references" not in errors:
+            for ref in choices.references:
+                # A pasted URL has no known type; the gateway checks those itself.
+                if ref.content_type and ref.content_type not in IMAGE_TYPES:
+                    errors["references"] = f"{name} accepts JPEG, PNG or WebP reference images."
+        return errors
+
+    def build_request(self, choices: GenerationInput) -> dict[str, Any]:
+        """The JSON body of seed 004: ``duration`` an integer, ``image_urls`` one URL.
+
+        ``audio`` is sent only as ``false`` (its documented default is true, and the
+        seed's quick example leaves it out); the beta channel never gets it. An empty
+        prompt is left out (beta only: the official channel requires it).
+        """
+        spec = self.spec(choices.model)
+        body: dict[str, Any] = {"model": spec.model}
+        if choices.prompt.strip():
+            body["prompt"] = choices.prompt
+        body["image_urls"] = [ref.url for ref in choices.references]
+        body["aspect_ratio"] = choices.aspect_ratio or spec.default_aspect_ratio
+        body["resolution"] = choices.resolution or spec.default_resolution
+        body["duration"] = int(choices.duration)
+        if spec.audio and choices.audio is False:
+            body["audio"] = False
+        return GenerationCreate.model_validate(body).model_dump(exclude_none=True, exclude_unset=True)
+
+    def submit(self, choices: GenerationInput) -> Submission:
+        body = self.build_request(choices)
+        answer = self.request("POST", SUBMIT_PATH, json=body, submit=True)
+        envelope = self._parse(answer, submit=True)
+        result = self._result(envelope, answer)
+        return Submission(
+            external_id=envelope.id,
+            status=result.status,
+            status_word=result.status_word,
+            progress=result.progress,
+            raw=answer,
+        )
+
+    def poll(self, external_id: str) -> PollResult:
+        answer = self.request("GET", TASK_PATH.format(id=external_id))
+        return self._result(self._parse(answer), answer)
+
+    def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
+        """The first of ``output.video_urls`` (a CDN URL, seed 004); the key goes
+        only to the gateway's own host. reAPI documents no content endpoint."""
+        url = result.video_url
+        return url, self.headers_for(url)
+
+    def poll_interval(self, age_s: float) -> float:
+        """Seed 004, "Polling pattern": "0–5 minutes: poll every 5s; 5 min – 1 h: back
+        off gradually toward 1 min; ≥ 1 h: cap at 3 min between polls"."""
+        if age_s < 300:
+            return 5.0
+        if age_s < 3600:
+            return 5.0 + 55.0 * (age_s - 300) / 3300
+        return 180.0
+
+    # --- errors ---------------------------------------------------------------------
+
+    def error_from_response(self, response, body: Any, *, submit: bool) -> GatewayError:
+        """Classify by reAPI's ``error.code`` first (seed 004: match on code, not
+        message), then by HTTP status. 429 is transient with ``Retry-After``."""
+        error = super().error_from_response(response, body, submit=submit)
+        if response.status_code == 429:
+            return error
+        code = _error_code(body)
+        if code in PERMANENT_CODES or (code is not None and code in AUTH_CODES):
+            # A refused request created nothing, whatever the HTTP status says.
+            error.permanent = True
+            error.maybe_created = False
+        return error
+
+    def error_message(self, body: Any) -> str:
+        """``error.message`` with its code and request id (for reAPI's support)."""
+        message = super().error_message(body)
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error = body["error"]
+            details = []
+            if error.get("code") not in (None, ""):
+                details.append(f"reAPI code {error['code']}")
+            if error.get("request_id"):
+                details.append(f"request_id {error['request_id']}")
+            if details and message:
+                return f"{message} ({', '.join(details)})"
+        return message
+
+    # --- answers --------------------------------------------------------------------
+
+    def _parse(self, answer: dict[str, Any], *, submit: bool = False) -> TaskEnvelope:
+        data = answer
+        # Not documented: a {"data": {...}} wrapper, or "task_id" (seed 004's prose says
+        # "returns ... a task_id" while its example shows "id"). Both are read.
+        if "id" not in data and isinstance(data.get("data"), dict):
+            data = data["data"]
+        if "id" not in data and data.get("task_id"):
+            data = {**data, "id": data["task_id"]}
+        if isinstance(data.get("id"), int):
+            data = {**data, "id": str(data["id"])}
+        try:
+            return TaskEnvelope.model_validate(data)
+        except ValidationError:
+            raise GatewayError(
+                f"{self.label} answered without a task id",
+                permanent=False,
+                maybe_created=submit,
+                raw=answer,
+            ) from None
+
+    def _result(self, envelope: TaskEnvelope, answer: dict[str, Any]) -> PollResult:
+        word = (envelope.status or "").strip().lower()
+        status = STATUS_MAP.get(word)
+        if status is None:
+            log.warning("reapi: unknown status %r for %s; treating as running", word, envelope.id)
+            status = GatewayStatus.RUNNING
+        video_url = _first_video_url(envelope.output)
+        if status == GatewayStatus.SUCCEEDED and not video_url:
+            # Seed 004: output.video_urls holds the MP4 on completion. Without it there
+            # is nothing to archive yet: keep polling rather than fail a paid task.
+            log.warning("reapi: %s completed without output.video_urls; polling again", envelope.id)
+            status = GatewayStatus.RUNNING
+        error, extra = "", {}
+        if status == GatewayStatus.FAILED:
+            failure = envelope.error
+            message = ""
+            if isinstance(failure, dict):
+                message = str(failure.get("message") or "")
+                if failure.get("code") not in (None, ""):
+                    extra["error_code"] = failure["code"]
+            elif isinstance(failure, str):
+                message = failure
+            error = message or "reAPI reports the task failed."
+            if "error_code" in extra:
+                error = f"{error} (reAPI code {extra['error_code']})"
+            extra["refunded"] = True  # seed 004: "Failed jobs refund automatically."
+        if status == GatewayStatus.SUCCEEDED:
+            progress = 100
+        else:
+            # No progress field is documented; read one if a host sends it.
+            progress = clamp_progress((envelope.model_extra or {}).get("progress", 0))
+        return PollResult(
+            status=status,
+            status_word=word,
+            progress=progress,
+            raw=answer,
+            video_url=video_url,
+            error=error,
+            extra=extra,
+        )
+
+
+def _first_video_url(output: Any) -> str:
+    """The first URL of ``output.video_urls`` (seed 004); a lone ``video_url`` string or
+    a bare list is accepted too (not documented, read defensively)."""
+    candidates: Any = None
+    if isinstance(output, dict):
+        candidates = output.get("video_urls")
+        if candidates is None:
+            candidates = output.get("video_url")
+    elif isinstance(output, list):
+        candidates = output
+    if isinstance(candidates, str):
+        candidates = [candidates]
+    if isinstance(candidates, list):
+        for item in candidates:
+            if isinstance(item, str) and item.startswith(("http://", "https://")):
+                return item
+            if isinstance(item, dict) and isinstance(item.get("url"), str):
+                return item["url"]
+    return ""
+
+
+def _error_code(body: Any) -> int | None:
+    """``error.code`` as an integer (the seed shows numbers; a numeric string is read too)."""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return None
+    code = body["error"].get("code")
+    if isinstance(code, bool):
+        return None
+    try:
+        return int(code)
+    except (TypeError, ValueError):
+        return None
