@@ -121,10 +121,11 @@ def generate(request):
     form = ComposeForm(request.POST, request.FILES, keys=_my_keys(request))
     if not form.is_valid():
         if request.htmx:
-            response = render(request, "videos/studio.html#compose", {"form": form})
+            response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_estimate(form)})
             return reswap(retarget(response, "#compose"), "outerHTML")
         cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
-        return render(request, "videos/studio.html", {"form": form, "cards": cards}, status=400)
+        context = {"form": form, "cards": cards, "estimate": compose_estimate(form)}
+        return render(request, "videos/studio.html", context, status=400)
     try:
         generation = pipeline.create_generation(
             team=request.team,
@@ -140,7 +141,8 @@ def generate(request):
             response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_estimate(form)})
             return reswap(retarget(response, "#compose"), "outerHTML")
         cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
-        return render(request, "videos/studio.html", {"form": form, "cards": cards}, status=400)
+        context = {"form": form, "cards": cards, "estimate": compose_estimate(form)}
+        return render(request, "videos/studio.html", context, status=400)
     if request.htmx:
         generation = _generations(request).get(pk=generation.pk)
         return render(request, "videos/studio.html#card", {"generation": generation, "new": True})

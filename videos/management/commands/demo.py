@@ -31,10 +31,10 @@ class Command(BaseCommand):
         for dialect, gateway in REGISTRY.items():
             base_url = settings.STUDIO_SANDBOX_URL + gateway.sandbox_path
             key = GatewayKey.objects.filter(
-                team=team, owner=user, dialect=dialect, label=f"Sandbox · {dialect}"
+                team=team, owner=user, dialect=dialect, label="Sandbox"
             ).first()
             if key is None:
-                key = GatewayKey(team=team, owner=user, dialect=dialect, label=f"Sandbox · {dialect}")
+                key = GatewayKey(team=team, owner=user, dialect=dialect, label="Sandbox")
                 key.set_secret("sk-sandbox-" + secrets.token_hex(16))
             key.base_url = base_url
             key.save()
