@@ -126,3 +126,35 @@ def test_a_member_generates_and_watches_the_card_finish(page, live_server, worke
     page.get_by_role("link", name="History").click()
     expect(page.locator("a.tile")).to_have_count(2)
     expect(page.locator("a.tile img.poster")).to_have_count(2)
+
+
+def test_switching_the_key_switches_the_options_and_an_impossible_choice_says_why(page, live_server):
+    from playwright.sync_api import expect
+
+    user = User.objects.create_user("demo", password="demo-pass-123")
+    team = Team.create_personal(user)
+    for dialect in ("openai-preview", "jimmyai", "aijisu"):
+        key = GatewayKey(
+            team=team, owner=user, dialect=dialect, label=f"My {dialect}", base_url=f"{live_server.url}/sandbox/x"
+        )
+        key.set_secret(f"sk-{dialect}-browser")
+        key.save()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-pass-123")
+    page.get_by_role("button", name="Log in").click()
+
+    def choose(label):
+        value = page.locator("select[name=key] option", has_text=label).get_attribute("value")
+        page.locator("select[name=key]").select_option(value)
+
+    expect(page.get_by_label("Resolution")).to_be_visible()
+    choose("My jimmyai")
+    expect(page.get_by_label("Resolution")).to_have_count(0)  # jimmyai has no resolution field
+    expect(page.get_by_label("Duration (s)").locator("option")).to_have_text(["10 s", "15 s"])
+    choose("My aijisu")
+    expect(page.get_by_label("Aspect ratio")).to_have_count(0)  # orientation follows the image
+    page.get_by_label("Prompt").fill("no image, so aijisu must refuse")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#compose .errorlist")).to_contain_text("image-to-video only")
+    assert Generation.objects.count() == 0
