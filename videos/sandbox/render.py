@@ -244,7 +244,7 @@ class _PromptCard:
         self.pan = max(8, short // 10)
         gw, gh = width + self.pan, height + self.pan
         small = Image.new("RGB", (2, 2))
-        mid = tuple((a + b) // 2 for a, b in zip(c_top, c_bottom))
+        mid = tuple((a + b) // 2 for a, b in zip(c_top, c_bottom, strict=True))
         small.putdata([c_top, mid, mid, c_bottom])
         grad = small.resize((gw, gh), Image.Resampling.BILINEAR, box=(0.5, 0.5, 1.5, 1.5))
         # Vignette darkens the edges a little, which makes it look less flat.
