@@ -333,8 +333,9 @@ class _PromptCard:
         pw, ph = tw + 2 * pad_x, lsize + 2 * pad_y + 2
         pill = Image.new("RGBA", (pw, ph), (0, 0, 0, 0))
         pd = ImageDraw.Draw(pill)
-        pd.rounded_rectangle((0, 0, pw - 1, ph - 1), radius=ph // 2, fill=(0, 0, 0, 110),
-                             outline=(255, 255, 255, 90), width=1)
+        pd.rounded_rectangle(
+            (0, 0, pw - 1, ph - 1), radius=ph // 2, fill=(0, 0, 0, 110), outline=(255, 255, 255, 90), width=1
+        )
         pd.text((pw / 2, ph / 2), label, font=lfont, fill=(255, 255, 255, 225), anchor="mm")
         lm = max(8, round(short * 0.035))
         patches.append(self._patch(pill, (lm, lm)))

@@ -30,9 +30,7 @@ class Command(BaseCommand):
             Membership.objects.create(team=team, user=user, role=Role.OWNER)
         for dialect, gateway in REGISTRY.items():
             base_url = settings.STUDIO_SANDBOX_URL + gateway.sandbox_path
-            key = GatewayKey.objects.filter(
-                team=team, owner=user, dialect=dialect, label="Sandbox"
-            ).first()
+            key = GatewayKey.objects.filter(team=team, owner=user, dialect=dialect, label="Sandbox").first()
             if key is None:
                 key = GatewayKey(team=team, owner=user, dialect=dialect, label="Sandbox")
                 key.set_secret("sk-sandbox-" + secrets.token_hex(16))
