@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as accounts
+from videos import desk, gallery
 from videos import views as videos
 
 urlpatterns = [
@@ -15,7 +16,17 @@ urlpatterns = [
     path("approvals/", videos.approvals, name="approvals"),
     path("generations/<uuid:uuid>/approve", videos.decide, {"decision": "approve"}, name="approve"),
     path("generations/<uuid:uuid>/reject", videos.decide, {"decision": "reject"}, name="reject"),
-    path("history/", videos.history, name="history"),
+    path("history/", gallery.gallery, name="history"),
+    path("gallery/bulk", gallery.bulk, name="bulk"),
+    path("review/", desk.review_queue, name="review_queue"),
+    path("generations/<uuid:uuid>/review", desk.review_decide, name="review_decide"),
+    path("audit/", desk.audit_log, name="audit_log"),
+    path("notifications/", desk.notifications, name="notifications"),
+    path("generations/<uuid:uuid>/remix", videos.remix, name="remix"),
+    path("generations/<uuid:uuid>/retry", videos.retry, name="retry"),
+    path("generations/<uuid:uuid>/cancel", videos.cancel, name="cancel"),
+    path("generations/<uuid:uuid>/favorite", videos.favorite, name="favorite"),
+    path("generations/<uuid:uuid>/delete", videos.delete, name="delete"),
     path("generations/<uuid:uuid>/", videos.detail, name="generation"),
     path("generations/<uuid:uuid>/card", videos.card, name="card"),
     path("generations/<uuid:uuid>/video.mp4", videos.video_file, name="video_file"),

@@ -150,14 +150,17 @@ class ComposeForm(forms.Form):
         help_text="Public http(s) addresses the gateway downloads, one per line.",
         max_length=8000,
     )
+    parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
     duration = forms.TypedChoiceField(label="Duration (s)", coerce=int)
     aspect_ratio = forms.ChoiceField(label="Aspect ratio")
     resolution = forms.ChoiceField(label="Resolution")
     audio = forms.BooleanField(label="Audio", required=False, help_text="Generate a soundtrack.")
 
-    def __init__(self, *args, keys, **kwargs):
+    def __init__(self, *args, keys, parents=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["key"].queryset = keys
+        self.parents = parents  # the team's generations a remix may start from
+        self.remix_of = self._parent()
         self.selected_key = self._selected_key(keys)
         self.gateway = self.selected_key.gateway if self.selected_key else None
         self.spec: OptionSpec | None = self._selected_spec()
@@ -176,6 +179,15 @@ class ComposeForm(forms.Form):
             if found:
                 return found
         return keys.first()
+
+    def _parent(self):
+        wanted = self._wanted("parent")
+        if not wanted or self.parents is None:
+            return None
+        try:
+            return self.parents.filter(uuid=wanted).first()
+        except (ValueError, ValidationError):
+            return None
 
     def _selected_spec(self) -> OptionSpec | None:
         if self.gateway is None:
@@ -224,6 +236,17 @@ class ComposeForm(forms.Form):
             + ("; optional." if spec.text_to_video else "; this model needs one.")
         )
 
+    def _parent_references(self) -> tuple[list[CheckedImage], list[str]]:
+        """A remix reuses its parent's reference images unless new ones are given."""
+        images, urls = [], []
+        for ref in self.remix_of.reference_images.all():
+            if ref.image:
+                with ref.image.open("rb") as fh:
+                    images.append(CheckedImage(ref.content_type, fh.read(), ref.width, ref.height))
+            elif ref.source_url:
+                urls.append(ref.source_url)
+        return images, urls
+
     def clean_reference_images(self):
         files = self.cleaned_data.get("reference_images") or []
         checked, errors = [], []
@@ -255,6 +278,8 @@ class ComposeForm(forms.Form):
             return cleaned
         images = cleaned.get("reference_images") or []
         urls = cleaned.get("reference_urls") or []
+        if self.remix_of is not None and not images and not urls:
+            images, urls = self._parent_references()
         placeholder = settings.STUDIO_PUBLIC_URL + "/r/upload" if self.spec.reference_form == ReferenceForm.URL else ""
         choices = GenerationInput(
             model=self.spec.model,
@@ -272,6 +297,7 @@ class ComposeForm(forms.Form):
             name = field_for.get(field, field)
             self.add_error(name if name in self.fields else None, message)
         cleaned["choices"] = choices
+        cleaned["parent"] = self.remix_of
         cleaned["references"] = [NewReference(i.content_type, i.data, i.width, i.height) for i in images] + [
             NewReference(url=url) for url in urls
         ]

@@ -85,6 +85,16 @@ class Approval(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class Review(models.TextChoices):
+    """Where a generation stands at the review desk."""
+
+    NONE = "none", "Not reviewed"
+    AWAITING = "awaiting", "Awaiting review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CHANGES = "changes", "Changes requested"
+
+
 class Generation(models.Model):
     """A member's request: prompt, options and reference images, sent through one key.
 
@@ -112,10 +122,26 @@ class Generation(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="remixes",
+        help_text="The generation this one was remixed (or retried) from.",
+    )
+    review = models.CharField(max_length=20, choices=Review.choices, default=Review.NONE)
+    review_comment = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    favorited_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="favorites")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["team", "-created_at"])]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["team", "dialect", "-created_at"]),
+            models.Index(fields=["team", "author", "-created_at"]),
+            models.Index(fields=["team", "review", "-created_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.prompt[:60]
@@ -337,3 +363,44 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ${self.amount_usd} for {self.generation_id}"
+
+
+class AuditEntry(models.Model):
+    """One line of a team's audit trail: who did what, when, to what. Never edited.
+
+    ``action`` is a dotted verb (``key.added``, ``generation.deleted``…); ``target``
+    a human label of the object (kept even after it is deleted); ``data`` details
+    with secrets stripped.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=40)
+    target = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-created_at"]), models.Index(fields=["team", "action", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}"
+
+
+class Notification(models.Model):
+    """Something a member is told in the studio (and by email when configured)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message

@@ -29,10 +29,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from videos import billing, http, media
+from videos import audit, billing, http, media
 from videos.gateways import Gateway, GatewayError
 from videos.gateways.base import GatewayStatus, GenerationInput, PollResult, ReferenceForm, ReferenceImageData
-from videos.models import Approval, Asset, Event, Generation, ReferenceImage, Task, TaskState
+from videos.models import ACTIVE_STATES, Approval, Asset, Event, Generation, ReferenceImage, Task, TaskState
 from videos.references import NoPublicAddress, signed_url
 from videos.vault import VaultError, redact
 
@@ -116,7 +116,14 @@ class NewReference:
 
 
 def create_generation(
-    *, team, author, key, choices: GenerationInput, references: Iterable[NewReference] = (), membership=None
+    *,
+    team,
+    author,
+    key,
+    choices: GenerationInput,
+    references: Iterable[NewReference] = (),
+    membership=None,
+    parent: Generation | None = None,
 ) -> Generation:
     """Save a request, its reference images and its task; hold its estimate; queue the
     submit on commit.
@@ -157,6 +164,7 @@ def create_generation(
             },
             estimate_words=cost.words[:300],
             approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
+            parent=parent,
         )
         for position, new in enumerate(references):
             ref = ReferenceImage(
@@ -184,11 +192,63 @@ def create_generation(
             state=task.state,
             data=generation.options,
         )
+        audit.record_action(team, author, "generation.submitted", audit.describe(generation), uuid=str(generation.uuid), estimate=cost.words)
         if needs_approval:
             record(generation.pk, "approval", "Waiting for an owner or admin to approve it before it is sent.")
         else:
             transaction.on_commit(lambda: enqueue("videos.tasks.submit_task", task.pk))
     return generation
+
+
+def cancel(generation: Generation, actor) -> bool:
+    """Stop a running generation: it is not sent (or no longer followed) and its hold is
+    released. Any worker holding its lease loses it, so nothing writes over the cancel.
+
+    None of the documented dialects has a cancel endpoint, so a task already at the
+    gateway may still run there; the timeline says so. False when it was not running.
+    """
+    now = timezone.now()
+    task = generation.task
+    sent = bool(task.external_id)
+    message = f"Cancelled by {actor.get_username()}." + (
+        " The gateway documents no way to cancel, so it may still finish the video there." if sent else " It was not sent."
+    )
+    with transaction.atomic():
+        changed = Task.objects.filter(pk=task.pk, state__in=ACTIVE_STATES).update(
+            state=TaskState.CANCELLED,
+            lease_token="",
+            leased_until=None,
+            next_poll_at=None,
+            finished_at=now,
+            updated_at=now,
+            last_error=message,
+        )
+        if changed != 1:
+            return False
+        Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(approval=Approval.REJECTED)
+        billing.release(generation)
+        record(generation.pk, "cancelled", message, state=TaskState.CANCELLED)
+        audit.record_action(generation.team, actor, "generation.cancelled", audit.describe(generation), uuid=str(generation.uuid))
+    return True
+
+
+def delete_generation(generation: Generation, actor) -> None:
+    """Delete a generation with its archived video, poster and reference images.
+
+    A running task is cancelled first (its hold released). Files are removed after the
+    rows are gone, once the transaction has committed.
+    """
+    if generation.task.is_active:
+        cancel(generation, actor)
+    files = [ref.image for ref in generation.reference_images.all() if ref.image]
+    asset = Asset.objects.filter(generation=generation).first()
+    if asset is not None:
+        files += [f for f in (asset.file, asset.poster) if f]
+    names = [(f.storage, f.name) for f in files]
+    with transaction.atomic():
+        audit.record_action(generation.team, actor, "generation.deleted", audit.describe(generation), uuid=str(generation.uuid))
+        generation.delete()
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
 
 
 def approve(generation: Generation, approver) -> bool:
@@ -374,6 +434,8 @@ def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
         if finish(task, token, state=TaskState.FAILED, last_error=message[:2000]):
             record(task.generation_id, "failed", message, state=TaskState.FAILED, data=data)
             billing.release(task.generation)
+            generation = task.generation
+            audit.notify(generation.author, generation.team, f"Your video {audit.describe(generation)} failed: {message[:150]}", generation=generation)
             return True
     return False
 
@@ -656,6 +718,7 @@ def step_archive(task: Task, token: str) -> None:
                 Asset.objects.filter(generation=generation).delete()
                 asset.save()
                 billing.charge(generation, task.delivered_seconds)
+                audit.notify(generation.author, generation.team, f"Your video {audit.describe(generation)} is ready.", generation=generation)
                 record(
                     generation.pk,
                     "archived",

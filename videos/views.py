@@ -11,17 +11,19 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from accounts.access import get_for_team, team_required
-from videos import billing, pipeline, references
+from videos import audit, billing, pipeline, references
 from videos.files import serve_file
 from videos.forms import ComposeForm, GatewayKeyForm, ReplaceSecretForm
 from videos.gateways import REGISTRY
@@ -48,10 +50,28 @@ def _generations(request):
 @require_GET
 @team_required
 def studio(request):
-    """The compose form and the member's latest progress cards."""
-    form = ComposeForm(keys=_my_keys(request))
+    """The compose form and the member's latest progress cards. ``?remix=<uuid>`` opens the
+    form prefilled from a team generation (prompt, options, reference images), linked as its child."""
+    form = ComposeForm(keys=_my_keys(request), parents=_generations(request), initial=_remix_initial(request))
     cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
     return render(request, "videos/studio.html", {"form": form, "cards": cards, "estimate": compose_estimate(form)})
+
+
+def _remix_initial(request) -> dict:
+    wanted = request.GET.get("remix")
+    if not wanted:
+        return {}
+    try:
+        parent = Generation.objects.filter(team=request.team, uuid=wanted).first()
+    except (ValueError, ValidationError):
+        parent = None
+    if parent is None:
+        return {}
+    initial = {"parent": parent.uuid, "prompt": parent.prompt, "model": parent.model_name, **parent.options}
+    key = _my_keys(request).filter(pk=parent.key_id).first()
+    if key is not None:
+        initial["key"] = key.uuid
+    return {k: v for k, v in initial.items() if v is not None}
 
 
 def compose_estimate(form: ComposeForm) -> dict | None:
@@ -118,7 +138,7 @@ def compose_options(request):
 @team_required(can_generate=True)
 def generate(request):
     """Save the request and queue it. htmx gets the new card (or the form with errors)."""
-    form = ComposeForm(request.POST, request.FILES, keys=_my_keys(request))
+    form = ComposeForm(request.POST, request.FILES, keys=_my_keys(request), parents=_generations(request))
     if not form.is_valid():
         if request.htmx:
             response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_estimate(form)})
@@ -134,6 +154,7 @@ def generate(request):
             choices=form.cleaned_data["choices"],
             references=form.cleaned_data["references"],
             membership=request.membership,
+            parent=form.cleaned_data.get("parent"),
         )
     except billing.BudgetExceeded as exc:
         form.add_error(None, exc.message)
@@ -177,7 +198,14 @@ def detail(request, uuid):
     """A generation: its video, options, reference images and timeline."""
     generation = get_for_team(request, _generations(request), uuid=uuid)
     events = Event.objects.filter(generation=generation).order_by("created_at", "pk")
-    return render(request, "videos/detail.html", {"generation": generation, "events": events})
+    context = {
+        "generation": generation,
+        "events": events,
+        "is_favorite": generation.favorited_by.filter(pk=request.user.pk).exists(),
+        "remixes": Generation.objects.filter(team=request.team, parent=generation).select_related("task")[:20],
+        "can_change": generation.author_id == request.user.pk or request.membership.can_manage,
+    }
+    return render(request, "videos/detail.html", context)
 
 
 @require_GET
@@ -227,6 +255,65 @@ def reference_public(request, token: str, ext: str):
     if ref is None or ref.extension != ext:
         raise Http404
     return serve_file(request, ref.image, content_type=ref.content_type, filename=f"reference.{ext}")
+
+
+# --- actions on one generation ------------------------------------------------------------
+
+
+@require_GET
+@team_required(can_generate=True)
+def remix(request, uuid):
+    """Open the compose form prefilled from this generation, linked as its child."""
+    generation = get_for_team(request, Generation.objects.all(), uuid=uuid)
+    return redirect(f"{reverse('studio')}?remix={generation.uuid}")
+
+
+@require_GET
+@team_required(can_generate=True)
+def retry(request, uuid):
+    """Send a failed (or cancelled) generation again the same way: the prefilled form."""
+    return remix(request, uuid)
+
+
+@require_POST
+@team_required(can_generate=True)
+def cancel(request, uuid):
+    generation = get_for_team(request, _generations(request), uuid=uuid)
+    if generation.author_id != request.user.pk and not request.membership.can_manage:
+        raise PermissionDenied("Only its author or an admin can cancel a generation.")
+    if pipeline.cancel(generation, request.user):
+        messages.success(request, "Cancelled; the hold was released.")
+    else:
+        messages.error(request, "It had already ended.")
+    return redirect("generation", uuid=generation.uuid)
+
+
+@require_POST
+@team_required
+def favorite(request, uuid):
+    """Toggle this generation among the member's favorites (htmx gets the button back)."""
+    generation = get_for_team(request, Generation.objects.all(), uuid=uuid)
+    if generation.favorited_by.filter(pk=request.user.pk).exists():
+        generation.favorited_by.remove(request.user)
+        is_favorite = False
+    else:
+        generation.favorited_by.add(request.user)
+        is_favorite = True
+    if request.htmx:
+        return render(request, "videos/_favorite.html", {"generation": generation, "is_favorite": is_favorite})
+    return redirect(request.POST.get("next") or reverse("generation", args=[generation.uuid]))
+
+
+@require_POST
+@team_required(can_generate=True)
+def delete(request, uuid):
+    """Delete a generation and its files (its author or an admin)."""
+    generation = get_for_team(request, _generations(request), uuid=uuid)
+    if generation.author_id != request.user.pk and not request.membership.can_manage:
+        raise PermissionDenied("Only its author or an admin can delete a generation.")
+    pipeline.delete_generation(generation, request.user)
+    messages.success(request, "Deleted, with its video and reference images.")
+    return redirect("history")
 
 
 # --- money ------------------------------------------------------------------------------
@@ -295,6 +382,7 @@ def keys(request):
             key = form.save(commit=False)
             key.team, key.owner = request.team, request.user
             key.save()
+            audit.record_action(request.team, request.user, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect)
             messages.success(
                 request, f"Saved “{key.label}”. It is stored encrypted and shown from now on as {key.masked}."
             )
@@ -327,6 +415,7 @@ def key_replace(request, uuid):
     if form.is_valid():
         key.set_secret(form.cleaned_data["secret"])
         key.save(update_fields=["secret_encrypted", "last4", "fingerprint", "updated_at"])
+        audit.record_action(request.team, request.user, "key.replaced", f"{key.label} ({key.masked})", dialect=key.dialect)
         messages.success(request, f"Replaced the secret of “{key.label}”; it now ends in {key.masked}.")
     else:
         messages.error(request, " ".join(form.errors.get("secret", ["That key was not accepted."])))
@@ -338,6 +427,7 @@ def key_replace(request, uuid):
 def key_delete(request, uuid):
     key = get_for_team(request, _my_keys(request), uuid=uuid)
     label = key.label
+    audit.record_action(request.team, request.user, "key.deleted", f"{label} ({key.masked})", dialect=key.dialect)
     key.delete()
     messages.success(request, f"Deleted “{label}”. Generations made with it stay in the history.")
     return redirect("keys")
