@@ -39,6 +39,7 @@ def notify(user, team, message: str, *, generation: Generation | None = None) ->
         return None
     note = Notification.objects.create(user=user, team=team, message=message[:300], generation=generation)
     if user.email and getattr(settings, "STUDIO_EMAIL_NOTIFICATIONS", True):
+
         def send():
             try:
                 send_mail(f"Studio: {message[:70]}", message, None, [user.email], fail_silently=False)

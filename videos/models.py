@@ -123,7 +123,11 @@ class Generation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     parent = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="remixes",
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="remixes",
         help_text="The generation this one was remixed (or retried) from.",
     )
     review = models.CharField(max_length=20, choices=Review.choices, default=Review.NONE)

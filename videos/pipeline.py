@@ -192,7 +192,14 @@ def create_generation(
             state=task.state,
             data=generation.options,
         )
-        audit.record_action(team, author, "generation.submitted", audit.describe(generation), uuid=str(generation.uuid), estimate=cost.words)
+        audit.record_action(
+            team,
+            author,
+            "generation.submitted",
+            audit.describe(generation),
+            uuid=str(generation.uuid),
+            estimate=cost.words,
+        )
         if needs_approval:
             record(generation.pk, "approval", "Waiting for an owner or admin to approve it before it is sent.")
         else:
@@ -211,7 +218,9 @@ def cancel(generation: Generation, actor) -> bool:
     task = generation.task
     sent = bool(task.external_id)
     message = f"Cancelled by {actor.get_username()}." + (
-        " The gateway documents no way to cancel, so it may still finish the video there." if sent else " It was not sent."
+        " The gateway documents no way to cancel, so it may still finish the video there."
+        if sent
+        else " It was not sent."
     )
     with transaction.atomic():
         changed = Task.objects.filter(pk=task.pk, state__in=ACTIVE_STATES).update(
@@ -228,7 +237,9 @@ def cancel(generation: Generation, actor) -> bool:
         Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(approval=Approval.REJECTED)
         billing.release(generation)
         record(generation.pk, "cancelled", message, state=TaskState.CANCELLED)
-        audit.record_action(generation.team, actor, "generation.cancelled", audit.describe(generation), uuid=str(generation.uuid))
+        audit.record_action(
+            generation.team, actor, "generation.cancelled", audit.describe(generation), uuid=str(generation.uuid)
+        )
     return True
 
 
@@ -246,7 +257,9 @@ def delete_generation(generation: Generation, actor) -> None:
         files += [f for f in (asset.file, asset.poster) if f]
     names = [(f.storage, f.name) for f in files]
     with transaction.atomic():
-        audit.record_action(generation.team, actor, "generation.deleted", audit.describe(generation), uuid=str(generation.uuid))
+        audit.record_action(
+            generation.team, actor, "generation.deleted", audit.describe(generation), uuid=str(generation.uuid)
+        )
         generation.delete()
         transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
 
@@ -435,7 +448,12 @@ def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
             record(task.generation_id, "failed", message, state=TaskState.FAILED, data=data)
             billing.release(task.generation)
             generation = task.generation
-            audit.notify(generation.author, generation.team, f"Your video {audit.describe(generation)} failed: {message[:150]}", generation=generation)
+            audit.notify(
+                generation.author,
+                generation.team,
+                f"Your video {audit.describe(generation)} failed: {message[:150]}",
+                generation=generation,
+            )
             return True
     return False
 
@@ -718,7 +736,12 @@ def step_archive(task: Task, token: str) -> None:
                 Asset.objects.filter(generation=generation).delete()
                 asset.save()
                 billing.charge(generation, task.delivered_seconds)
-                audit.notify(generation.author, generation.team, f"Your video {audit.describe(generation)} is ready.", generation=generation)
+                audit.notify(
+                    generation.author,
+                    generation.team,
+                    f"Your video {audit.describe(generation)} is ready.",
+                    generation=generation,
+                )
                 record(
                     generation.pk,
                     "archived",

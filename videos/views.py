@@ -382,7 +382,9 @@ def keys(request):
             key = form.save(commit=False)
             key.team, key.owner = request.team, request.user
             key.save()
-            audit.record_action(request.team, request.user, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect)
+            audit.record_action(
+                request.team, request.user, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect
+            )
             messages.success(
                 request, f"Saved “{key.label}”. It is stored encrypted and shown from now on as {key.masked}."
             )
@@ -415,7 +417,9 @@ def key_replace(request, uuid):
     if form.is_valid():
         key.set_secret(form.cleaned_data["secret"])
         key.save(update_fields=["secret_encrypted", "last4", "fingerprint", "updated_at"])
-        audit.record_action(request.team, request.user, "key.replaced", f"{key.label} ({key.masked})", dialect=key.dialect)
+        audit.record_action(
+            request.team, request.user, "key.replaced", f"{key.label} ({key.masked})", dialect=key.dialect
+        )
         messages.success(request, f"Replaced the secret of “{key.label}”; it now ends in {key.masked}.")
     else:
         messages.error(request, " ".join(form.errors.get("secret", ["That key was not accepted."])))

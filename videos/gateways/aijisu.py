@@ -27,7 +27,6 @@ length limit, the defaults for ``duration``/``size``, and the shape of
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -41,10 +40,9 @@ from videos.gateways.base import (
     PollResult,
     ReferenceForm,
     Submission,
-    clamp_progress,
+    first_validation_error,
+    stepped_interval,
 )
-
-log = logging.getLogger(__name__)
 
 MODEL = "grok-video-1.5"
 
@@ -56,18 +54,6 @@ WireResolution = Literal["480p", "720p", "1080p"]
 # Seed 001 §3: image / image_url are "Input image URL"s; §1: "the input image must be a
 # URL accessible by the platform and upstream service", so no data URIs.
 PUBLIC_URL = r"^https?://\S+$"
-
-STATUS_MAP = {
-    # Seed 001 §8, the documented words.
-    "queued": GatewayStatus.QUEUED,
-    "in_progress": GatewayStatus.RUNNING,
-    "completed": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-    # Not in seed 001: the word the same /v1/videos family uses for in_progress, and a
-    # cancel its hosts may report (GATEWAYS.md §1). Accepted rather than logged as unknown.
-    "processing": GatewayStatus.RUNNING,
-    "cancelled": GatewayStatus.CANCELLED,
-}
 
 
 class VideoCreate(BaseModel):
@@ -156,6 +142,17 @@ class AijisuGateway(Gateway):
     default_base_url = "https://api.aijisu.cn"  # seed 001 §4: "{BASE_URL} ... https://api.aijisu.cn"
     sandbox_path = "/aijisu"
     source = "seed 001"
+    STATUS_MAP = {
+        # Seed 001 §8, the documented words.
+        "queued": GatewayStatus.QUEUED,
+        "in_progress": GatewayStatus.RUNNING,
+        "completed": GatewayStatus.SUCCEEDED,
+        "failed": GatewayStatus.FAILED,
+        # Not in seed 001: the word the same /v1/videos family uses for in_progress, and a
+        # cancel its hosts may report (GATEWAYS.md §1). Accepted rather than logged as unknown.
+        "processing": GatewayStatus.RUNNING,
+        "cancelled": GatewayStatus.CANCELLED,
+    }
     models = (
         OptionSpec(
             model=MODEL,
@@ -222,25 +219,18 @@ class AijisuGateway(Gateway):
         try:
             return VideoCreate.model_validate(body).model_dump(exclude_none=True)
         except ValidationError as exc:
-            raise GatewayError(f"{self.label}: {_first_problem(exc)}", permanent=True) from None
+            raise GatewayError(f"{self.label}: {first_validation_error(exc)}", permanent=True) from None
 
     def submit(self, choices: GenerationInput) -> Submission:
         body = self.build_request(choices)
         answer = self.request("POST", "/v1/videos", json=body, submit=True)
-        job = self._parse(answer, submit=True)
-        result = self._result(job, answer)
-        return Submission(
-            external_id=job.external_id,
-            status=result.status,
-            status_word=result.status_word,
-            progress=result.progress,
-            raw=answer,
-        )
+        job = self.parse_answer(VideoJob, answer, submit=True)
+        return Submission.from_result(job.external_id, self._result(job, answer))
 
     def poll(self, external_id: str) -> PollResult:
         # Seed 001 §2.2: the primary query path (the /generations/ one is a compatibility alias).
         answer = self.request("GET", f"/v1/videos/{external_id}")
-        return self._result(self._parse(answer), answer)
+        return self._result(self.parse_answer(VideoJob, answer), answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
         """``video_url`` when given, else ``/v1/videos/{task_id}/content`` (seed 001 §7);
@@ -251,45 +241,11 @@ class AijisuGateway(Gateway):
     def poll_interval(self, age_s: float) -> float:
         """Seed 001 §8: "Clients should poll every 3 to 10 seconds": 3 s for the first
         minute, 5 s to five minutes, then 10 s, never outside the documented range."""
-        if age_s < 60:
-            return 3.0
-        if age_s < 300:
-            return 5.0
-        return 10.0
-
-    def _parse(self, answer: dict[str, Any], *, submit: bool = False) -> VideoJob:
-        try:
-            return VideoJob.model_validate(answer)
-        except ValidationError:
-            raise GatewayError(
-                f"{self.label} answered without a task id",
-                permanent=False,
-                maybe_created=submit,
-                raw=answer,
-            ) from None
+        return stepped_interval(age_s, (60, 3.0), (300, 5.0), then=10.0)
 
     def _result(self, job: VideoJob, answer: dict[str, Any]) -> PollResult:
         word = (job.status or "").strip().lower()
-        status = STATUS_MAP.get(word)
-        if status is None:
-            log.warning("aijisu: unknown status %r for %s; treating as running", word, job.external_id)
-            status = GatewayStatus.RUNNING
-        error = ""
-        if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
-            # Seed 001 §8: a failed task "responses error.message".
-            error = self.error_message(answer) or f"The gateway reports the task {word}."
-        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(job.progress)
-        return PollResult(
-            status=status,
-            status_word=word,
-            progress=progress,
-            raw=answer,
-            video_url=job.result_url() if status == GatewayStatus.SUCCEEDED else "",
-            error=error,
-        )
-
-
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}: {error['msg']}" if where else error["msg"]
+        status = self.status_for(word, job.external_id)
+        # The failure text is the base's: seed 001 §8, a failed task "responses error.message".
+        video_url = job.result_url() if status == GatewayStatus.SUCCEEDED else ""
+        return self.poll_result(status, word, answer, progress=job.progress, video_url=video_url)

@@ -15,15 +15,17 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from videos import http
 
 log = logging.getLogger(__name__)
+
+AnswerModel = TypeVar("AnswerModel", bound=BaseModel)
 
 
 class GatewayError(Exception):
@@ -155,6 +157,18 @@ class Submission:
     progress: int
     raw: Any
 
+    @classmethod
+    def from_result(cls, external_id: str, result: PollResult) -> Submission:
+        """For dialects whose submit answers the task object a poll answers: the task id
+        with ``result``'s status, word, progress and raw answer."""
+        return cls(
+            external_id=external_id,
+            status=result.status,
+            status_word=result.status_word,
+            progress=result.progress,
+            raw=result.raw,
+        )
+
 
 @dataclass
 class PollResult:
@@ -178,7 +192,8 @@ class Gateway:
     """Base class: one subclass per dialect, registered in ``videos.gateways``.
 
     Subclasses set the class attributes and implement ``build_request``,
-    ``submit``, ``poll`` and ``result_download``.
+    ``submit``, ``poll`` and ``result_download``. ``STATUS_MAP`` maps the dialect's
+    status words (lower case) to ``GatewayStatus``, for ``status_for``.
     """
 
     do_not_call_in_templates = True  # templates read the class's attributes
@@ -189,6 +204,7 @@ class Gateway:
     sandbox_path: ClassVar[str]
     source: ClassVar[str]
     models: ClassVar[tuple[OptionSpec, ...]]
+    STATUS_MAP: ClassVar[dict[str, GatewayStatus]] = {}
 
     def __init__(self, base_url: str, api_key: str, *, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
@@ -276,6 +292,78 @@ class Gateway:
 
     # --- helpers for subclasses ------------------------------------------------------
 
+    def parse_answer(
+        self,
+        model: type[AnswerModel],
+        data: Any,
+        *,
+        submit: bool = False,
+        raw: Any = None,
+        missing: str = "a task id",
+    ) -> AnswerModel:
+        """``data`` (a decoded answer, or the part of it that holds the task) validated as ``model``.
+
+        Raises a transient GatewayError "<label> answered without <missing>" when it
+        does not validate, carrying ``raw`` (the whole answer; ``data`` when None). On a
+        submit the error is ``maybe_created``: the gateway answered, so the task may
+        exist although we cannot read its id.
+        """
+        try:
+            return model.model_validate(data)
+        except ValidationError:
+            raise GatewayError(
+                f"{self.label} answered without {missing}",
+                permanent=False,
+                maybe_created=submit,
+                raw=data if raw is None else raw,
+            ) from None
+
+    def status_for(self, word: str, task_id: str) -> GatewayStatus:
+        """The ``GatewayStatus`` of the dialect's status ``word`` (stripped, lower case).
+
+        A word not in ``STATUS_MAP`` is logged as a warning on the dialect module's
+        logger (naming ``task_id``) and read as RUNNING: polling goes on until the
+        gateway says a known word or the pipeline's time cap ends the task.
+        """
+        status = self.STATUS_MAP.get(word)
+        if status is None:
+            logging.getLogger(type(self).__module__).warning(
+                "%s: unknown status %r for %s; treating as running", self.dialect, word, task_id
+            )
+            status = GatewayStatus.RUNNING
+        return status
+
+    def poll_result(
+        self,
+        status: GatewayStatus,
+        word: str,
+        answer: Any,
+        *,
+        progress: Any,
+        video_url: str = "",
+        error: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> PollResult:
+        """The PollResult of one answer: progress 100 on success, else ``clamp_progress(progress)``.
+
+        ``error`` None means the generic failure text: for a failed or cancelled task,
+        the gateway's own message in ``answer`` (``error_message``) or "The gateway
+        reports the task <word>."; for any other status, none.
+        """
+        if error is None:
+            error = ""
+            if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
+                error = self.error_message(answer) or f"The gateway reports the task {word}."
+        return PollResult(
+            status=status,
+            status_word=word,
+            progress=100 if status == GatewayStatus.SUCCEEDED else clamp_progress(progress),
+            raw=answer,
+            video_url=video_url,
+            error=error,
+            extra=extra or {},
+        )
+
     @property
     def client(self) -> httpx.Client:
         return self._client or http.client()
@@ -353,6 +441,23 @@ def same_origin(url: str, base_url: str) -> bool:
     """True when ``url`` has the scheme, host and port of ``base_url``."""
     a, b = urlsplit(url), urlsplit(base_url)
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def stepped_interval(age_s: float, *steps: tuple[float, float], then: float) -> float:
+    """A polling cadence in steps: the ``wait_s`` of the first ``(before_s, wait_s)`` step
+    with ``age_s < before_s``, else ``then`` (all in seconds; steps in rising order)."""
+    for before_s, wait_s in steps:
+        if age_s < before_s:
+            return wait_s
+    return then
+
+
+def first_validation_error(exc: ValidationError) -> str:
+    """The first problem pydantic found, as ``field.path: message`` (the message alone
+    when it concerns the whole body)."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
 
 
 def clamp_progress(value: Any) -> int:

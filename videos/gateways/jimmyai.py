@@ -37,7 +37,7 @@ from videos.gateways.base import (
     PollResult,
     ReferenceForm,
     Submission,
-    clamp_progress,
+    stepped_interval,
 )
 
 log = logging.getLogger(__name__)
@@ -56,20 +56,6 @@ POLL_PATH = "/api/open-api/v1/videos/{task_id}"  # Query Video Task page
 
 # Seed 002's answer example: {"code": "20000", "msg": "ok", ...}; "any other code is an error".
 OK_CODE = "20000"
-
-STATUS_MAP = {
-    # Query Video Task page: "queued / pending / submitted — Queued / Submitted ... Initial state."
-    "queued": GatewayStatus.QUEUED,
-    "pending": GatewayStatus.QUEUED,
-    "submitted": GatewayStatus.QUEUED,
-    "processing": GatewayStatus.RUNNING,
-    "completed": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-    # jimmyai's FAQ: "Once the task status changes to completed or success, the response will
-    # include the generated url". Not in the query page's table; accepted as a variant.
-    "success": GatewayStatus.SUCCEEDED,
-}
-
 
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
@@ -122,6 +108,18 @@ class JimmyaiGateway(Gateway):
     default_base_url = "https://www.jimmyai.cn"  # seed 002's host
     sandbox_path = "/jimmyai"
     source = "seed 002; jimmyai Query Video Task page"
+    STATUS_MAP = {
+        # Query Video Task page: "queued / pending / submitted — Queued / Submitted ... Initial state."
+        "queued": GatewayStatus.QUEUED,
+        "pending": GatewayStatus.QUEUED,
+        "submitted": GatewayStatus.QUEUED,
+        "processing": GatewayStatus.RUNNING,
+        "completed": GatewayStatus.SUCCEEDED,
+        "failed": GatewayStatus.FAILED,
+        # jimmyai's FAQ: "Once the task status changes to completed or success, the response will
+        # include the generated url". Not in the query page's table; accepted as a variant.
+        "success": GatewayStatus.SUCCEEDED,
+    }
     models = (
         OptionSpec(
             model=MODEL,
@@ -185,19 +183,12 @@ class JimmyaiGateway(Gateway):
     def submit(self, choices: GenerationInput) -> Submission:
         body = self.build_request(choices)
         answer = self.request("POST", SUBMIT_PATH, json=body, submit=True)
-        task = self._parse(self._unwrap(answer, submit=True), answer, submit=True)
-        result = self._result(task, answer)
-        return Submission(
-            external_id=task.task_id,
-            status=result.status,
-            status_word=result.status_word,
-            progress=result.progress,
-            raw=answer,
-        )
+        task = self.parse_answer(TaskData, self._unwrap(answer, submit=True), submit=True, raw=answer)
+        return Submission.from_result(task.task_id, self._result(task, answer))
 
     def poll(self, external_id: str) -> PollResult:
         answer = self.request("GET", POLL_PATH.format(task_id=external_id))
-        return self._result(self._parse(self._unwrap(answer, submit=False), answer), answer)
+        return self._result(self.parse_answer(TaskData, self._unwrap(answer, submit=False), raw=answer), answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
         """``result.video_url`` (valid 3 days); no download endpoint of jimmyai's own is
@@ -209,11 +200,7 @@ class JimmyaiGateway(Gateway):
         """jimmyai documents no polling cadence (seed 002, Query Video Task page). This follows
         the cadence reAPI publishes for the same model (GATEWAYS.md §5): every 5 s for the
         first 5 minutes, then slower; the result URL lives 3 days, so there is no hurry."""
-        if age_s < 300:
-            return 5.0
-        if age_s < 1800:
-            return 15.0
-        return 60.0
+        return stepped_interval(age_s, (300, 5.0), (1800, 15.0), then=60.0)
 
     # --- answers and errors -------------------------------------------------------------
 
@@ -253,23 +240,9 @@ class JimmyaiGateway(Gateway):
             )
         return answer.get("data")
 
-    def _parse(self, data: Any, answer: dict[str, Any], *, submit: bool = False) -> TaskData:
-        try:
-            return TaskData.model_validate(data)
-        except ValidationError:
-            raise GatewayError(
-                f"{self.label} answered without a task id",
-                permanent=False,
-                maybe_created=submit,
-                raw=answer,
-            ) from None
-
     def _result(self, task: TaskData, answer: dict[str, Any]) -> PollResult:
         word = (task.status or "").strip().lower()
-        status = STATUS_MAP.get(word)
-        if status is None:
-            log.warning("jimmyai: unknown status %r for %s; treating as running", word, task.task_id)
-            status = GatewayStatus.RUNNING
+        status = self.status_for(word, task.task_id)
         video_url = _video_url(task)
         if status == GatewayStatus.SUCCEEDED and not video_url:
             # "completed ... The download link is available in the result.video_url field":
@@ -279,15 +252,7 @@ class JimmyaiGateway(Gateway):
         error = ""
         if status == GatewayStatus.FAILED:
             error = _failure_reason(task) or f"{self.label} reports the task {word}."
-        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(task.progress)
-        return PollResult(
-            status=status,
-            status_word=word,
-            progress=progress,
-            raw=answer,
-            video_url=video_url,
-            error=error,
-        )
+        return self.poll_result(status, word, answer, progress=task.progress, video_url=video_url, error=error)
 
 
 def _video_url(task: TaskData) -> str:

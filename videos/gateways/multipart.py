@@ -31,24 +31,18 @@ a 5xx or lost answer on submit ``maybe_created``).
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from videos.gateways import openai_preview
 from videos.gateways.base import (
-    Gateway,
-    GatewayError,
-    GatewayStatus,
     GenerationInput,
     OptionSpec,
-    PollResult,
     ReferenceForm,
     Submission,
-    clamp_progress,
+    stepped_interval,
 )
-
-log = logging.getLogger(__name__)
 
 BASE = "grok-video-1.5"
 PRO = "grok-video-1.5-pro"
@@ -68,17 +62,6 @@ SIZE_WIRE = {"480p": "480P", "540p": "540P", "720p": "720P", "1080p": "1080P"}
 # upstream model renders (xAI's list, GATEWAYS.md §6), all of which are also presets of
 # the preview model on the same host (seed 003/000); the sibling's example uses 2:3.
 ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3")
-
-# Statuses as dialect 1 (seed 003: "queued, processing, completed, failed, cancelled");
-# new-api hosts send OpenAI's "in_progress" for "processing" (GATEWAYS.md §1).
-STATUS_MAP = {
-    "queued": GatewayStatus.QUEUED,
-    "processing": GatewayStatus.RUNNING,
-    "in_progress": GatewayStatus.RUNNING,
-    "completed": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-    "cancelled": GatewayStatus.CANCELLED,
-}
 
 
 class VideoForm(BaseModel):
@@ -107,20 +90,13 @@ class VideoForm(BaseModel):
         return self
 
 
-class VideoObject(BaseModel):
-    """The video object answered to submit and poll (seed 003's response example).
+class VideoObject(openai_preview.VideoObject):
+    """Dialect 1's video object (seed 003's response example), read more leniently:
+    hosts add fields or leave some out (the sibling's answer has no ``seconds`` and no
+    ``video_url``), and ``status``/``video_url`` of another type are tolerated."""
 
-    Lenient: hosts add fields or leave some out (the sibling's answer has no
-    ``seconds`` and no ``video_url``).
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str = Field(min_length=1)
     status: Any = None
-    progress: Any = 0
     video_url: Any = None
-    error: Any = None
 
 
 def _spec(model: str, label: str, durations: tuple[int, ...], default_duration: int) -> OptionSpec:
@@ -143,14 +119,21 @@ def _spec(model: str, label: str, durations: tuple[int, ...], default_duration: 
     )
 
 
-class MultipartGateway(Gateway):
-    """Adapter for gateways speaking the multipart dialect (seed 003's last table)."""
+class MultipartGateway(openai_preview.OpenAIPreviewGateway):
+    """Adapter for gateways speaking the multipart dialect (seed 003's last table).
+
+    Answers, statuses, polling and download are inherited from the openai-preview
+    adapter (GATEWAYS.md §2 "Answer and polling as dialect 1"): its ``STATUS_MAP``
+    (seed 003: "queued, processing, completed, failed, cancelled", plus new-api's
+    "in_progress", GATEWAYS.md §1), ``poll``, ``result_download`` and ``_result``.
+    """
 
     dialect = "multipart"
     label = "Multipart (grok-video-1.5 / pro / max)"
     default_base_url = "https://duoyuanx.com"  # seed 003's host
     sandbox_path = "/multipart"
     source = "seed 003 (last table), seed 000; GATEWAYS.md §2"
+    answer_model = VideoObject
     models = (
         # The sibling's example sends seconds=6 for the base model.
         _spec(BASE, "Grok Video 1.5", BASE_DURATIONS, 6),
@@ -211,64 +194,11 @@ class MultipartGateway(Gateway):
             # plain form-data parts (no filename, no content type) instead.
             parts = [(name, (None, value)) for name, value in fields.items()]
             answer = self.request("POST", "/v1/videos", submit=True, files=parts)
-        video = self._parse(answer, submit=True)
-        result = self._result(video, answer)
-        return Submission(
-            external_id=video.id,
-            status=result.status,
-            status_word=result.status_word,
-            progress=result.progress,
-            raw=answer,
-        )
-
-    def poll(self, external_id: str) -> PollResult:
-        answer = self.request("GET", f"/v1/videos/{external_id}")
-        return self._result(self._parse(answer), answer)
-
-    def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
-        """``video_url`` when given, else ``/v1/videos/{id}/content`` (seed 003)."""
-        url = result.video_url or f"{self.base_url}/v1/videos/{external_id}/content"
-        return url, self.headers_for(url)
+        video = self.parse_answer(self.answer_model, answer, submit=True)
+        return Submission.from_result(video.id, self._result(video, answer))
 
     def poll_interval(self, age_s: float) -> float:
         """No cadence is documented for this dialect (seed 003). aijisu's page for
         ``grok-video-1.5`` advises polling every 3–10 s (seed 001); these clips run
         10–15 s at up to 1080p, so 5 s for two minutes, 10 s to ten, then 30 s."""
-        if age_s < 120:
-            return 5.0
-        if age_s < 600:
-            return 10.0
-        return 30.0
-
-    def _parse(self, answer: dict[str, Any], *, submit: bool = False) -> VideoObject:
-        try:
-            return VideoObject.model_validate(answer)
-        except ValidationError:
-            raise GatewayError(
-                f"{self.label} answered without a task id",
-                permanent=False,
-                maybe_created=submit,
-                raw=answer,
-            ) from None
-
-    def _result(self, video: VideoObject, answer: dict[str, Any]) -> PollResult:
-        word = str(video.status or "").strip().lower()
-        status = STATUS_MAP.get(word)
-        if status is None:
-            log.warning("multipart: unknown status %r for %s; treating as running", word, video.id)
-            status = GatewayStatus.RUNNING
-        error = ""
-        if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
-            # Dialect 1: "A failed task may carry error:{message, code}"; a bare string
-            # or a top-level message is read too (shape *unknown* for this family).
-            error = self.error_message(answer) or f"The gateway reports the task {word}."
-        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(video.progress)
-        video_url = video.video_url if isinstance(video.video_url, str) else ""
-        return PollResult(
-            status=status,
-            status_word=word,
-            progress=progress,
-            raw=answer,
-            video_url=video_url,
-            error=error,
-        )
+        return stepped_interval(age_s, (120, 5.0), (600, 10.0), then=30.0)

@@ -15,24 +15,20 @@ the same page with request/response examples); ``shared/GATEWAYS.md`` §1.
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from videos.gateways.base import (
     Gateway,
-    GatewayError,
     GatewayStatus,
     GenerationInput,
     OptionSpec,
     PollResult,
     ReferenceForm,
     Submission,
-    clamp_progress,
+    stepped_interval,
 )
-
-log = logging.getLogger(__name__)
 
 MODEL = "grok-imagine-video-1.5-preview"
 
@@ -45,15 +41,6 @@ ASPECT_RATIOS = (
 
 # Seed 000: "resolution supports 480P and 720P".
 RESOLUTION_WIRE = {"480p": "480P", "720p": "720P"}
-
-STATUS_MAP = {
-    "queued": GatewayStatus.QUEUED,
-    "processing": GatewayStatus.RUNNING,
-    "in_progress": GatewayStatus.RUNNING,  # new-api hosts (GATEWAYS.md §1)
-    "completed": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-    "cancelled": GatewayStatus.CANCELLED,
-}
 
 
 class VideoCreate(BaseModel):
@@ -94,13 +81,27 @@ class VideoObject(BaseModel):
 
 
 class OpenAIPreviewGateway(Gateway):
-    """Adapter for gateways speaking the openai-preview dialect (seeds 000, 003)."""
+    """Adapter for gateways speaking the openai-preview dialect (seeds 000, 003).
+
+    The multipart dialect subclasses it: its answers, statuses, polling and download
+    are this dialect's (GATEWAYS.md §2); only its models and submit differ.
+    """
 
     dialect = "openai-preview"
     label = "OpenAI-format (grok-imagine-video-1.5-preview)"
     default_base_url = "https://duoyuanx.com"  # seed 003's host
     sandbox_path = "/openai"
     source = "seeds 000 and 003"
+    STATUS_MAP = {
+        "queued": GatewayStatus.QUEUED,
+        "processing": GatewayStatus.RUNNING,
+        "in_progress": GatewayStatus.RUNNING,  # new-api hosts (GATEWAYS.md §1)
+        "completed": GatewayStatus.SUCCEEDED,
+        "failed": GatewayStatus.FAILED,
+        "cancelled": GatewayStatus.CANCELLED,
+    }
+    # What submit and poll answers are read with (multipart reads them more leniently).
+    answer_model: ClassVar[type[VideoObject]] = VideoObject
     models = (
         OptionSpec(
             model=MODEL,
@@ -140,60 +141,28 @@ class OpenAIPreviewGateway(Gateway):
     def submit(self, choices: GenerationInput) -> Submission:
         body = self.build_request(choices)
         answer = self.request("POST", "/v1/videos", json=body, submit=True)
-        video = self._parse(answer, submit=True)
-        result = self._result(video, answer)
-        return Submission(
-            external_id=video.id,
-            status=result.status,
-            status_word=result.status_word,
-            progress=result.progress,
-            raw=answer,
-        )
+        video = self.parse_answer(self.answer_model, answer, submit=True)
+        return Submission.from_result(video.id, self._result(video, answer))
 
     def poll(self, external_id: str) -> PollResult:
         answer = self.request("GET", f"/v1/videos/{external_id}")
-        return self._result(self._parse(answer), answer)
+        return self._result(self.parse_answer(self.answer_model, answer), answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
-        """``video_url`` when given, else ``/v1/videos/{id}/content`` (seed 000)."""
+        """``video_url`` when given, else ``/v1/videos/{id}/content`` (seeds 000 and 003)."""
         url = result.video_url or f"{self.base_url}/v1/videos/{external_id}/content"
         return url, self.headers_for(url)
 
     def poll_interval(self, age_s: float) -> float:
         """No cadence is documented for this dialect (seeds 000/003); this family's
         aijisu page advises 3–10 s (seed 001): 3 s for two minutes, then slower."""
-        if age_s < 120:
-            return 3.0
-        if age_s < 600:
-            return 10.0
-        return 30.0
-
-    def _parse(self, answer: dict[str, Any], *, submit: bool = False) -> VideoObject:
-        try:
-            return VideoObject.model_validate(answer)
-        except ValidationError:
-            raise GatewayError(
-                f"{self.label} answered without a task id",
-                permanent=False,
-                maybe_created=submit,
-                raw=answer,
-            ) from None
+        return stepped_interval(age_s, (120, 3.0), (600, 10.0), then=30.0)
 
     def _result(self, video: VideoObject, answer: dict[str, Any]) -> PollResult:
-        word = (video.status or "").strip().lower()
-        status = STATUS_MAP.get(word)
-        if status is None:
-            log.warning("openai-preview: unknown status %r for %s; treating as running", word, video.id)
-            status = GatewayStatus.RUNNING
-        error = ""
-        if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
-            error = self.error_message(answer) or f"The gateway reports the task {word}."
-        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(video.progress)
-        return PollResult(
-            status=status,
-            status_word=word,
-            progress=progress,
-            raw=answer,
-            video_url=video.video_url or "",
-            error=error,
-        )
+        # str() and isinstance(): multipart's answer model lets status and video_url be anything.
+        word = str(video.status or "").strip().lower()
+        status = self.status_for(word, video.id)
+        # The failure text is the base's: dialect 1 says "A failed task may carry
+        # error:{message, code}"; a bare string or a top-level message is read too.
+        video_url = video.video_url if isinstance(video.video_url, str) else ""
+        return self.poll_result(status, word, answer, progress=video.progress, video_url=video_url)

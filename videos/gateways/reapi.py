@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from videos.gateways.base import (
     Gateway,
@@ -52,7 +52,6 @@ from videos.gateways.base import (
     PollResult,
     ReferenceForm,
     Submission,
-    clamp_progress,
 )
 
 log = logging.getLogger(__name__)
@@ -75,14 +74,6 @@ RESOLUTIONS = ("480p", "720p")
 
 # Seed 004: "image_urls ... Accepted source formats: JPEG, PNG, WebP."
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
-
-# Seed 004, response envelope: "status — processing / completed / failed". reAPI has
-# no queued word; nothing else is documented (an unknown word is logged, still running).
-STATUS_MAP = {
-    "processing": GatewayStatus.RUNNING,
-    "completed": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-}
 
 # Seed 004: "Pattern-match on code, not message". 20002: a required field is missing;
 # 20003: a value is invalid. Both refuse the request, so resending cannot help.
@@ -153,6 +144,13 @@ class ReapiGateway(Gateway):
     default_base_url = "https://reapi.ai"  # seed 004's host
     sandbox_path = "/reapi"
     source = "seed 004 and GATEWAYS.md §5"
+    # Seed 004, response envelope: "status — processing / completed / failed". reAPI has
+    # no queued word; nothing else is documented (an unknown word is logged, still running).
+    STATUS_MAP = {
+        "processing": GatewayStatus.RUNNING,
+        "completed": GatewayStatus.SUCCEEDED,
+        "failed": GatewayStatus.FAILED,
+    }
     models = (
         OptionSpec(
             model=OFFICIAL,
@@ -239,14 +237,7 @@ class ReapiGateway(Gateway):
         body = self.build_request(choices)
         answer = self.request("POST", SUBMIT_PATH, json=body, submit=True)
         envelope = self._parse(answer, submit=True)
-        result = self._result(envelope, answer)
-        return Submission(
-            external_id=envelope.id,
-            status=result.status,
-            status_word=result.status_word,
-            progress=result.progress,
-            raw=answer,
-        )
+        return Submission.from_result(envelope.id, self._result(envelope, answer))
 
     def poll(self, external_id: str) -> PollResult:
         answer = self.request("GET", TASK_PATH.format(id=external_id))
@@ -308,22 +299,11 @@ class ReapiGateway(Gateway):
             data = {**data, "id": data["task_id"]}
         if isinstance(data.get("id"), int):
             data = {**data, "id": str(data["id"])}
-        try:
-            return TaskEnvelope.model_validate(data)
-        except ValidationError:
-            raise GatewayError(
-                f"{self.label} answered without a task id",
-                permanent=False,
-                maybe_created=submit,
-                raw=answer,
-            ) from None
+        return self.parse_answer(TaskEnvelope, data, submit=submit, raw=answer)
 
     def _result(self, envelope: TaskEnvelope, answer: dict[str, Any]) -> PollResult:
         word = (envelope.status or "").strip().lower()
-        status = STATUS_MAP.get(word)
-        if status is None:
-            log.warning("reapi: unknown status %r for %s; treating as running", word, envelope.id)
-            status = GatewayStatus.RUNNING
+        status = self.status_for(word, envelope.id)
         video_url = _first_video_url(envelope.output)
         if status == GatewayStatus.SUCCEEDED and not video_url:
             # Seed 004: output.video_urls holds the MP4 on completion. Without it there
@@ -344,20 +324,9 @@ class ReapiGateway(Gateway):
             if "error_code" in extra:
                 error = f"{error} (reAPI code {extra['error_code']})"
             extra["refunded"] = True  # seed 004: "Failed jobs refund automatically."
-        if status == GatewayStatus.SUCCEEDED:
-            progress = 100
-        else:
-            # No progress field is documented; read one if a host sends it.
-            progress = clamp_progress((envelope.model_extra or {}).get("progress", 0))
-        return PollResult(
-            status=status,
-            status_word=word,
-            progress=progress,
-            raw=answer,
-            video_url=video_url,
-            error=error,
-            extra=extra,
-        )
+        # No progress field is documented; read one if a host sends it.
+        progress = (envelope.model_extra or {}).get("progress", 0)
+        return self.poll_result(status, word, answer, progress=progress, video_url=video_url, error=error, extra=extra)
 
 
 def _first_video_url(output: Any) -> str:

@@ -28,7 +28,6 @@ What GATEWAYS.md leaves *unknown*, coded defensively:
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -45,10 +44,9 @@ from videos.gateways.base import (
     ReferenceForm,
     ReferenceImageData,
     Submission,
-    clamp_progress,
+    first_validation_error,
+    stepped_interval,
 )
-
-log = logging.getLogger(__name__)
 
 MODEL = "grok-imagine-video-1.5-preview"
 
@@ -60,16 +58,6 @@ RESOLUTIONS = ("480p", "720p")
 
 # GATEWAYS.md §6 (xAI video guide): duration 1–15, default 8.
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 1, 15, 8
-
-STATUS_MAP = {
-    # xAI has one word for "not done yet", whether waiting or rendering; an answer
-    # without any status (the very first ones) is read as queued in ``_result``.
-    "pending": GatewayStatus.RUNNING,
-    "done": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-    # GATEWAYS.md §6: "expired" — the request will never finish: a failure, with a message.
-    "expired": GatewayStatus.FAILED,
-}
 
 EXPIRED_MESSAGE = (
     'xAI let this request expire before it finished (status "expired"); no video was made. Submit it again.'
@@ -131,6 +119,15 @@ class XaiGateway(Gateway):
     default_base_url = "https://api.x.ai"  # GATEWAYS.md §6: POST https://api.x.ai/v1/videos/generations
     sandbox_path = "/xai"
     source = "GATEWAYS.md §6 (xAI video guide)"
+    STATUS_MAP = {
+        # xAI has one word for "not done yet", whether waiting or rendering; an answer
+        # without any status (the very first ones) is read as queued in ``_result``.
+        "pending": GatewayStatus.RUNNING,
+        "done": GatewayStatus.SUCCEEDED,
+        "failed": GatewayStatus.FAILED,
+        # GATEWAYS.md §6: "expired" — the request will never finish: a failure, with a message.
+        "expired": GatewayStatus.FAILED,
+    }
     models = (
         OptionSpec(
             model=MODEL,
@@ -183,21 +180,15 @@ class XaiGateway(Gateway):
         try:
             request = VideoGenerationRequest.model_validate(body)
         except ValidationError as exc:
-            raise GatewayError(f"{self.label} cannot take these choices: {_first_error(exc)}", permanent=True) from None
+            raise GatewayError(
+                f"{self.label} cannot take these choices: {first_validation_error(exc)}", permanent=True
+            ) from None
         return request.model_dump(exclude_none=True)
 
     def submit(self, choices: GenerationInput) -> Submission:
         body = self.build_request(choices)
         answer = self.request("POST", "/v1/videos/generations", json=body, submit=True)
-        try:
-            request_id = SubmitAnswer.model_validate(answer).request_id
-        except ValidationError:
-            raise GatewayError(
-                f"{self.label} answered without a request_id",
-                permanent=False,
-                maybe_created=True,
-                raw=answer,
-            ) from None
+        request_id = self.parse_answer(SubmitAnswer, answer, submit=True, missing="a request_id").request_id
         # The submit answer is only ``{request_id}``: nothing is known yet but "accepted".
         return Submission(external_id=request_id, status=GatewayStatus.QUEUED, status_word="", progress=0, raw=answer)
 
@@ -216,11 +207,7 @@ class XaiGateway(Gateway):
         its own key, so every task of a key shares that budget. 5 s (12 requests/min
         per task) while a video is typically rendered (xAI's guide: up to several
         minutes), then slower so long tasks leave room for the key's other tasks."""
-        if age_s < 180:
-            return 5.0
-        if age_s < 900:
-            return 10.0
-        return 30.0
+        return stepped_interval(age_s, (180, 5.0), (900, 10.0), then=30.0)
 
     def error_message(self, body: Any) -> str:
         """xAI's envelope ``{"code": "...", "error": "..."}``: the ``error`` text
@@ -254,10 +241,7 @@ class XaiGateway(Gateway):
             # Defensive: one with a video URL but no status is read as done.
             status = GatewayStatus.SUCCEEDED if video_url else GatewayStatus.QUEUED
         else:
-            status = STATUS_MAP.get(word)
-            if status is None:
-                log.warning("xai: unknown status %r for %s; treating as running", word, external_id)
-                status = GatewayStatus.RUNNING
+            status = self.status_for(word, external_id)
         error = ""
         if status == GatewayStatus.SUCCEEDED and not video_url:
             status = GatewayStatus.FAILED
@@ -269,15 +253,14 @@ class XaiGateway(Gateway):
             error = EXPIRED_MESSAGE
         elif status == GatewayStatus.FAILED:
             error = _failure_text(parsed.error) or f"xAI reports the request {word}."
-        progress = 100 if status == GatewayStatus.SUCCEEDED else clamp_progress(parsed.progress)
-        return PollResult(
-            status=status,
-            status_word=word,
-            progress=progress,
-            raw=answer,
+        return self.poll_result(
+            status,
+            word,
+            answer,
+            progress=parsed.progress,
             video_url=video_url if status == GatewayStatus.SUCCEEDED else "",
             error=error,
-            extra={"duration": video.get("duration")} if video.get("duration") is not None else {},
+            extra={"duration": video.get("duration")} if video.get("duration") is not None else None,
         )
 
 
@@ -301,9 +284,3 @@ def _failure_text(error: Any) -> str:
             if isinstance(error.get(key), str) and error[key]:
                 return error[key]
     return ""
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]

@@ -14,8 +14,8 @@ cannot be fetched, or is not an image; ``images``, ``image_urls``,
 is ``seconds``); ``size``/``resolution`` other than ``480p``, ``720p``, ``1080p``.
 
 Seed 001 documents no error envelope: the sandbox answers OpenAI's
-``{"error": {"message", "type", "param", "code"}}``, which the new-api gateways
-serving ``/v1/videos`` use. Nor does it give defaults: a request without
+``{"error": {"message", "type", "param", "code"}}`` (``openai_preview.error_response``),
+which the new-api gateways serving ``/v1/videos`` use. Nor does it give defaults: a request without
 ``duration`` renders 6 s and without ``size`` 720p (the values of §11's minimum
 valid request). The output's orientation follows the input image (§1, §3).
 """
@@ -24,17 +24,25 @@ from __future__ import annotations
 
 import io
 
-import httpx
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
-from videos import http
 from videos.sandbox import engine
-from videos.sandbox.common import Refusal, bearer_key, check_image, json_body
+from videos.sandbox.common import (
+    Refusal,
+    Unfetchable,
+    bearer_key,
+    check_image,
+    fetch,
+    json_body,
+    keyed_job,
+    ready_video,
+)
 from videos.sandbox.models import SandboxJob
+from videos.sandbox.openai_preview import error_response
 
 DIALECT = "aijisu"
 MODEL = "grok-video-1.5"
@@ -61,20 +69,6 @@ FORBIDDEN = {
     ),
     "extra_body": "grok-video-1.5 does not support editing, reference video or extension: do not pass extra_body.",
 }
-
-
-def _error(refusal: Refusal) -> JsonResponse:
-    return JsonResponse(
-        {
-            "error": {
-                "message": refusal.message,
-                "type": "invalid_request_error",
-                "param": refusal.param,
-                "code": refusal.code,
-            }
-        },
-        status=refusal.status,
-    )
 
 
 def parse_create(body: dict) -> tuple[dict, str]:
@@ -145,19 +139,15 @@ def _size(body: dict) -> str:
 def fetch_image(url: str, param: str) -> bytes:
     """The input image at ``url``, fetched as the real gateway does. Raises Refusal(400)."""
     try:
-        response = http.client().get(url)
-    except httpx.HTTPError as exc:
+        data = fetch(url)
+    except Unfetchable as exc:
         raise Refusal(
-            400, f"The input image could not be fetched from '{param}' ({type(exc).__name__}).", param=param
+            400, f"The input image could not be fetched from '{param}' ({exc.reason}).", param=param
         ) from None
-    if response.status_code != 200:
-        raise Refusal(
-            400, f"The input image could not be fetched from '{param}' (HTTP {response.status_code}).", param=param
-        )
-    if len(response.content) > MAX_IMAGE_BYTES:
+    if len(data) > MAX_IMAGE_BYTES:
         raise Refusal(400, f"The input image at '{param}' is too large.", param=param)
-    check_image(response.content, param)
-    return response.content
+    check_image(data, param)
+    return data
 
 
 def frame_for(image: bytes, size: str) -> tuple[int, int]:
@@ -197,9 +187,8 @@ def job_object(request: HttpRequest, job: SandboxJob, *, created: bool = False) 
 
 
 def _job(request: HttpRequest, task_id: str) -> SandboxJob:
-    key = bearer_key(request)
-    job = SandboxJob.objects.filter(pk=task_id, dialect=DIALECT).first()
-    if job is None or job.key_hash != engine.key_hash(key):
+    job = keyed_job(DIALECT, task_id, bearer_key(request))
+    if job is None:
         raise Refusal(404, f"No task found with id '{task_id}'.", code="task_not_found")
     return job
 
@@ -214,7 +203,7 @@ def create(request: HttpRequest) -> JsonResponse:
         image = fetch_image(url, "image" if "image" in body else "image_url")
         params["width"], params["height"] = frame_for(image, params["resolution"])
     except Refusal as refusal:
-        return _error(refusal)
+        return error_response(refusal)
     job = engine.create_job(
         dialect=DIALECT,
         model=MODEL,
@@ -232,23 +221,17 @@ def retrieve(request: HttpRequest, task_id: str) -> JsonResponse:
     try:
         job = _job(request, task_id)
     except Refusal as refusal:
-        return _error(refusal)
+        return error_response(refusal)
     return JsonResponse(job_object(request, job))
 
 
 @require_GET
-def content(request: HttpRequest, task_id: str):
-    """The MP4 (seed 001 §7). Needs the same key."""
+def content(request: HttpRequest, task_id: str) -> FileResponse | JsonResponse:
+    """The MP4 (seed 001 §7). Needs the same key; 409 until the task is completed."""
     try:
-        job = _job(request, task_id)
+        return ready_video(_job(request, task_id))
     except Refusal as refusal:
-        return _error(refusal)
-    if engine.snapshot(job)[0] != "completed":
-        return _error(Refusal(409, "The video is not ready yet.", code="video_not_ready"))
-    path = engine.video_path(job)
-    if not path.exists():
-        raise Http404
-    return FileResponse(open(path, "rb"), content_type="video/mp4")
+        return error_response(refusal)
 
 
 urlpatterns = [

@@ -26,16 +26,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from videos import http
 from videos.sandbox import engine
-from videos.sandbox.common import Refusal, bearer_key, check_image, json_body
+from videos.sandbox.common import (
+    Refusal,
+    Unfetchable,
+    bearer_key,
+    check_image,
+    fetch,
+    json_body,
+    keyed_job,
+    public_video,
+)
 from videos.sandbox.models import SandboxJob
 
 DIALECT = "jimmyai"
@@ -62,13 +68,11 @@ def _error(refusal: Refusal) -> JsonResponse:
 def _fetch_image(url: str, param: str) -> bytes:
     """The bytes at ``url``, fetched as jimmyai would; Refusal(400) unless they are an image."""
     try:
-        response = http.client().get(url)
-    except httpx.HTTPError as exc:
-        raise Refusal(400, f"'{param}' could not be fetched ({type(exc).__name__}).", param=param) from None
-    if response.status_code != 200:
-        raise Refusal(400, f"'{param}' could not be fetched (HTTP {response.status_code}).", param=param)
-    check_image(response.content, param)
-    return response.content
+        data = fetch(url)
+    except Unfetchable as exc:
+        raise Refusal(400, f"'{param}' could not be fetched ({exc.reason}).", param=param) from None
+    check_image(data, param)
+    return data
 
 
 def parse_create(body: dict) -> tuple[dict, bytes]:
@@ -166,9 +170,8 @@ def create(request: HttpRequest) -> JsonResponse:
 @require_GET
 def retrieve(request: HttpRequest, task_id: str) -> JsonResponse:
     try:
-        key = bearer_key(request)
-        job = SandboxJob.objects.filter(pk=task_id, dialect=DIALECT).first()
-        if job is None or job.key_hash != engine.key_hash(key):
+        job = keyed_job(DIALECT, task_id, bearer_key(request))
+        if job is None:
             raise Refusal(404, f"Task '{task_id}' not found.")
     except Refusal as refusal:
         return _error(refusal)
@@ -176,15 +179,9 @@ def retrieve(request: HttpRequest, task_id: str) -> JsonResponse:
 
 
 @require_GET
-def video_file(request: HttpRequest, task_id: str):
+def video_file(request: HttpRequest, task_id: str) -> FileResponse:
     """The MP4 at ``result.video_url``: like a CDN link, no key, and gone after 3 days."""
-    job = SandboxJob.objects.filter(pk=task_id, dialect=DIALECT).first()
-    if job is None or timezone.now() - job.created_at > URL_LIFETIME or engine.snapshot(job)[0] != "completed":
-        raise Http404
-    path_ = engine.video_path(job)
-    if not path_.exists():
-        raise Http404
-    return FileResponse(open(path_, "rb"), content_type="video/mp4")
+    return public_video(DIALECT, task_id, lifetime=URL_LIFETIME)
 
 
 urlpatterns = [

@@ -18,7 +18,9 @@ orientation follows the uploaded image.
 
 Answers, polling and download are dialect 1's (GATEWAYS.md §2): the video object of
 seed 003, ``GET /v1/videos/{id}``, ``GET /v1/videos/{id}/content``; errors are
-OpenAI-style ``{"error": {message, type, param, code}}`` with HTTP 400/401/404.
+OpenAI-style ``{"error": {message, type, param, code}}`` with HTTP 400/401/404. So this
+module reuses ``openai_preview``'s answer builder, error envelope and views, with its
+own dialect name (a multipart task is not found under ``/openai/`` nor the reverse).
 """
 
 from __future__ import annotations
@@ -26,16 +28,15 @@ from __future__ import annotations
 import io
 
 from django.core.exceptions import SuspiciousOperation
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 from PIL import Image
 
-from videos.sandbox import engine
+from videos.sandbox import engine, openai_preview
 from videos.sandbox.common import Refusal, bearer_key, check_image
-from videos.sandbox.models import SandboxJob
 
 DIALECT = "multipart"
 #: model → its fixed duration (seed 003: "10s for Pro, 15s for Max"); None takes ``seconds``.
@@ -52,20 +53,6 @@ ASPECT_RATIOS = {
 }  # fmt: skip
 DEFAULT_SECONDS = 6  # the sibling's example; the real default is *unknown*
 DEFAULT_SIZE = "720P"  # the sibling's example
-
-
-def _error(refusal: Refusal) -> JsonResponse:
-    return JsonResponse(
-        {
-            "error": {
-                "message": refusal.message,
-                "type": "invalid_request_error",
-                "param": refusal.param,
-                "code": refusal.code,
-            }
-        },
-        status=refusal.status,
-    )
 
 
 def _one(request: HttpRequest, name: str) -> str | None:
@@ -154,35 +141,6 @@ def parse_create(request: HttpRequest) -> tuple[dict, str, str, bytes | None]:
     return params, model, prompt, image
 
 
-def video_object(request: HttpRequest, job: SandboxJob, *, created: bool = False) -> dict:
-    """The task as seed 003's response example shows it (``queued`` when just created)."""
-    status, progress = ("queued", 0) if created else engine.snapshot(job)
-    answer = {
-        "id": job.id,
-        "object": "video",
-        "model": job.model,
-        "status": status,
-        "progress": progress,
-        "created_at": int(job.created_at.timestamp()),
-        "seconds": str(job.params["seconds"]),
-        "size": job.params["resolution"],
-        "video_url": "",
-    }
-    if status == "completed":
-        answer["video_url"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/content")
-    if status == "failed":
-        answer["error"] = {"message": engine.FAILURE_MESSAGE, "code": "sandbox_failure"}
-    return answer
-
-
-def _job(request: HttpRequest, video_id: str) -> SandboxJob:
-    key = bearer_key(request)
-    job = SandboxJob.objects.filter(pk=video_id, dialect=DIALECT).first()
-    if job is None or job.key_hash != engine.key_hash(key):
-        raise Refusal(404, f"No video found with id '{video_id}'.", code="not_found")
-    return job
-
-
 @csrf_exempt
 @require_POST
 def create(request: HttpRequest) -> JsonResponse:
@@ -190,7 +148,7 @@ def create(request: HttpRequest) -> JsonResponse:
         key = bearer_key(request)
         params, model, prompt, image = parse_create(request)
     except Refusal as refusal:
-        return _error(refusal)
+        return openai_preview.error_response(refusal)
     job = engine.create_job(
         dialect=DIALECT,
         model=model,
@@ -199,35 +157,11 @@ def create(request: HttpRequest) -> JsonResponse:
         params=params,
         image=image,
     )
-    return JsonResponse(video_object(request, job, created=True))
-
-
-@require_GET
-def retrieve(request: HttpRequest, video_id: str) -> JsonResponse:
-    try:
-        job = _job(request, video_id)
-    except Refusal as refusal:
-        return _error(refusal)
-    return JsonResponse(video_object(request, job))
-
-
-@require_GET
-def content(request: HttpRequest, video_id: str):
-    """The MP4. Needs the same key (the studio sends it only to the gateway's host)."""
-    try:
-        job = _job(request, video_id)
-    except Refusal as refusal:
-        return _error(refusal)
-    if engine.snapshot(job)[0] != "completed":
-        return _error(Refusal(409, "The video is not ready yet.", code="video_not_ready"))
-    path = engine.video_path(job)
-    if not path.exists():
-        raise Http404
-    return FileResponse(open(path, "rb"), content_type="video/mp4")
+    return JsonResponse(openai_preview.video_object(request, job, created=True))
 
 
 urlpatterns = [
     path("v1/videos", create, name="multipart-create"),
-    path("v1/videos/<str:video_id>", retrieve, name="multipart-retrieve"),
-    path("v1/videos/<str:video_id>/content", content, name="multipart-content"),
+    path("v1/videos/<str:video_id>", openai_preview.retrieve, {"dialect": DIALECT}, name="multipart-retrieve"),
+    path("v1/videos/<str:video_id>/content", openai_preview.content, {"dialect": DIALECT}, name="multipart-content"),
 ]

@@ -7,19 +7,23 @@ unknown fields, a wrong model, a prompt over 4096 characters, ``seconds`` below 
 (or above 15, the studio's cap for every channel), an aspect ratio that is neither
 a preset nor ``number:number``, a resolution other than 480P/720P/480/720, and
 ``image`` together with ``images``.
+
+The multipart dialect answers exactly as this one (seed 003; GATEWAYS.md §2), so it
+reuses ``error_response``, ``video_object`` and the ``retrieve``/``content`` views,
+giving its own dialect name through the URL conf.
 """
 
 from __future__ import annotations
 
 import re
 
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from videos.sandbox import engine
-from videos.sandbox.common import Refusal, bearer_key, decode_data_uri, json_body
+from videos.sandbox.common import Refusal, bearer_key, decode_data_uri, json_body, keyed_job, ready_video
 from videos.sandbox.models import SandboxJob
 
 DIALECT = "openai-preview"
@@ -29,7 +33,8 @@ RATIO = re.compile(r"^\d+(\.\d+)?:\d+(\.\d+)?$")
 RESOLUTIONS = {"480P": 480, "720P": 720, "480": 480, "720": 720}
 
 
-def _error(refusal: Refusal) -> JsonResponse:
+def error_response(refusal: Refusal) -> JsonResponse:
+    """OpenAI's error envelope ``{"error": {message, type, param, code}}`` at the refusal's HTTP status."""
     return JsonResponse(
         {
             "error": {
@@ -122,10 +127,9 @@ def video_object(request: HttpRequest, job: SandboxJob, *, created: bool = False
     return answer
 
 
-def _job(request: HttpRequest, video_id: str) -> SandboxJob:
-    key = bearer_key(request)
-    job = SandboxJob.objects.filter(pk=video_id, dialect=DIALECT).first()
-    if job is None or job.key_hash != engine.key_hash(key):
+def _job(request: HttpRequest, video_id: str, dialect: str) -> SandboxJob:
+    job = keyed_job(dialect, video_id, bearer_key(request))
+    if job is None:
         raise Refusal(404, f"No video found with id '{video_id}'.", code="not_found")
     return job
 
@@ -138,7 +142,7 @@ def create(request: HttpRequest) -> JsonResponse:
         body = json_body(request)
         params, image = parse_create(body)
     except Refusal as refusal:
-        return _error(refusal)
+        return error_response(refusal)
     job = engine.create_job(
         dialect=DIALECT,
         model=MODEL,
@@ -151,27 +155,23 @@ def create(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def retrieve(request: HttpRequest, video_id: str) -> JsonResponse:
+def retrieve(request: HttpRequest, video_id: str, dialect: str = DIALECT) -> JsonResponse:
+    """The video object of one of the key's tasks of ``dialect`` (404 for any other id)."""
     try:
-        job = _job(request, video_id)
+        job = _job(request, video_id, dialect)
     except Refusal as refusal:
-        return _error(refusal)
+        return error_response(refusal)
     return JsonResponse(video_object(request, job))
 
 
 @require_GET
-def content(request: HttpRequest, video_id: str):
-    """The MP4. Needs the same key (the studio sends it only to the gateway's host)."""
+def content(request: HttpRequest, video_id: str, dialect: str = DIALECT) -> FileResponse | JsonResponse:
+    """The MP4. Needs the same key (the studio sends it only to the gateway's host);
+    409 until the task is completed."""
     try:
-        job = _job(request, video_id)
+        return ready_video(_job(request, video_id, dialect))
     except Refusal as refusal:
-        return _error(refusal)
-    if engine.snapshot(job)[0] != "completed":
-        return _error(Refusal(409, "The video is not ready yet.", code="video_not_ready"))
-    path = engine.video_path(job)
-    if not path.exists():
-        raise Http404
-    return FileResponse(open(path, "rb"), content_type="video/mp4")
+        return error_response(refusal)
 
 
 urlpatterns = [

@@ -26,16 +26,23 @@ from __future__ import annotations
 import io
 import secrets
 
-import httpx
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
-from videos import http
 from videos.sandbox import engine
-from videos.sandbox.common import Refusal, bearer_key, check_image, json_body
+from videos.sandbox.common import (
+    Refusal,
+    Unfetchable,
+    bearer_key,
+    check_image,
+    fetch,
+    json_body,
+    keyed_job,
+    public_video,
+)
 from videos.sandbox.models import SandboxJob
 
 DIALECT = "reapi"
@@ -76,6 +83,14 @@ def _error(refusal: Refusal) -> JsonResponse:
 
 def _refuse(message: str, code: int = INVALID, status: int = 400) -> Refusal:
     return Refusal(status, message, code=str(code))
+
+
+def _key(request: HttpRequest) -> str:
+    """The bearer key; a missing or malformed one is refused with code 10001 (HTTP 401)."""
+    try:
+        return bearer_key(request)
+    except Refusal as refusal:
+        raise _refuse(refusal.message, AUTH, 401) from None
 
 
 def parse_create(body: dict) -> dict:
@@ -134,12 +149,9 @@ def parse_create(body: dict) -> dict:
 def fetch_image(url: str) -> tuple[bytes, tuple[int, int]]:
     """Download the reference image as reAPI does; returns (bytes, (width, height)). Raises Refusal."""
     try:
-        response = http.client().get(url)
-    except httpx.HTTPError as exc:
-        raise _refuse(f"image_urls[0] could not be fetched ({type(exc).__name__})") from None
-    if response.status_code != 200:
-        raise _refuse(f"image_urls[0] could not be fetched (HTTP {response.status_code})")
-    data = response.content
+        data = fetch(url)
+    except Unfetchable as exc:
+        raise _refuse(f"image_urls[0] could not be fetched ({exc.reason})") from None
     try:
         check_image(data, "image_urls[0]")
     except Refusal:
@@ -189,10 +201,7 @@ def envelope(request: HttpRequest, job: SandboxJob, *, created: bool = False) ->
 @require_POST
 def create(request: HttpRequest) -> JsonResponse:
     try:
-        try:
-            key = bearer_key(request)
-        except Refusal as refusal:
-            raise _refuse(refusal.message, AUTH, 401) from None
+        key = _key(request)
         try:
             body = json_body(request)
         except Refusal as refusal:
@@ -218,12 +227,8 @@ def create(request: HttpRequest) -> JsonResponse:
 @require_GET
 def task(request: HttpRequest, task_id: str) -> JsonResponse:
     try:
-        try:
-            key = bearer_key(request)
-        except Refusal as refusal:
-            raise _refuse(refusal.message, AUTH, 401) from None
-        job = SandboxJob.objects.filter(pk=task_id, dialect=DIALECT).first()
-        if job is None or job.key_hash != engine.key_hash(key):
+        job = keyed_job(DIALECT, task_id, _key(request))
+        if job is None:
             raise _refuse(f"task {task_id} not found", NOT_FOUND, 404)
     except Refusal as refusal:
         return _error(refusal)
@@ -231,15 +236,9 @@ def task(request: HttpRequest, task_id: str) -> JsonResponse:
 
 
 @require_GET
-def media(request: HttpRequest, task_id: str):
+def media(request: HttpRequest, task_id: str) -> FileResponse:
     """The finished MP4, public like seed 004's CDN URL (the task id is unguessable)."""
-    job = SandboxJob.objects.filter(pk=task_id, dialect=DIALECT).first()
-    if job is None or engine.snapshot(job)[0] != "completed":
-        raise Http404
-    video = engine.video_path(job)
-    if not video.exists():
-        raise Http404
-    return FileResponse(open(video, "rb"), content_type="video/mp4")
+    return public_video(DIALECT, task_id)
 
 
 urlpatterns = [

@@ -31,16 +31,24 @@ from __future__ import annotations
 import io
 import json
 
-import httpx
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
-from videos import http
 from videos.sandbox import engine
-from videos.sandbox.common import Refusal, bearer_key, check_image, decode_data_uri, json_body
+from videos.sandbox.common import (
+    Refusal,
+    Unfetchable,
+    bearer_key,
+    check_image,
+    decode_data_uri,
+    fetch,
+    json_body,
+    keyed_job,
+    public_video,
+)
 from videos.sandbox.models import SandboxJob
 
 DIALECT = "xai"
@@ -146,13 +154,12 @@ def fetch_image(url: str) -> bytes:
     if url.startswith("data:"):
         return decode_data_uri(url, "image.url")
     try:
-        response = http.client().get(url)
-    except httpx.HTTPError as exc:
-        raise Refusal(400, f"Failed to fetch the image at image.url ({type(exc).__name__}).", param="image") from None
-    if response.status_code != 200:
-        raise Refusal(400, f"Failed to fetch the image at image.url: HTTP {response.status_code}.", param="image")
-    check_image(response.content, "image.url")
-    return response.content
+        data = fetch(url)
+    except Unfetchable as exc:
+        detail = f": HTTP {exc.status}" if exc.status is not None else f" ({exc.reason})"
+        raise Refusal(400, f"Failed to fetch the image at image.url{detail}.", param="image") from None
+    check_image(data, "image.url")
+    return data
 
 
 def frame(params: dict, image: bytes | None) -> tuple[int, int]:
@@ -213,22 +220,16 @@ def retrieve(request: HttpRequest, request_id: str) -> JsonResponse:
         key = bearer_key(request)
     except Refusal as refusal:
         return _error(refusal)
-    job = SandboxJob.objects.filter(pk=request_id, dialect=DIALECT).first()
-    if job is None or job.key_hash != engine.key_hash(key):  # only the key that made it
+    job = keyed_job(DIALECT, request_id, key)  # only the key that made it
+    if job is None:
         return _error(Refusal(404, f"No video generation request with id {request_id} was found."))
     return JsonResponse(status_answer(request, job))
 
 
 @require_GET
-def video_file(request: HttpRequest, request_id: str):
+def video_file(request: HttpRequest, request_id: str) -> FileResponse:
     """The MP4 at ``video.url`` (keyless, like xAI's video links)."""
-    job = SandboxJob.objects.filter(pk=request_id, dialect=DIALECT).first()
-    if job is None or engine.snapshot(job)[0] != "completed":
-        raise Http404
-    path_ = engine.video_path(job)
-    if not path_.exists():
-        raise Http404
-    return FileResponse(open(path_, "rb"), content_type="video/mp4")
+    return public_video(DIALECT, request_id)
 
 
 urlpatterns = [
