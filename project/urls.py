@@ -44,6 +44,7 @@ urlpatterns = [
     path("teams/switch", accounts.switch_team, name="switch_team"),
     path("teams/invite", accounts.invite, name="invite"),
     path("teams/budget", accounts.budget, name="budget"),
+    path("teams/members/<int:membership_id>/role", accounts.change_role, name="change_role"),
     path("invite/<str:token>/", accounts.accept_invite, name="accept_invite"),
     path("healthz", videos.healthz, name="healthz"),
     path("admin/", admin.site.urls),

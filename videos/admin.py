@@ -1,8 +1,12 @@
-"""Admin: keys are shown masked and read-only; generations with their task and timeline."""
+"""Admin: keys are shown masked and read-only; generations with their poster, task and
+timeline, and bulk review decisions; the audit trail read-only."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
-from videos.models import Asset, Event, GatewayKey, Generation, LedgerEntry, Price, Task
+from videos import desk
+from videos.models import Asset, AuditEntry, Event, GatewayKey, Generation, LedgerEntry, Price, Review, Task
 
 
 @admin.register(GatewayKey)
@@ -40,10 +44,12 @@ class EventInline(admin.TabularInline):
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "team", "author", "dialect", "state", "short_prompt"]
-    list_filter = ["dialect", "task__state"]
+    list_display = ["thumbnail", "created_at", "team", "author", "dialect", "state", "review", "short_prompt"]
+    list_display_links = ["thumbnail", "created_at"]
+    list_filter = ["dialect", "task__state", "review"]
     search_fields = ["prompt"]
-    list_select_related = ["team", "author", "task"]
+    list_select_related = ["team", "author", "task", "asset"]
+    actions = ["approve_review", "reject_review"]
     readonly_fields = [
         "uuid",
         "team",
@@ -55,8 +61,23 @@ class GenerationAdmin(admin.ModelAdmin):
         "prompt",
         "options",
         "created_at",
+        # Review decisions go through the actions below (audited, author notified).
+        "review",
+        "review_comment",
+        "reviewed_by",
+        "reviewed_at",
     ]
     inlines = [TaskInline, EventInline]
+
+    @admin.display(description="Poster")
+    def thumbnail(self, obj):
+        asset = getattr(obj, "asset", None)
+        if asset is None or not asset.poster:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="96" height="54" loading="lazy">',
+            reverse("poster_file", args=[obj.uuid]),
+        )
 
     @admin.display(description="State", ordering="task__state")
     def state(self, obj):
@@ -65,6 +86,24 @@ class GenerationAdmin(admin.ModelAdmin):
     @admin.display(description="Prompt")
     def short_prompt(self, obj):
         return obj.prompt[:80]
+
+    def _decide(self, request, queryset, review: str, comment: str, words: str) -> None:
+        decided = sum(
+            desk.decide_review(generation, request.user, review, comment, via="admin")
+            for generation in queryset.select_related("team", "author")
+        )
+        skipped = len(queryset) - decided
+        self.message_user(request, f"{words} {decided} generation(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped}: not completed and awaiting review.", messages.WARNING)
+
+    @admin.action(description="Approve selected generations awaiting review", permissions=["change"])
+    def approve_review(self, request, queryset):
+        self._decide(request, queryset, Review.APPROVED, "", "Approved")
+
+    @admin.action(description="Reject selected generations awaiting review", permissions=["change"])
+    def reject_review(self, request, queryset):
+        self._decide(request, queryset, Review.REJECTED, "Rejected by a site administrator.", "Rejected")
 
 
 @admin.register(Asset)
@@ -99,6 +138,26 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_display = ["created_at", "team", "member", "key_label", "dialect", "kind", "amount_usd", "generation"]
     list_filter = ["kind", "dialect"]
     list_select_related = ["team", "member", "generation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail is append-only: entries are read here, never added, edited or deleted."""
+
+    list_display = ["created_at", "team", "actor", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["target", "actor__username", "team__name"]
+    list_select_related = ["team", "actor"]
+    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False
