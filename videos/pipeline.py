@@ -310,6 +310,70 @@ def reject(generation: Generation, approver) -> bool:
     return True
 
 
+def resubmit(generation: Generation, actor) -> bool:
+    """Send a task that needs attention once more, at the member's request.
+
+    The first send's outcome is unknown (``step_submit``, ``step_stale_submit``): the
+    gateway may have created, and may bill, that task, so this may bill twice; the
+    timeline says so. The hold stays open and covers the new attempt. The task goes
+    back to ``pending`` from scratch (no gateway id, no lease, no attempts) and its
+    submit is queued on commit. False when it was not waiting for attention.
+    """
+    now = timezone.now()
+    message = f"Resubmitted by {actor.get_username()}: the gateway may bill twice if it had created the first one."
+    with transaction.atomic():
+        changed = Task.objects.filter(pk=generation.task.pk, state=TaskState.NEEDS_ATTENTION).update(
+            state=TaskState.PENDING,
+            external_id="",
+            status_word="",
+            progress=0,
+            result_url="",
+            attempts=0,
+            last_error="",
+            last_raw=None,
+            lease_token="",
+            leased_until=None,
+            next_poll_at=now + SUBMIT_RESCUE,
+            finished_at=None,
+            updated_at=now,
+        )
+        if changed != 1:
+            return False
+        record(generation.pk, "resubmitted", message, state=TaskState.PENDING)
+        audit.record_action(
+            generation.team, actor, "generation.resubmitted", audit.describe(generation), uuid=str(generation.uuid)
+        )
+        task_id = generation.task.pk
+        transaction.on_commit(lambda: enqueue("videos.tasks.submit_task", task_id))
+    return True
+
+
+def abandon(generation: Generation, actor) -> bool:
+    """Give up on a task that needs attention: it fails, is not sent again, and its hold
+    is released. If the gateway had created it, it may still bill it; the timeline says
+    so. False when it was not waiting for attention."""
+    now = timezone.now()
+    message = f"Abandoned by {actor.get_username()}; if the gateway had created it, it may still bill it."
+    with transaction.atomic():
+        changed = Task.objects.filter(pk=generation.task.pk, state=TaskState.NEEDS_ATTENTION).update(
+            state=TaskState.FAILED,
+            last_error=message,
+            lease_token="",
+            leased_until=None,
+            next_poll_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        if changed != 1:
+            return False
+        billing.release(generation)
+        record(generation.pk, "abandoned", message, state=TaskState.FAILED)
+        audit.record_action(
+            generation.team, actor, "generation.abandoned", audit.describe(generation), uuid=str(generation.uuid)
+        )
+    return True
+
+
 def enqueue(func: str, *args) -> None:
     """Queue a django-q2 task by dotted path (a nudge; the sweep is the safety net)."""
     from django_q.tasks import async_task

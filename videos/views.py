@@ -316,6 +316,39 @@ def delete(request, uuid):
     return redirect("history")
 
 
+@require_POST
+@team_required(can_generate=True)
+def resubmit(request, uuid):
+    """Send a generation that needs attention once more (its author or an admin). The
+    gateway may have created the first one, so this may bill twice."""
+    generation = get_for_team(request, _generations(request), uuid=uuid)
+    if generation.author_id != request.user.pk and not request.membership.can_manage:
+        raise PermissionDenied("Only its author or an admin can resubmit a generation.")
+    if pipeline.resubmit(generation, request.user):
+        messages.success(
+            request,
+            "Resubmitted. If the gateway had created the first one, it may bill both; the hold covers this one.",
+        )
+    else:
+        messages.error(request, "It no longer needs attention.")
+    return redirect("generation", uuid=generation.uuid)
+
+
+@require_POST
+@team_required(can_generate=True)
+def abandon(request, uuid):
+    """Give up on a generation that needs attention (its author or an admin): it fails
+    and its hold is released, though the gateway may still bill it if it had created it."""
+    generation = get_for_team(request, _generations(request), uuid=uuid)
+    if generation.author_id != request.user.pk and not request.membership.can_manage:
+        raise PermissionDenied("Only its author or an admin can abandon a generation.")
+    if pipeline.abandon(generation, request.user):
+        messages.success(request, "Abandoned; the hold was released. It will not be sent again.")
+    else:
+        messages.error(request, "It no longer needs attention.")
+    return redirect("generation", uuid=generation.uuid)
+
+
 # --- money ------------------------------------------------------------------------------
 
 
