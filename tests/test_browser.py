@@ -124,8 +124,8 @@ def test_a_member_generates_and_watches_the_card_finish(page, live_server, worke
     page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
 
     page.get_by_role("link", name="History").click()
-    expect(page.locator("a.tile")).to_have_count(2)
-    expect(page.locator("a.tile img.poster")).to_have_count(2)
+    expect(page.locator(".tile")).to_have_count(2)
+    expect(page.locator(".tile video[poster]")).to_have_count(2)
 
 
 def test_switching_the_key_switches_the_options_and_an_impossible_choice_says_why(page, live_server):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
@@ -27,10 +27,13 @@ def _chunks(fh, start: int, length: int):
 def serve_file(request, field_file, *, content_type: str, filename: str, attachment: bool = False) -> HttpResponse:
     """Stream ``field_file`` (a Django FieldFile), honouring a single ``Range: bytes=a-b``.
 
-    Answers 206 with ``Content-Range`` for a satisfiable range, 416 for one past the
+    Raises Http404 when the file is missing from storage. Answers 206 with ``Content-Range`` for a satisfiable range, 416 for one past the
     end, 200 with the whole file otherwise. Memory stays flat (chunks of 256 KiB).
     """
-    size = field_file.size
+    try:
+        size = field_file.size
+    except (FileNotFoundError, OSError):
+        raise Http404("The file is missing from storage.") from None
     match = RANGE.match(request.headers.get("Range", "").strip())
     if match and (match.group(1) or match.group(2)):
         first, last = match.groups()

@@ -1,11 +1,460 @@
-"""STUB (being written): the team's gallery and its bulk actions."""
+"""The team's gallery (the "History" page) and its bulk actions.
 
-from django.http import HttpResponse
+``gallery`` lists the team's generations as poster tiles, filtered by the GET
+query (``GalleryFilters``: search, gateway, member, dates, state, review state,
+my favorites, sort, ``page``), so any view of it can be shared as a URL; htmx
+requests get only the ``results`` partial. ``bulk`` acts on the ticked tiles:
+a streamed ZIP of their videos, favorite/unfavorite, send to review, delete.
+
+Cost per page is constant whatever the team's size: one query for the member
+list, one for the page (task, asset and author joined; "is it my favorite" as an
+``EXISTS`` annotation), no COUNT: the page fetches ``PAGE_SIZE + 1`` rows to know
+whether an older page exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import Storage
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import team_required
+from accounts.models import User
+from videos import audit, pipeline
+from videos.gateways import dialect_choices
+from videos.models import ACTIVE_STATES, Generation, Review, TaskState
+
+PAGE_SIZE = 24
+#: The most tiles one bulk action takes (a page holds PAGE_SIZE; this bounds forged posts).
+BULK_LIMIT = 200
+#: Bytes read from storage at a time while zipping: memory stays flat whatever the sizes.
+ZIP_CHUNK = 1024 * 1024
+RUNNING = "running"  # a pseudo-state in the state filter: any of ACTIVE_STATES
+
+Favorite = Generation.favorited_by.through
 
 
-def gallery(request):
-    return HttpResponse("gallery")
+class DateInput(forms.DateInput):
+    input_type = "date"
 
 
-def bulk(request):
-    return HttpResponse("bulk")
+class SearchInput(forms.TextInput):
+    input_type = "search"
+
+
+class GalleryFilters(forms.Form):
+    """The gallery's filters, read from the GET query.
+
+    Every field is optional; an invalid one (a bad date, an unknown state) is
+    reported in ``errors`` and left out of ``values()``, never an exception.
+    ``members`` is the team's ``(user_id, username)`` list, the member choices.
+    """
+
+    q = forms.CharField(
+        label="Search prompts",
+        required=False,
+        max_length=200,
+        widget=SearchInput(attrs={"placeholder": "Words in the prompt", "autocomplete": "off"}),
+    )
+    gateway = forms.ChoiceField(label="Gateway", required=False)
+    member = forms.ChoiceField(label="Member", required=False)
+    since = forms.DateField(label="From", required=False, widget=DateInput)
+    until = forms.DateField(label="To", required=False, widget=DateInput)
+    state = forms.ChoiceField(label="State", required=False)
+    review = forms.ChoiceField(label="Review", required=False)
+    favorites = forms.BooleanField(label="My favorites", required=False)
+    sort = forms.ChoiceField(
+        label="Sort", required=False, choices=[("newest", "Newest first"), ("oldest", "Oldest first")]
+    )
+
+    def __init__(self, data, *, members: list[tuple[int, str]]):
+        super().__init__(data)
+        self.member_ids = {username: pk for pk, username in members}
+        self.fields["gateway"].choices = [("", "Any gateway"), *dialect_choices()]
+        self.fields["member"].choices = [("", "Anyone"), *((name, name) for _, name in members)]
+        self.fields["state"].choices = [("", "Any state"), (RUNNING, "Running (any)"), *TaskState.choices]
+        self.fields["review"].choices = [("", "Any review state"), *Review.choices]
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "“To” is before “From”.")
+        return data
+
+    def values(self) -> dict:
+        """The valid, non-empty filters: ``{name: value}`` (dates as ``date``, member as user id)."""
+        self.is_valid()
+        out = {name: value for name, value in self.cleaned_data.items() if value not in (None, "", False)}
+        if "member" in out:
+            out["member"] = self.member_ids[out["member"]]
+        return out
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def filtered_generations(team, user, filters: dict) -> QuerySet[Generation]:
+    """The team's generations matching ``filters`` (``GalleryFilters.values()``), sorted.
+
+    Each row carries ``is_favorite`` (whether ``user`` favorited it), with its task,
+    asset and author joined. Dates are whole days in the current time zone, ``until``
+    included; they become ``created_at`` bounds so the (team, …, -created_at)
+    indexes serve them.
+    """
+    mine = Favorite.objects.filter(generation_id=OuterRef("pk"), user_id=user.pk)
+    qs = (
+        Generation.objects.filter(team=team)
+        .select_related("task", "asset", "author")
+        .defer("options", "review_comment", "task__last_raw", "task__last_error")
+        .annotate(is_favorite=Exists(mine))
+    )
+    if "gateway" in filters:
+        qs = qs.filter(dialect=filters["gateway"])
+    if "member" in filters:
+        qs = qs.filter(author_id=filters["member"])
+    if "review" in filters:
+        qs = qs.filter(review=filters["review"])
+    if "since" in filters:
+        qs = qs.filter(created_at__gte=_day_start(filters["since"]))
+    if "until" in filters:
+        qs = qs.filter(created_at__lt=_day_start(filters["until"] + timedelta(days=1)))
+    if "state" in filters:
+        state = filters["state"]
+        qs = qs.filter(task__state__in=ACTIVE_STATES) if state == RUNNING else qs.filter(task__state=state)
+    if "favorites" in filters:
+        qs = qs.filter(is_favorite=True)
+    if "q" in filters:
+        qs = qs.filter(prompt__icontains=filters["q"])
+    if filters.get("sort") == "oldest":
+        return qs.order_by("created_at", "pk")
+    return qs.order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of tiles without a COUNT: ``has_next`` comes from fetching one row more."""
+
+    object_list: list
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def get_page(queryset: QuerySet, number, size: int = PAGE_SIZE) -> Page:
+    """Page ``number`` (1-based; anything unparsable or < 1 means 1) of ``queryset``: one query."""
+    try:
+        number = max(1, int(number))
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    return Page(object_list=rows[:size], number=number, has_next=len(rows) > size)
+
+
+def _members(team) -> list[tuple[int, str]]:
+    return list(User.objects.filter(memberships__team=team).order_by("username").values_list("pk", "username"))
+
+
+def _history_url(request: HttpRequest) -> str:
+    """The gallery with the query string this request came with (its filters and page)."""
+    query = request.GET.urlencode()
+    return reverse("history") + (f"?{query}" if query else "")
+
+
+def _results_template(request: HttpRequest) -> str:
+    # A history restore (back button after the cache was evicted) needs the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
+        return "videos/gallery.html#results"
+    return "videos/gallery.html"
+
+
+@require_GET
+@team_required
+def gallery(request: HttpRequest) -> HttpResponse:
+    """The team's generations as tiles, ``PAGE_SIZE`` a page, filtered by the GET query.
+
+    Query: ``q`` (words in the prompt, any case), ``gateway`` (dialect), ``member``
+    (username), ``since``/``until`` (``YYYY-MM-DD``, both days included), ``state``
+    (a task state or ``running``), ``review``, ``favorites`` (mine), ``sort``
+    (``newest``, the default, or ``oldest``) and ``page``. Invalid values are
+    ignored and named above the tiles. htmx requests get the ``results`` partial.
+    """
+    form = GalleryFilters(request.GET, members=_members(request.team))
+    filters = form.values()
+    page = get_page(filtered_generations(request.team, request.user, filters), request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "filtered": bool(set(filters) - {"sort"}),
+        "bulk_url": reverse("bulk") + (f"?{request.GET.urlencode()}" if request.GET else ""),
+    }
+    response = render(request, _results_template(request), context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- bulk actions ---------------------------------------------------------------------------
+
+
+def selected_generations(request: HttpRequest) -> list[Generation] | None:
+    """The current team's generations among the posted ``ids`` (uuids), newest first.
+
+    Ids that are malformed or of another team are dropped silently; None when more
+    than ``BULK_LIMIT`` distinct ids were posted.
+    """
+    ids = set()
+    for raw in request.POST.getlist("ids"):
+        try:
+            ids.add(uuid.UUID(raw))
+        except ValueError:
+            continue
+    if len(ids) > BULK_LIMIT:
+        return None
+    if not ids:
+        return []
+    return list(
+        Generation.objects.filter(team=request.team, uuid__in=ids)
+        .select_related("task", "asset", "author", "team")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def zip_entry_name(generation: Generation) -> str:
+    """``2026-11-21-a-paper-boat-on-a-rainy-1a2b3c4d.mp4``: local day, first words, short uuid."""
+    words = slugify(" ".join(generation.prompt.split()[:6]))[:48].strip("-") or "video"
+    return f"{timezone.localdate(generation.created_at):%Y-%m-%d}-{words}-{generation.uuid.hex[:8]}.mp4"
+
+
+class _ZipSink:
+    """A write-only, non-seekable file for ``zipfile``: holds what was written until ``take()``.
+
+    Without ``seek`` zipfile writes each entry's sizes and CRC in a data descriptor
+    after its bytes, so nothing is ever rewritten and the archive streams.
+    """
+
+    def __init__(self):
+        self._parts: list[bytes] = []
+        self._offset = 0
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        self._offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._offset
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One file of a streamed ZIP: its name in the archive, its storage and name there,
+    its size in bytes and its time (aware datetime)."""
+
+    name: str
+    storage: Storage
+    path: str
+    size: int
+    when: datetime
+
+
+def stream_zip(entries: list[ZipEntry], chunk_size: int = ZIP_CHUNK) -> Iterator[bytes]:
+    """Yield a ZIP (stored, not compressed: MP4 does not shrink) of ``entries`` as it is written.
+
+    Each file is read ``chunk_size`` bytes at a time, so memory stays flat whatever
+    the sizes. A file missing from storage is left out (the response has already
+    started by then, so it cannot fail).
+    """
+    sink = _ZipSink()
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for entry in entries:
+            try:
+                source = entry.storage.open(entry.path, "rb")
+            except OSError:
+                continue
+            local = timezone.localtime(entry.when)
+            info = zipfile.ZipInfo(entry.name, date_time=max(local.timetuple()[:6], (1980, 1, 1, 0, 0, 0)))
+            info.compress_type = zipfile.ZIP_STORED
+            info.file_size = entry.size
+            with source, archive.open(info, "w", force_zip64=entry.size > zipfile.ZIP64_LIMIT // 2) as target:
+                while chunk := source.read(chunk_size):
+                    target.write(chunk)
+                    if data := sink.take():
+                        yield data
+            if data := sink.take():
+                yield data
+    if data := sink.take():
+        yield data
+
+
+def zip_response(request: HttpRequest, generations: list[Generation]) -> HttpResponse:
+    """A streamed ZIP of the archived videos among ``generations`` (others are skipped);
+    a redirect with a message when none has one. Records ``generations.downloaded``."""
+    archived = [g for g in generations if getattr(g, "asset", None) is not None and g.asset.file]
+    if not archived:
+        messages.error(request, "None of the selected videos is ready to download yet.")
+        return redirect(_history_url(request))
+    entries = [
+        ZipEntry(zip_entry_name(g), g.asset.file.storage, g.asset.file.name, g.asset.bytes, g.created_at)
+        for g in archived
+    ]
+    audit.record_action(
+        request.team,
+        request.user,
+        "generations.downloaded",
+        f"{len(entries)} video{'s' if len(entries) != 1 else ''} as a ZIP",
+        count=len(entries),
+        uuids=[str(g.uuid) for g in archived],
+    )
+    response = StreamingHttpResponse(stream_zip(entries), content_type="application/zip")
+    filename = f"studio-{timezone.localdate():%Y-%m-%d}-{len(entries)}-videos.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def set_favorite(generations: list[Generation], user, favorite: bool) -> int:
+    """Add ``generations`` to ``user``'s favorites (or remove them); returns how many changed."""
+    pks = [g.pk for g in generations]
+    already = set(
+        Favorite.objects.filter(user_id=user.pk, generation_id__in=pks).values_list("generation_id", flat=True)
+    )
+    if not favorite:
+        Favorite.objects.filter(user_id=user.pk, generation_id__in=already).delete()
+        return len(already)
+    new = [Favorite(generation_id=pk, user_id=user.pk) for pk in pks if pk not in already]
+    Favorite.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def send_to_review(generations: list[Generation], actor) -> int:
+    """Mark the completed, not yet reviewed ones ``Review.AWAITING`` (a conditional update
+    each) and record ``generation.sent_to_review``; returns how many were sent."""
+    sent = 0
+    for generation in generations:
+        if generation.task.state != TaskState.COMPLETED or generation.review != Review.NONE:
+            continue
+        with transaction.atomic():
+            if Generation.objects.filter(pk=generation.pk, review=Review.NONE).update(review=Review.AWAITING) != 1:
+                continue
+            audit.record_action(
+                generation.team,
+                actor,
+                "generation.sent_to_review",
+                audit.describe(generation),
+                uuid=str(generation.uuid),
+            )
+        sent += 1
+    return sent
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _favorite(request, generations, back, *, on: bool) -> HttpResponse:
+    changed = set_favorite(generations, request.user, on)
+    messages.success(request, f"{'Added to' if on else 'Removed from'} your favorites: {_plural(changed, 'video')}.")
+    return redirect(back)
+
+
+def _review(request, generations, back) -> HttpResponse:
+    sent = send_to_review(generations, request.user)
+    left = len(generations) - sent
+    note = f" ({_plural(left, 'video')} not completed or already reviewed {'was' if left == 1 else 'were'} left out)"
+    messages.success(request, f"Sent to review: {_plural(sent, 'video')}{note if left else ''}.")
+    return redirect(back)
+
+
+def _delete(request, generations, back) -> HttpResponse:
+    """Without ``confirm=1``: the confirmation page. With it: delete those the member may."""
+    allowed = [g for g in generations if request.membership.can_manage or g.author_id == request.user.pk]
+    kept = len(generations) - len(allowed)
+    if not allowed:
+        messages.error(request, "You can delete only the videos you made.")
+        return redirect(back)
+    if request.POST.get("confirm") != "1":
+        context = {"to_delete": allowed, "skipped": kept, "bulk_url": request.get_full_path(), "back": back}
+        return render(request, "videos/gallery.html", context)
+    for generation in allowed:
+        pipeline.delete_generation(generation, request.user)
+    note = f" {_plural(kept, 'video')} made by others {'was' if kept == 1 else 'were'} kept." if kept else ""
+    messages.success(request, f"Deleted {_plural(len(allowed), 'video')}, with their files.{note}")
+    return redirect(back)
+
+
+ACTIONS = {
+    "zip": lambda request, generations, back: zip_response(request, generations),
+    "favorite": lambda request, generations, back: _favorite(request, generations, back, on=True),
+    "unfavorite": lambda request, generations, back: _favorite(request, generations, back, on=False),
+    "review": _review,
+    "delete": _delete,
+}
+#: Actions that change the team's videos: not for viewers.
+MEMBER_ACTIONS = {"review", "delete"}
+
+
+@require_POST
+@team_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Act on the ticked tiles: POST ``ids`` (generation uuids) and ``action``.
+
+    ``zip`` streams a ZIP of their archived MP4s; ``favorite``/``unfavorite`` change
+    the member's favorites; ``review`` sends the completed, unreviewed ones to the
+    review desk; ``delete`` asks for confirmation, then (with ``confirm=1``) deletes
+    those the member made (all of them for owners and admins). Viewers get 403 for
+    ``review`` and ``delete``. Ids outside the current team are ignored. Everything
+    but ``zip`` and the confirmation redirects to the gallery with this request's
+    query string (its filters and page) and a message.
+    """
+    action = request.POST.get("action", "")
+    back = _history_url(request)
+    if action not in ACTIONS:
+        messages.error(request, "Choose what to do with the selected videos.")
+        return redirect(back)
+    if action in MEMBER_ACTIONS and not request.membership.can_generate:
+        raise PermissionDenied("Viewers cannot send videos to review or delete them.")
+    generations = selected_generations(request)
+    if generations is None:
+        messages.error(request, f"Select at most {BULK_LIMIT} videos at a time.")
+        return redirect(back)
+    if not generations:
+        messages.error(request, "Tick at least one video first.")
+        return redirect(back)
+    return ACTIONS[action](request, generations, back)

@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404, HttpResponse
@@ -181,15 +180,6 @@ def card(request, uuid):
         stop = HttpResponseStopPolling(response.content)
         return stop
     return response
-
-
-@require_GET
-@team_required
-def history(request):
-    """The team's generations, newest first, 24 a page."""
-    paginator = Paginator(_generations(request).order_by("-created_at", "-pk"), 24)
-    page = paginator.get_page(request.GET.get("page"))
-    return render(request, "videos/history.html", {"page": page})
 
 
 @require_GET

@@ -1,0 +1,383 @@
+"""Every object URL is team-scoped: a member of another team gets 404, sees nothing and
+changes nothing.
+
+The tests walk ``project.urls`` rather than listing views, so a new view cannot forget:
+every pattern with a path parameter is requested as an outsider (GET and POST, with and
+without htmx) for real objects of the owner's team; a parameter the tests do not know
+how to fill fails the test until ``OBJECTS`` below is extended. Every page without a
+parameter is rendered for the owner and for the outsider, whose pages must show none
+of the owner's team.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RegexPattern
+
+from accounts.models import Invitation, Membership, Role, Team, User
+from tests.conftest import make_generation, png_bytes, run_until_done
+from videos import audit
+from videos.models import (
+    Approval,
+    Asset,
+    AuditEntry,
+    Event,
+    GatewayKey,
+    Generation,
+    LedgerEntry,
+    Notification,
+    ReferenceImage,
+    Review,
+    Task,
+    TaskState,
+)
+from videos.pipeline import NewReference
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+# Distinctive words of the owner's team: none may reach an outsider's page.
+PROMPT = "Scoping canary qv7x: a paper boat on a rainy street"
+KEY_LABEL = "Alice canary key kz9w"
+NOTE = "Canary notification nb4t"
+
+# Not team object URLs: the Django admin (site staff only) and the in-process sandbox
+# gateway (a fake third-party API, with its own ids, mounted only in development and tests).
+SKIPPED_PREFIXES = ("admin/", "sandbox/")
+
+# Parameterised URLs that are deliberately reachable from outside the team. Each needs a
+# reason; adding one here is a design decision, not a way to quiet the test.
+PUBLIC_BY_DESIGN = {
+    # An invitation link admits whoever opens it (logged in): the unguessable token is
+    # the permission, like a shared link, valid 7 days and for one use.
+    "accept_invite": "the invitation token is the credential; opening it is how an outsider joins",
+    # Gateways fetch uploaded reference images from this signed, expiring URL without
+    # logging in: the signature is the permission (forged or expired: 404, tested in
+    # test_references).
+    "reference_public": "a signed, expiring URL for gateways; the signature is the permission",
+}
+
+# What an outsider posts to every object URL: enough for each action to succeed were the
+# object not scoped (a review decision, a role, a new secret, a delete confirmation).
+POST_DATA = {
+    "decision": "approve",
+    "comment": "outsider was here",
+    "role": Role.VIEWER,
+    "secret": "sk-outsider-override-9999",
+    "confirm": "1",
+    "next": "/",
+}
+
+# The pages without parameters that every member has, and those that list the team's
+# generations (the owner sees the canary prompt there, which proves the check can fail).
+PAGES = {"studio", "history", "keys", "spend", "approvals", "review_queue", "audit_log", "notifications", "teams"}
+PAGES_WITH_THE_PROMPT = {"studio", "history", "approvals", "review_queue", "audit_log", "notifications"}
+
+
+# --- the world: an owner's team with one of everything, and an outsider ------------------------
+
+
+@dataclass
+class World:
+    owner: User
+    outsider: User
+    team: Team
+    key: GatewayKey
+    done: Generation  # completed and archived (video, poster, reference image), awaiting review
+    waiting: Generation  # waiting for approval (still active, so it could be cancelled)
+    stuck: Generation  # needs attention (so it could be resubmitted or abandoned)
+    memberships: list[Membership]
+    invitation: Invitation
+
+    def canaries(self) -> list[str]:
+        """Strings of the owner's team that no page of the outsider may contain."""
+        return [
+            PROMPT,
+            KEY_LABEL,
+            self.invitation.token,
+            str(self.team.uuid),
+            str(self.key.uuid),
+            str(self.done.uuid),
+            str(self.waiting.uuid),
+            str(self.stuck.uuid),
+        ]
+
+
+@pytest.fixture
+def world(owner, team, teammate, key, outsider, gateway) -> World:
+    key.label = KEY_LABEL
+    key.save(update_fields=["label"])
+    done = make_generation(owner, team, key, prompt=PROMPT, references=[NewReference("image/png", png_bytes(), 64, 36)])
+    assert run_until_done(done.task.pk).state == TaskState.COMPLETED
+    Generation.objects.filter(pk=done.pk).update(review=Review.AWAITING)
+    done = Generation.objects.select_related("asset", "task").get(pk=done.pk)
+    assert done.asset.file and done.asset.poster and done.reference_images.get().image
+
+    stuck = make_generation(owner, team, key, prompt=f"{PROMPT} (stuck)")
+    Task.objects.filter(generation=stuck).update(state=TaskState.NEEDS_ATTENTION)  # what a lost submit leaves
+
+    Team.objects.filter(pk=team.pk).update(approval_threshold_usd=Decimal("0"))
+    waiting = make_generation(owner, team, key, prompt=f"{PROMPT} (waiting)")
+    assert waiting.approval == Approval.WAITING and waiting.task.state == TaskState.AWAITING_APPROVAL
+
+    invitation = Invitation.objects.create(team=team, role=Role.ADMIN, created_by=owner)
+    audit.notify(owner, team, f"{NOTE}: {PROMPT}", generation=done)
+    team.refresh_from_db()
+    return World(
+        owner=owner,
+        outsider=outsider,
+        team=team,
+        key=key,
+        done=done,
+        waiting=waiting,
+        stuck=stuck,
+        memberships=list(team.memberships.order_by("pk")),
+        invitation=invitation,
+    )
+
+
+def logged_in(user: User) -> Client:
+    client = Client()  # does not enforce CSRF, so a refused POST is the view's doing
+    client.force_login(user)
+    return client
+
+
+def body(response) -> str:
+    if response.streaming:
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def snapshot(team: Team) -> dict:
+    """Every row of ``team`` and of its generations, and whether their files exist."""
+    rows = {
+        "team": Team.objects.filter(pk=team.pk),
+        "memberships": Membership.objects.filter(team=team),
+        "invitations": Invitation.objects.filter(team=team),
+        "keys": GatewayKey.objects.filter(team=team),
+        "generations": Generation.objects.filter(team=team),
+        "tasks": Task.objects.filter(generation__team=team),
+        "assets": Asset.objects.filter(generation__team=team),
+        "references": ReferenceImage.objects.filter(generation__team=team),
+        "events": Event.objects.filter(generation__team=team),
+        "favorites": Generation.favorited_by.through.objects.filter(generation__team=team),
+        "ledger": LedgerEntry.objects.filter(team=team),
+        "audit": AuditEntry.objects.filter(team=team),
+        "notifications": Notification.objects.filter(team=team),
+    }
+    state = {name: list(qs.order_by("pk").values()) for name, qs in rows.items()}
+    files = []
+    for asset in Asset.objects.filter(generation__team=team):
+        files += [asset.file, asset.poster]
+    files += [ref.image for ref in ReferenceImage.objects.filter(generation__team=team) if ref.image]
+    state["files"] = sorted((f.name, f.storage.exists(f.name)) for f in files)
+    return state
+
+
+# --- walking the URL configuration -----------------------------------------------------------------
+
+PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # the full route, e.g. "generations/<uuid:uuid>/card"
+    name: str | None
+    callback: object
+    converters: dict
+    params: tuple[str, ...]
+    regex: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.route} ({self.name or 'unnamed'})"
+
+    def url(self, values: dict) -> str:
+        if self.regex:
+            assert not self.params, self
+            return "/" + self.route.lstrip("^").rstrip("$").replace("\\Z", "").replace("\\", "")
+        path = PARAMETER.sub(lambda m: self.converters[m["name"]].to_url(values[m["name"]]), self.route)
+        return "/" + path
+
+
+def walk(patterns=None, prefix: str = "", converters: dict | None = None, regex: bool = False):
+    """Every URLPattern of the project's URL configuration (outside SKIPPED_PREFIXES)."""
+    patterns = get_resolver().url_patterns if patterns is None else patterns
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if route.lstrip("^").startswith(SKIPPED_PREFIXES):
+            continue
+        is_regex = regex or isinstance(pattern.pattern, RegexPattern)
+        found = {**(converters or {}), **getattr(pattern.pattern, "converters", {})}
+        if isinstance(pattern, URLResolver):
+            yield from walk(pattern.url_patterns, route, found, is_regex)
+        elif isinstance(pattern, URLPattern):
+            if is_regex:
+                params = tuple(pattern.pattern.regex.groupindex) or ("(unnamed group)",) * pattern.pattern.regex.groups
+            else:
+                params = tuple(m["name"] for m in PARAMETER.finditer(route))
+            yield Route(route, pattern.name, pattern.callback, found, params, is_regex)
+
+
+def objects_for(route: Route, param: str, world: World) -> list | None:
+    """The owner's objects a parameter can name, the fully populated one first; None for a
+    parameter this test does not know (extend this map with the new view's objects)."""
+    section = route.route.split("/", 1)[0]
+    by_section = {
+        ("generations", "uuid"): [world.done.uuid, world.waiting.uuid, world.stuck.uuid],
+        ("keys", "uuid"): [world.key.uuid],
+    }
+    by_name = {
+        "position": [0],  # a generation's reference images (``done`` has one, at 0)
+        "membership_id": [m.pk for m in world.memberships],  # the owner's, then the teammate's
+        "token": [world.invitation.token],
+    }
+    return by_section.get((section, param), by_name.get(param))
+
+
+def fillings(route: Route, world: World) -> list[dict]:
+    choices = [objects_for(route, param, world) for param in route.params]
+    return [dict(zip(route.params, values, strict=True)) for values in itertools.product(*choices)]
+
+
+def object_routes(world: World) -> list[Route]:
+    """The parameterised routes to test; fails naming any parameter it cannot fill."""
+    routes, unknown = [], []
+    for route in walk():
+        if not route.params or route.name in PUBLIC_BY_DESIGN:
+            continue
+        missing = [p for p in route.params if route.regex or objects_for(route, p, world) is None]
+        if missing:
+            unknown.append(f"{route}: {', '.join(missing)}")
+        else:
+            routes.append(route)
+    assert not unknown, (
+        "These URL parameters name objects this test cannot fill; add the owner's objects for them "
+        "to objects_for() in tests/test_scoping.py (or, if the URL is public by design, to "
+        "PUBLIC_BY_DESIGN with the reason):\n  " + "\n  ".join(unknown)
+    )
+    return routes
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+
+
+def test_every_object_url_is_404_for_a_member_of_another_team(world):
+    routes = object_routes(world)
+    assert {"generation", "card", "video_file", "key_delete", "change_role"} <= {r.name for r in routes}
+    owner, outsider = logged_in(world.owner), logged_in(world.outsider)
+
+    # The owner reaches every GET-able one with the fully populated objects: they exist.
+    gettable = set()
+    for route in routes:
+        url = route.url(fillings(route, world)[0])
+        assert resolve(url).func is route.callback, f"{route}: built {url}, which resolves elsewhere"
+        status = owner.get(url).status_code
+        if status != 405:
+            assert status != 404 and status < 500, f"the owner gets {status} for {url} ({route})"
+            gettable.add(route.name)
+    assert {"generation", "card", "video_file", "poster_file", "reference_file", "remix"} <= gettable
+
+    before = snapshot(world.team)
+    problems = []
+    for route in routes:
+        for values in fillings(route, world):
+            url = route.url(values)
+            statuses = {}
+            for label, method, headers in [
+                ("GET", "get", {}),
+                ("GET htmx", "get", HTMX),
+                ("POST", "post", {}),
+                ("POST htmx", "post", HTMX),
+            ]:
+                data = POST_DATA if method == "post" else None
+                response = getattr(outsider, method)(url, data, **headers)
+                statuses[label] = response.status_code
+                text = body(response)
+                shown = [c for c in world.canaries() if c in text and c not in url]
+                if shown:
+                    problems.append(f"{label} {url} ({route}) shows the owner's team: {shown}")
+            if not set(statuses.values()) <= {404, 405} or 404 not in statuses.values():
+                problems.append(f"{url} ({route}) answers the outsider {statuses}; expected 404 (405 for a method)")
+    assert not problems, "Object URLs leak to another team:\n  " + "\n  ".join(problems)
+
+    assert snapshot(world.team) == before, "an outsider's request changed the owner's team"
+    assert Generation.objects.filter(pk=world.done.pk, asset__isnull=False).exists()
+    assert GatewayKey.objects.filter(pk=world.key.pk, secret_encrypted=world.key.secret_encrypted).exists()
+    assert not Membership.objects.filter(team=world.team, user=world.outsider).exists()
+    assert set(Membership.objects.filter(team=world.team).values_list("pk", "role")) == {
+        (m.pk, m.role) for m in world.memberships
+    }
+
+
+def test_pages_without_parameters_show_an_outsider_nothing_of_another_team(world):
+    routes = [r for r in walk() if not r.params]
+    assert PAGES <= {r.name for r in routes}, "a page this test expects is no longer in the URL configuration"
+    owner, outsider = logged_in(world.owner), logged_in(world.outsider)
+
+    for route in routes:
+        url = route.url({})
+        response = owner.get(url)
+        assert response.status_code < 500, f"the owner gets {response.status_code} for {url}"
+        if route.name in PAGES:
+            assert response.status_code == 200, f"{route} does not render for the owner"
+        if route.name in PAGES_WITH_THE_PROMPT:
+            assert PROMPT in body(response), f"{route} does not show the owner their generation"
+    assert KEY_LABEL in body(owner.get("/keys/"))
+    assert world.invitation.token in body(owner.get("/teams/"))
+
+    before = snapshot(world.team)
+    problems = []
+    for route in routes:
+        url = route.url({})
+        for label, headers in [("GET", {}), ("GET htmx", HTMX)]:
+            response = outsider.get(url, **headers)
+            if response.status_code >= 500:
+                problems.append(f"{label} {url} ({route}) fails with {response.status_code}")
+            if route.name in PAGES and response.status_code != 200:
+                problems.append(f"{label} {url} ({route}) answers the outsider {response.status_code}, not 200")
+            shown = [c for c in world.canaries() if c in body(response)]
+            if shown:
+                problems.append(f"{label} {url} ({route}) shows the owner's team: {shown}")
+    assert not problems, "Pages show another team:\n  " + "\n  ".join(problems)
+    assert snapshot(world.team) == before
+
+
+def test_object_ids_in_the_query_or_the_form_are_scoped_too(world):
+    """Views that take the owner's ids from the query string or the posted form (not the
+    path) neither show nor touch them for an outsider."""
+    outsider = logged_in(world.outsider)
+    ids = [str(g.uuid) for g in (world.done, world.waiting, world.stuck)]
+    before = snapshot(world.team)
+    responses = {
+        "remix in the studio": outsider.get("/", {"remix": ids[0]}),
+        "compose options for the owner's key": outsider.get("/compose/options", {"key": str(world.key.uuid)}),
+        "estimate with the owner's key": outsider.post("/compose/estimate", {"key": str(world.key.uuid)}, **HTMX),
+        "gallery filtered by the owner": outsider.get("/history/", {"member": world.owner.username, "q": "paper boat"}),
+    }
+    generate = outsider.post(
+        "/generate",
+        {"key": str(world.key.uuid), "parent": ids[0], "prompt": "outsider", "duration": "1"},
+    )
+    assert generate.status_code == 400
+    responses["generate with the owner's key"] = generate
+    for action in ("zip", "favorite", "unfavorite", "review", "delete"):
+        response = outsider.post("/gallery/bulk", {"action": action, "ids": ids, "confirm": "1"})
+        assert response.status_code == 302, f"bulk {action} with the owner's ids: {response.status_code}"
+        assert response.get("Content-Type") != "application/zip"
+        responses[f"bulk {action}"] = response
+    assert outsider.post("/teams/switch", {"team": str(world.team.uuid)}).status_code == 404
+    caps = {f"cap_{m.pk}": "1.00" for m in world.memberships}
+    outsider.post("/teams/budget", {"monthly_budget_usd": "1.00", **caps})
+
+    for what, response in responses.items():
+        shown = [c for c in world.canaries() if c in body(response)]
+        assert not shown, f"{what} shows the owner's team: {shown}"
+    assert snapshot(world.team) == before, "an outsider's request changed the owner's team"
+    # Still in their own team after trying to switch to the owner's.
+    assert "mallory" in body(outsider.get("/teams/")) and "alice" not in body(outsider.get("/teams/"))
