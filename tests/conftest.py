@@ -196,3 +196,32 @@ def run_until_done(task_id: int, rounds: int = 10):
         else:
             tasks.sweep()
     return Task.objects.get(pk=task_id)
+
+
+@pytest.fixture
+def poller():
+    """The worker's poller as a thread on the real network stack (loopback only), for
+    tests that run the studio on pytest-django's live server: sweeps due tasks every
+    0.3 s until the test ends."""
+    import threading
+
+    from django.db import connection
+
+    from videos import tasks
+
+    http.use_transport(None)
+    stop = threading.Event()
+
+    def loop():
+        try:
+            while not stop.is_set():
+                tasks.sweep()
+                stop.wait(0.3)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)

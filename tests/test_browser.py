@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 
 import pytest
-from django.db import connection
 
 from accounts.models import Team, User
 from tests.conftest import png_bytes
-from videos import http, tasks
 from videos.models import GatewayKey, Generation, TaskState
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this thread
@@ -45,28 +42,7 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def worker(live_server):
-    """The poller, as a thread: sweeps due tasks until the test ends."""
-    http.use_transport(None)
-    stop = threading.Event()
-
-    def loop():
-        try:
-            while not stop.is_set():
-                tasks.sweep()
-                stop.wait(0.3)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=10)
-
-
-def test_a_member_generates_and_watches_the_card_finish(page, live_server, worker, settings, tmp_path):
+def test_a_member_generates_and_watches_the_card_finish(page, live_server, poller, settings, tmp_path):
     settings.STUDIO_SANDBOX_RUN_SECONDS = 3
     user = User.objects.create_user("demo", password="demo-pass-123")
     team = Team.create_personal(user)

@@ -16,17 +16,15 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from tests.conftest import add_key, make_generation, png_bytes
-from videos import http, tasks
+from videos import tasks
 from videos.gateways import REGISTRY
 from videos.models import ACTIVE_STATES, Asset, Task, TaskState
 from videos.pipeline import NewReference
@@ -78,28 +76,7 @@ def gateway_server(tmp_path):
         server.wait(timeout=10)
 
 
-@pytest.fixture
-def worker():
-    """The poller as a thread, as in production."""
-    http.use_transport(None)
-    stop = threading.Event()
-
-    def loop():
-        try:
-            while not stop.is_set():
-                tasks.sweep()
-                stop.wait(0.3)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=10)
-
-
-def test_every_dialect_completes_against_a_separate_gateway(gateway_server, live_server, worker, owner, team, settings):
+def test_every_dialect_completes_against_a_separate_gateway(gateway_server, live_server, poller, owner, team, settings):
     settings.STUDIO_PUBLIC_URL = live_server.url
     started = []
     for dialect, gateway in REGISTRY.items():

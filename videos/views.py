@@ -250,6 +250,15 @@ def reference_public(request, token: str, ext: str):
 # --- actions on one generation ------------------------------------------------------------
 
 
+def _changeable(request, uuid, verb: str) -> Generation:
+    """The team's generation ``uuid`` if the member may change it: its author or an
+    owner/admin. Raises Http404 outside the team, PermissionDenied (naming ``verb``) otherwise."""
+    generation = get_for_team(request, _generations(request), uuid=uuid)
+    if generation.author_id != request.user.pk and not request.membership.can_manage:
+        raise PermissionDenied(f"Only its author or an admin can {verb} a generation.")
+    return generation
+
+
 @require_GET
 @team_required(can_generate=True)
 def remix(request, uuid):
@@ -268,9 +277,7 @@ def retry(request, uuid):
 @require_POST
 @team_required(can_generate=True)
 def cancel(request, uuid):
-    generation = get_for_team(request, _generations(request), uuid=uuid)
-    if generation.author_id != request.user.pk and not request.membership.can_manage:
-        raise PermissionDenied("Only its author or an admin can cancel a generation.")
+    generation = _changeable(request, uuid, "cancel")
     if pipeline.cancel(generation, request.user):
         messages.success(request, "Cancelled; the hold was released.")
     else:
@@ -298,9 +305,7 @@ def favorite(request, uuid):
 @team_required(can_generate=True)
 def delete(request, uuid):
     """Delete a generation and its files (its author or an admin)."""
-    generation = get_for_team(request, _generations(request), uuid=uuid)
-    if generation.author_id != request.user.pk and not request.membership.can_manage:
-        raise PermissionDenied("Only its author or an admin can delete a generation.")
+    generation = _changeable(request, uuid, "delete")
     pipeline.delete_generation(generation, request.user)
     messages.success(request, "Deleted, with its video and reference images.")
     return redirect("history")
@@ -311,9 +316,7 @@ def delete(request, uuid):
 def resubmit(request, uuid):
     """Send a generation that needs attention once more (its author or an admin). The
     gateway may have created the first one, so this may bill twice."""
-    generation = get_for_team(request, _generations(request), uuid=uuid)
-    if generation.author_id != request.user.pk and not request.membership.can_manage:
-        raise PermissionDenied("Only its author or an admin can resubmit a generation.")
+    generation = _changeable(request, uuid, "resubmit")
     if pipeline.resubmit(generation, request.user):
         messages.success(
             request,
@@ -329,9 +332,7 @@ def resubmit(request, uuid):
 def abandon(request, uuid):
     """Give up on a generation that needs attention (its author or an admin): it fails
     and its hold is released, though the gateway may still bill it if it had created it."""
-    generation = get_for_team(request, _generations(request), uuid=uuid)
-    if generation.author_id != request.user.pk and not request.membership.can_manage:
-        raise PermissionDenied("Only its author or an admin can abandon a generation.")
+    generation = _changeable(request, uuid, "abandon")
     if pipeline.abandon(generation, request.user):
         messages.success(request, "Abandoned; the hold was released. It will not be sent again.")
     else:
