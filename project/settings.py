@@ -183,6 +183,8 @@ STUDIO_REFERENCE_URL_SECONDS = env_int("STUDIO_REFERENCE_URL_SECONDS", 24 * 3600
 STUDIO_HTTP_TIMEOUT = env_int("STUDIO_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
 STUDIO_MAX_VIDEO_BYTES = env_int("STUDIO_MAX_VIDEO_BYTES", 2 * 1024**3, minimum=1)
 STUDIO_DOWNLOAD_SECONDS = env_int("STUDIO_DOWNLOAD_SECONDS", 900, minimum=1)
+# A task still running after this many hours fails (reAPI's own cap, 48 h, wins for reAPI).
+STUDIO_MAX_TASK_HOURS = env_int("STUDIO_MAX_TASK_HOURS", 24, minimum=1, maximum=24 * 30)
 STUDIO_SWEEP_BATCH = env_int("STUDIO_SWEEP_BATCH", 200, minimum=1, maximum=10_000)
 # Status queries in flight at once during a sweep (threads sharing the one HTTP client).
 STUDIO_POLL_CONCURRENCY = env_int("STUDIO_POLL_CONCURRENCY", 16, minimum=1, maximum=256)

@@ -408,3 +408,17 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class GatewayCircuit(models.Model):
+    """A per-gateway circuit breaker: polling of ``host`` pauses until ``open_until``
+    after repeated transient failures, and resumes by itself (``videos.circuit``)."""
+
+    host = models.CharField(max_length=300, unique=True, help_text="scheme://host:port")
+    failures = models.PositiveIntegerField(default=0)
+    trips = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.host

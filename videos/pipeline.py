@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from videos import audit, billing, http, media
+from videos import audit, billing, circuit, http, media
 from videos.gateways import Gateway, GatewayError
 from videos.gateways.base import GatewayStatus, GenerationInput, PollResult, ReferenceForm, ReferenceImageData
 from videos.models import ACTIVE_STATES, Approval, Asset, Event, Generation, ReferenceImage, Task, TaskState
@@ -46,7 +46,6 @@ ARCHIVE_RESCUE = timedelta(seconds=60)
 SUBMIT_RESCUE = timedelta(seconds=15)
 MAX_SUBMIT_ATTEMPTS = 8
 MAX_ARCHIVE_ATTEMPTS = 6
-MAX_TASK_AGE = timedelta(hours=24)
 MAX_BACKOFF_S = 300.0
 
 SWEEP_STATES = (
@@ -621,16 +620,18 @@ def step_poll(task: Task, token: str) -> None:
 
 def prepare_poll(task: Task, token: str) -> Gateway | None:
     """The adapter to poll ``task`` with, or None when the task was ended instead
-    (older than MAX_TASK_AGE, or its key is gone)."""
-    age = timezone.now() - (task.submitted_at or task.generation.created_at)
-    if age > MAX_TASK_AGE:
-        fail(task, token, f"The gateway did not finish within {MAX_TASK_AGE.total_seconds() / 3600:.0f} hours.")
-        return None
+    (older than its gateway's limit, or its key is gone)."""
     try:
-        return gateway_for(task.generation)
+        gateway = gateway_for(task.generation)
     except StepError as exc:
         fail(task, token, str(exc))
         return None
+    limit = gateway.max_task_age()
+    if timezone.now() - (task.submitted_at or task.generation.created_at) > limit:
+        hours = limit.total_seconds() / 3600
+        fail(task, token, f"The gateway did not finish it within {hours:g} hours, its time limit; it was not charged.")
+        return None
+    return gateway
 
 
 def fetch_poll(gateway: Gateway, task: Task) -> PollResult | Exception:
@@ -899,12 +900,25 @@ def sweep_once(limit: int | None = None) -> int:
                 to_poll.append((task, gateway))
         else:
             run_step(task, token)
+    # A gateway whose circuit is open is not polled: its tasks wait until it reopens.
+    paused = circuit.open_hosts({circuit.host_of(gateway.base_url) for _, gateway in to_poll})
+    if paused:
+        waiting = [(task, gw) for task, gw in to_poll if circuit.host_of(gw.base_url) in paused]
+        for task, gateway in waiting:
+            finish(task, token, next_poll_at=paused[circuit.host_of(gateway.base_url)])
+        to_poll = [(task, gw) for task, gw in to_poll if circuit.host_of(gw.base_url) not in paused]
     if to_poll:
         fetch = lambda pair: fetch_poll(pair[1], pair[0])  # noqa: E731
         parallel = len(to_poll) > 1 and settings.STUDIO_POLL_CONCURRENCY > 1
         outcomes = _poll_pool().map(fetch, to_poll) if parallel else map(fetch, to_poll)
+        tally: dict[str, list[int]] = {}
         for (task, gateway), outcome in zip(to_poll, outcomes, strict=True):
             guarded(apply_poll, task, token, gateway, outcome)
+            transient = isinstance(outcome, Exception) and not getattr(outcome, "permanent", False)
+            counts = tally.setdefault(circuit.host_of(gateway.base_url), [0, 0])
+            counts[1 if transient else 0] += 1
+        for host, (successes, failures) in tally.items():
+            circuit.record(host, successes=successes, failures=failures)
     return len(tasks)
 
 

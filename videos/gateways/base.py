@@ -14,7 +14,7 @@ import enum
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -285,6 +285,17 @@ class Gateway:
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
         """The URL of the finished video and the headers to fetch it with."""
         raise NotImplementedError
+
+    #: How long a task may run at this gateway before the studio gives up on it, in
+    #: hours; None means ``settings.STUDIO_MAX_TASK_HOURS`` (24 by default).
+    max_task_hours: ClassVar[float | None] = None
+
+    @classmethod
+    def max_task_age(cls) -> timedelta:
+        """The wall-clock limit for one task at this gateway."""
+        from django.conf import settings
+
+        return timedelta(hours=cls.max_task_hours or settings.STUDIO_MAX_TASK_HOURS)
 
     def poll_interval(self, age_s: float) -> float:
         """Seconds to wait before the next poll of a task submitted ``age_s`` seconds ago."""

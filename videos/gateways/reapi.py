@@ -146,6 +146,8 @@ class ReapiGateway(Gateway):
     source = "seed 004 and GATEWAYS.md §5"
     # Seed 004, response envelope: "status — processing / completed / failed". reAPI has
     # no queued word; nothing else is documented (an unknown word is logged, still running).
+    # Seed 004, polling pattern: "The worker's wall-clock cap is 48 hours".
+    max_task_hours = 48
     STATUS_MAP = {
         "processing": GatewayStatus.RUNNING,
         "completed": GatewayStatus.SUCCEEDED,
