@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from accounts.forms import AdminLoginForm
 from accounts.models import Invitation, Membership, Team, User
 
+# The admin's login counts against the same throttle as the studio's (accounts/throttle.py).
+admin.site.login_form = AdminLoginForm
 admin.site.register(User, UserAdmin)
 
 

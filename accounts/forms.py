@@ -1,7 +1,42 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.exceptions import ValidationError
 
+from accounts import throttle
 from accounts.models import Role, Team, User
+
+
+class ThrottledLoginMixin:
+    """Refuses a sign-in over the throttle's budgets (``accounts.throttle``) before the
+    password is checked, with the error code ``throttled``; ``retry_after`` holds the
+    seconds to wait."""
+
+    retry_after = 0
+
+    def clean(self):
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not username or not password or self.request is None:
+            return super().clean()  # no password is checked: nothing to count
+        attempt = throttle.begin(self.request, username)
+        if attempt.refused:
+            self.retry_after = attempt.retry_after
+            raise ValidationError(throttle.refusal_message(attempt.retry_after), code="throttled")
+        try:
+            cleaned_data = super().clean()
+        except ValidationError:
+            attempt.failed()
+            raise
+        attempt.succeeded()
+        return cleaned_data
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    pass
 
 
 class SignupForm(UserCreationForm):

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import team_required
-from accounts.forms import BudgetForm, InviteForm, SignupForm, TeamForm
+from accounts.forms import BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import Invitation, Membership, Role, Team
 from videos import audit
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view with the throttled form: a refused attempt answers 429 with
+    ``Retry-After`` and the form saying how long to wait."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "throttled"):
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
 
 
 @sensitive_post_parameters("password1", "password2")

@@ -40,7 +40,7 @@ urlpatterns = [
     path("keys/<uuid:uuid>/replace", videos.key_replace, name="key_replace"),
     path("keys/<uuid:uuid>/delete", videos.key_delete, name="key_delete"),
     path("accounts/signup/", accounts.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teams/", accounts.teams, name="teams"),
     path("teams/switch", accounts.switch_team, name="switch_team"),

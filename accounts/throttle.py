@@ -1,0 +1,134 @@
+"""Login throttling against password guessing.
+
+Every sign-in attempt takes a slot in two budgets kept in the ``login_throttle``
+cache: one for the username (``LOGIN_FAILURE_LIMIT``, default 5) and one for the
+client's address (``LOGIN_IP_FAILURE_LIMIT``, default 20, so a shared office
+address is not locked out by one person; an IPv6 address counts by its /64). A
+slot lasts ``LOGIN_FAILURE_WINDOW`` seconds (default 15 minutes) from the attempt
+that took it, so a budget reads "N failures in any 15 minutes". When either budget
+is full the attempt is refused *before* the password is checked. A failed attempt
+keeps its slots; a success frees its address slot and clears the username's budget.
+
+Slots are taken with ``cache.add``, which is atomic on every Django cache backend
+(a conditional insert, ``SET NX``, or a lock), before the password is checked: a
+burst of parallel guesses cannot all pass a count read before any of them failed.
+
+The username counts whether or not such a user exists, and a refusal reads the
+same either way, so the throttle does not tell who has an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import time
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.utils.translation import ngettext
+
+CACHE_ALIAS = "login_throttle"
+
+
+def _cache():
+    return caches[CACHE_ALIAS]
+
+
+def client_address(request) -> str:
+    """The client's IP address: ``REMOTE_ADDR``, or behind ``TRUSTED_PROXY_COUNT`` proxies the
+    ``X-Forwarded-For`` entry that many from the right (the one our outermost proxy wrote)."""
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if hops:
+            address = hops[max(len(hops) - proxies, 0)]
+    return address
+
+
+def _address_bucket(address: str) -> str:
+    """What the address budget is kept per: the IPv4 address, or the IPv6 /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _username_bucket(username: str) -> str:
+    """One budget for every spelling of a username (Unicode form and case)."""
+    return unicodedata.normalize("NFKC", username).strip().casefold()
+
+
+def _slot_keys(kind: str, value: str, limit: int) -> list[str]:
+    digest = hashlib.sha256(value.encode()).hexdigest()[:40]
+    return [f"login:{kind}:{digest}:{n}" for n in range(limit)]
+
+
+def _take_slot(keys: list[str], window: int) -> tuple[str | None, int]:
+    """Take a free slot among ``keys``: ``(key, 0)``, or ``(None, seconds until one frees)``."""
+    cache = _cache()
+    now = time.time()
+    held = cache.get_many(keys)
+    for key in keys:
+        if key not in held and cache.add(key, now + window, timeout=window):
+            return key, 0
+    # Every slot is held (or was taken by a racing attempt just now).
+    expiries = cache.get_many(keys).values()
+    soonest = min(expiries, default=now + 1)
+    return None, max(1, math.ceil(soonest - now))
+
+
+@dataclass
+class Attempt:
+    """One sign-in attempt: refused (``retry_after`` seconds > 0), or holding its two slots."""
+
+    username_keys: list[str]
+    address_slot: str | None = None
+    retry_after: int = 0
+
+    @property
+    def refused(self) -> bool:
+        return self.retry_after > 0
+
+    def failed(self) -> None:
+        """The password was wrong: the attempt's slots stay until they expire."""
+
+    def succeeded(self) -> None:
+        """Signed in: clear the username's budget and give back the address slot."""
+        cache = _cache()
+        cache.delete_many(self.username_keys)
+        if self.address_slot is not None:
+            cache.delete(self.address_slot)
+
+
+def begin(request, username: str) -> Attempt:
+    """Start a sign-in attempt for ``username`` from ``request``'s client."""
+    window = settings.LOGIN_FAILURE_WINDOW
+    username_keys = _slot_keys("user", _username_bucket(username), settings.LOGIN_FAILURE_LIMIT)
+    username_slot, wait = _take_slot(username_keys, window)
+    if username_slot is None:
+        return Attempt(username_keys, retry_after=wait)
+    address = _address_bucket(client_address(request))
+    address_slot, wait = _take_slot(_slot_keys("addr", address, settings.LOGIN_IP_FAILURE_LIMIT), window)
+    if address_slot is None:
+        _cache().delete(username_slot)  # refused for the address: not a guess at this username
+        return Attempt(username_keys, retry_after=wait)
+    return Attempt(username_keys, address_slot=address_slot)
+
+
+def refusal_message(retry_after: int) -> str:
+    """What the login form says to a refused attempt (the same whether the user exists or not)."""
+    minutes = max(1, math.ceil(retry_after / 60))
+    return ngettext(
+        "Too many failed attempts; try again in %(minutes)d minute.",
+        "Too many failed attempts; try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
