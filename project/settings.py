@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentTeamMiddleware",
+    "videos.sandbox.faults.SandboxFaultMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -141,15 +142,62 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# HTTPS and browser hardening; the production values are in the README ("Production"),
+# and `manage.py check --deploy --fail-level WARNING` is clean with them (tests/test_security.py).
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# A probe on the app's own port (no TLS proxy in between) gets "ok", not a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto, and take the client's
+# address from X-Forwarded-For, TRUSTED_PROXY_COUNT entries from the right (the entry
+# our outermost proxy appended; anything left of it the client could have written).
+_BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _BEHIND_TLS_PROXY else None
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if _BEHIND_TLS_PROXY else 0, minimum=0, maximum=5)
+# For a check the deployment knowingly declines (e.g. "security.W021" without HSTS preload).
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
+
+# Login throttling (accounts/throttle.py): failed sign-ins allowed per username and per
+# client address (an IPv6 /64) within a rolling window, before the password is checked.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20, minimum=1, maximum=100)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1, maximum=24 * 3600)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The throttle's counters, in the database so every web process shares them (a
+    # LocMem cache is per process: it would multiply the limits by the worker count).
+    # `migrate` creates the table (accounts/migrations/0003); after renaming it, run
+    # `manage.py createcachetable`.
+    "login_throttle": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "studio_login_throttle",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+}
 
 # Django 6.1 mailers; the console backend until an SMTP one is configured.
 MAILERS = {"default": {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}}
+if MAILERS["default"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 0, minimum=0, maximum=65535) or None,  # None: 25, 465 or 587
+        "username": env_str("EMAIL_HOST_USER") or None,
+        "password": env_str("EMAIL_HOST_PASSWORD") or None,
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=300),
+    }
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # django-q2: the database is the source of truth, a queued message only a nudge
 # (shared/PITFALLS.md). ``retry`` must exceed ``timeout`` or tasks run twice.
@@ -183,6 +231,11 @@ STUDIO_REFERENCE_URL_SECONDS = env_int("STUDIO_REFERENCE_URL_SECONDS", 24 * 3600
 STUDIO_HTTP_TIMEOUT = env_int("STUDIO_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
 STUDIO_MAX_VIDEO_BYTES = env_int("STUDIO_MAX_VIDEO_BYTES", 2 * 1024**3, minimum=1)
 STUDIO_DOWNLOAD_SECONDS = env_int("STUDIO_DOWNLOAD_SECONDS", 900, minimum=1)
+# How long a worker's claim on a task lasts; a worker that dies loses it after this long.
+STUDIO_LEASE_SECONDS = env_int("STUDIO_LEASE_SECONDS", 120, minimum=1, maximum=3600)
+# Sandbox fault injection, e.g. "5xx=0.1,429=0.05,garbage=0.05,slow=0.05,ghost=0.05,reset=0.05"
+# (probability per request; off by default). For resilience testing only.
+STUDIO_SANDBOX_FAULTS = env_str("STUDIO_SANDBOX_FAULTS", "")
 # A task still running after this many hours fails (reAPI's own cap, 48 h, wins for reAPI).
 STUDIO_MAX_TASK_HOURS = env_int("STUDIO_MAX_TASK_HOURS", 24, minimum=1, maximum=24 * 30)
 STUDIO_SWEEP_BATCH = env_int("STUDIO_SWEEP_BATCH", 200, minimum=1, maximum=10_000)
@@ -190,6 +243,11 @@ STUDIO_SWEEP_BATCH = env_int("STUDIO_SWEEP_BATCH", 200, minimum=1, maximum=10_00
 STUDIO_POLL_CONCURRENCY = env_int("STUDIO_POLL_CONCURRENCY", 16, minimum=1, maximum=256)
 STUDIO_MAX_REFERENCE_BYTES = env_int("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 1024, minimum=1)
 STUDIO_MAX_REFERENCE_PIXELS = env_int("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000, minimum=1)
+# SSRF guard (videos/http.py): the studio connects only to public addresses, except to the
+# registered gateways' default hosts, the sandbox, and these comma-separated host[:port]
+# items (no port: any port), e.g. a self-hosted gateway "gw.internal:8443,10.0.0.5".
+# Hosts match as written in the key's or video's URL, not by the address they resolve to.
+STUDIO_ALLOWED_PRIVATE_HOSTS = env_list("STUDIO_ALLOWED_PRIVATE_HOSTS")
 
 LOGGING = {
     "version": 1,

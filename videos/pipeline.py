@@ -38,7 +38,13 @@ from videos.vault import VaultError, redact
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)
+
+
+def lease_length() -> timedelta:
+    """How long a worker's claim on a task lasts (``STUDIO_LEASE_SECONDS``); a worker that
+    dies mid-step loses the task to the next sweep after this long."""
+    return timedelta(seconds=settings.STUDIO_LEASE_SECONDS)
+
 #: How long after a task reaches ``archiving`` the sweep re-queues its archive
 #: if no worker has claimed it (the queued nudge was lost).
 ARCHIVE_RESCUE = timedelta(seconds=60)
@@ -394,12 +400,12 @@ def _due(now) -> Q:
     return Q(state__in=SWEEP_STATES, next_poll_at__lte=now) & _free(now)
 
 
-def claim(task_id: int, states: Iterable[str], *, lease: timedelta = LEASE) -> str | None:
+def claim(task_id: int, states: Iterable[str], *, lease: timedelta | None = None) -> str | None:
     """Claim one task in one of ``states`` whose lease is free; return the lease token or None."""
     now = timezone.now()
     token = uuid.uuid4().hex
     changed = Task.objects.filter(_free(now), pk=task_id, state__in=list(states)).update(
-        lease_token=token, leased_until=now + lease, updated_at=now
+        lease_token=token, leased_until=now + (lease or lease_length()), updated_at=now
     )
     return token if changed == 1 else None
 
@@ -413,7 +419,7 @@ def claim_due(limit: int) -> tuple[str, list[Task]]:
     now = timezone.now()
     token = uuid.uuid4().hex
     due_ids = Task.objects.filter(_due(now)).order_by("next_poll_at").values("pk")[:limit]
-    Task.objects.filter(_due(now), pk__in=due_ids).update(lease_token=token, leased_until=now + LEASE, updated_at=now)
+    Task.objects.filter(_due(now), pk__in=due_ids).update(lease_token=token, leased_until=now + lease_length(), updated_at=now)
     tasks = list(Task.objects.filter(lease_token=token).select_related("generation", "generation__key"))
     return token, tasks
 
@@ -870,7 +876,7 @@ def guarded(step, task: Task, token: str, *args) -> None:
         finish(task, token, next_poll_at=timezone.now() + timedelta(seconds=60))
 
 
-def process_task(task_id: int, states: Iterable[str], *, lease: timedelta = LEASE) -> bool:
+def process_task(task_id: int, states: Iterable[str], *, lease: timedelta | None = None) -> bool:
     """Claim one task in ``states`` and run its step. Returns False when it was not ours."""
     token = claim(task_id, states, lease=lease)
     if token is None:
