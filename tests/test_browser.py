@@ -44,6 +44,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 def test_a_member_generates_and_watches_the_card_finish(page, live_server, poller, settings, tmp_path):
     settings.STUDIO_SANDBOX_RUN_SECONDS = 3
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"  # the live server serves the sandbox
     user = User.objects.create_user("demo", password="demo-pass-123")
     team = Team.create_personal(user)
     key = GatewayKey(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from unittest import mock
 
 import av
 import httpx
@@ -267,3 +268,18 @@ def test_a_sweep_polls_many_tasks_concurrently_and_applies_each_answer(gateway, 
     assert progress == {f"ext-{i}": i for i in range(20)}
     assert sum(1 for r in gateway.requests if r.method == "GET") == 20
     assert not Task.objects.exclude(lease_token="").exists()
+
+
+def test_a_long_download_renews_its_lease_and_stops_when_it_is_taken_over(gateway, owner, team, key, settings):
+    settings.STUDIO_LEASE_SECONDS = 3
+    generation = make_generation(owner, team, key)
+    token = pipeline.claim(generation.task.pk, [TaskState.PENDING])
+    keep = pipeline.lease_keeper(generation.task, token)
+    Task.objects.filter(pk=generation.task.pk).update(leased_until=timezone.now())  # about to expire
+    with mock.patch("videos.pipeline.time.monotonic", return_value=10_000):
+        keep(1024)
+    renewed = Task.objects.get(pk=generation.task.pk).leased_until
+    assert renewed > timezone.now() + timedelta(seconds=2)
+    Task.objects.filter(pk=generation.task.pk).update(lease_token="someone-else")
+    with mock.patch("videos.pipeline.time.monotonic", return_value=20_000), pytest.raises(pipeline.LeaseLost):
+        keep(2048)

@@ -78,6 +78,8 @@ def gateway_server(tmp_path):
 
 def test_every_dialect_completes_against_a_separate_gateway(gateway_server, live_server, poller, owner, team, settings):
     settings.STUDIO_PUBLIC_URL = live_server.url
+    # The gateway server is on loopback: allowed like a self-hosted gateway (SSRF guard).
+    settings.STUDIO_ALLOWED_PRIVATE_HOSTS = [gateway_server.removeprefix("http://")]
     started = []
     for dialect, gateway in REGISTRY.items():
         key = add_key(

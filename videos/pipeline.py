@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,11 +40,11 @@ from videos.vault import VaultError, redact
 log = logging.getLogger(__name__)
 
 
-
 def lease_length() -> timedelta:
     """How long a worker's claim on a task lasts (``STUDIO_LEASE_SECONDS``); a worker that
     dies mid-step loses the task to the next sweep after this long."""
     return timedelta(seconds=settings.STUDIO_LEASE_SECONDS)
+
 
 #: How long after a task reaches ``archiving`` the sweep re-queues its archive
 #: if no worker has claimed it (the queued nudge was lost).
@@ -419,7 +420,9 @@ def claim_due(limit: int) -> tuple[str, list[Task]]:
     now = timezone.now()
     token = uuid.uuid4().hex
     due_ids = Task.objects.filter(_due(now)).order_by("next_poll_at").values("pk")[:limit]
-    Task.objects.filter(_due(now), pk__in=due_ids).update(lease_token=token, leased_until=now + lease_length(), updated_at=now)
+    Task.objects.filter(_due(now), pk__in=due_ids).update(
+        lease_token=token, leased_until=now + lease_length(), updated_at=now
+    )
     tasks = list(Task.objects.filter(lease_token=token).select_related("generation", "generation__key"))
     return token, tasks
 
@@ -758,6 +761,29 @@ def apply_poll_result(
         )
 
 
+class LeaseLost(Exception):
+    """Another worker has taken over the task (our lease expired)."""
+
+
+def lease_keeper(task: Task, token: str):
+    """A download callback that renews the task's lease about every third of its length,
+    so a long download keeps its claim while a dead worker's claim still expires fast.
+    Raises LeaseLost when the lease was taken over (the download then stops)."""
+    every = lease_length().total_seconds() / 3
+    renewed = time.monotonic()
+
+    def keep(_bytes_so_far: int) -> None:
+        nonlocal renewed
+        if time.monotonic() - renewed < every:
+            return
+        now = timezone.now()
+        if Task.objects.filter(pk=task.pk, lease_token=token).update(leased_until=now + lease_length()) != 1:
+            raise LeaseLost(task.pk)
+        renewed = time.monotonic()
+
+    return keep
+
+
 def step_archive(task: Task, token: str) -> None:
     """Download the finished video, verify and probe it, store it with a poster.
 
@@ -775,7 +801,10 @@ def step_archive(task: Task, token: str) -> None:
         task.external_id, PollResult(GatewayStatus.SUCCEEDED, task.status_word, 100, None, video_url=task.result_url)
     )
     try:
-        download = http.download_to_tempfile(url, headers=headers)
+        download = http.download_to_tempfile(url, headers=headers, on_chunk=lease_keeper(task, token))
+    except LeaseLost:
+        log.warning("task %s: lease lost during the download; another worker has it", task.pk)
+        return
     except http.DownloadError as exc:
         _archive_failed(task, token, exc.message, permanent=exc.permanent)
         return

@@ -9,7 +9,6 @@ import time
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
@@ -33,8 +32,8 @@ def submit_task(task_id: int) -> bool:
 
 def archive_task(task_id: int) -> bool:
     """Archive a task whose video is ready."""
-    lease = timedelta(seconds=settings.STUDIO_DOWNLOAD_SECONDS + 120)
-    return pipeline.process_task(task_id, [TaskState.ARCHIVING], lease=lease)
+    # The lease is short and renewed while the video streams (pipeline.lease_keeper).
+    return pipeline.process_task(task_id, [TaskState.ARCHIVING])
 
 
 def sweep() -> int:

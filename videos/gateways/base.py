@@ -399,7 +399,9 @@ class Gateway:
             response = self.client.request(method, url, headers=headers, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
             raise GatewayError(
-                f"could not connect to {urlsplit(url).netloc} ({type(exc).__name__})",
+                str(exc)
+                if isinstance(exc, http.BlockedAddress)
+                else f"could not connect to {urlsplit(url).netloc} ({type(exc).__name__})",
                 permanent=isinstance(exc, httpx.UnsupportedProtocol),
             ) from exc
         except httpx.HTTPError as exc:
