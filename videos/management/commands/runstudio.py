@@ -53,7 +53,10 @@ class Command(BaseCommand):
                 try:
                     proc.wait(timeout=STOP_GRACE_S)
                 except subprocess.TimeoutExpired:
-                    _kill_group(proc)
+                    pass
+                # Whatever is left in the group (a worker orphaned by a crashed cluster
+                # process, or one that ignored the grace period) is killed now.
+                _kill_group(proc)
             self.stdout.write("Stopped.")
         if not stopping:
             failed = web if web.returncode is not None else worker
@@ -75,6 +78,6 @@ def _stop(proc: subprocess.Popen, sig: int, *, group: bool) -> None:
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
