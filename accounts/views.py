@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -86,7 +89,11 @@ def teams(request):
 @login_required
 def switch_team(request):
     """Make another of the user's teams the current one."""
-    membership = get_object_or_404(Membership, user=request.user, team__uuid=request.POST.get("team"))
+    try:
+        team_uuid = uuid.UUID(request.POST.get("team", ""))
+    except (TypeError, ValueError, AttributeError):
+        raise Http404("No such team.") from None
+    membership = get_object_or_404(Membership, user=request.user, team__uuid=team_uuid)
     request.session[SESSION_KEY] = membership.team_id
     messages.success(request, f"Switched to {membership.team.name}.")
     return redirect("studio")

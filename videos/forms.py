@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,6 +20,10 @@ from videos.pipeline import NewReference
 from videos.references import NoPublicAddress
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+#: What the gateways' request models take as an image URL (``^https?://\S+$``).
+HTTP_URL = re.compile(r"https?://\S+")
+#: Unicode categories with nothing to see: controls, format (zero-width, bidi), separators.
+INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
 class GatewayKeyForm(forms.ModelForm):
@@ -113,6 +119,14 @@ def check_image(upload) -> CheckedImage:
             if width * height > settings.STUDIO_MAX_REFERENCE_PIXELS:
                 raise forms.ValidationError(f"{name} is {width}×{height} pixels; that is too large.")
             img.verify()
+        # verify() checks PNG chunks but nothing of JPEG or WebP: decode the pixels (within
+        # the cap just checked) so a file cut after its headers is refused here too.
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+        # libwebp decodes a VP8 stream padded with zeros without complaint; the RIFF header
+        # still tells: it gives the file's length, which a cut or padded file does not have.
+        if kind == "WEBP" and int.from_bytes(data[4:8], "little") + 8 != len(data):
+            raise OSError("WebP RIFF size does not match the file")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise forms.ValidationError(f"{name} is not a readable image.") from None
     if kind not in IMAGE_TYPES:
@@ -150,7 +164,11 @@ class ComposeForm(forms.Form):
         help_text="Public http(s) addresses the gateway downloads, one per line.",
         max_length=8000,
     )
-    parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    parent = forms.UUIDField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "The generation to remix is not a valid id; start from its page again."},
+    )
     duration = forms.TypedChoiceField(label="Duration (s)", coerce=int)
     aspect_ratio = forms.ChoiceField(label="Aspect ratio")
     resolution = forms.ChoiceField(label="Resolution")
@@ -261,11 +279,25 @@ class ComposeForm(forms.Form):
             raise forms.ValidationError(NoPublicAddress.message)
         return checked
 
+    def clean_prompt(self) -> str:
+        prompt = self.cleaned_data.get("prompt") or ""
+        # Only zero-width, bidi, control or space characters: nothing to read, so no prompt.
+        return prompt if any(unicodedata.category(ch) not in INVISIBLE for ch in prompt) else ""
+
     def clean_reference_urls(self) -> list[str]:
         urls = [line.strip() for line in self.cleaned_data.get("reference_urls", "").splitlines() if line.strip()]
         for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            try:
+                parts = urlsplit(url)
+                hostname = parts.hostname
+            except ValueError:  # an unterminated IPv6 host, a netloc that NFKC normalisation changes
+                parts, hostname = None, None
+            if (
+                parts is None
+                or not hostname
+                or not HTTP_URL.fullmatch(url)
+                or any(unicodedata.category(ch) in INVISIBLE for ch in url)
+            ):
                 raise forms.ValidationError(f"{url[:80]} is not an http(s) URL.")
             if len(url) > 2000:
                 raise forms.ValidationError("A reference URL may be at most 2000 characters.")

@@ -41,6 +41,9 @@ from videos.gateways import dialect_choices
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 
 PAGE_SIZE = 24
+#: The highest page number read from the query; past it (and past the last page) the page is empty.
+#: Bounds the OFFSET far below what the database can bind (2⁶³ - 1).
+MAX_PAGE = 1_000_000
 #: The most tiles one bulk action takes (a page holds PAGE_SIZE; this bounds forged posts).
 BULK_LIMIT = 200
 #: Bytes read from storage at a time while zipping: memory stays flat whatever the sizes.
@@ -94,7 +97,9 @@ class GalleryFilters(forms.Form):
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
+        if until == date.max:  # no day follows it, so it cannot be the bound's next midnight
+            self.add_error("until", "That day is out of range.")
+        elif since and until and since > until:
             self.add_error("until", "“To” is before “From”.")
         return data
 
@@ -170,9 +175,10 @@ class Page:
 
 
 def get_page(queryset: QuerySet, number, size: int = PAGE_SIZE) -> Page:
-    """Page ``number`` (1-based; anything unparsable or < 1 means 1) of ``queryset``: one query."""
+    """Page ``number`` (1-based; anything unparsable or < 1 means 1, over ``MAX_PAGE`` means
+    ``MAX_PAGE``) of ``queryset``: one query."""
     try:
-        number = max(1, int(number))
+        number = min(max(1, int(number)), MAX_PAGE)
     except (TypeError, ValueError):
         number = 1
     start = (number - 1) * size

@@ -89,6 +89,8 @@ def compose_estimate(form: ComposeForm) -> dict | None:
         duration = int(data.get("duration", spec.default_duration))
     except (TypeError, ValueError):
         duration = spec.default_duration
+    if duration not in spec.durations:  # a forged or huge one: only the model's own durations
+        duration = spec.default_duration
     resolution = pick("resolution", spec.resolutions, spec.default_resolution)
     aspect_ratio = pick("aspect_ratio", spec.aspect_ratios, spec.default_aspect_ratio)
     urls = [line for line in str(data.get("reference_urls", "")).splitlines() if line.strip()]
