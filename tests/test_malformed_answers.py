@@ -17,8 +17,10 @@ hypothesis-generated JSON:
 The pipeline tests run with ``transaction=True``: the sweep then writes in autocommit,
 as in production, so a write the database refuses shows as it would there.
 
-Known bugs are pinned by ``xfail(strict=True)`` parameters and tests with minimal
-answers; the hypothesis strategies leave exactly those inputs out (``KNOWN BUG``).
+Answers that once broke the studio (a progress no float holds, NaN/Infinity, lone
+surrogates, deep nesting, a huge ``Retry-After``, a video URL httpx cannot parse) are
+kept as regression tests with minimal answers, and are in the corpus and the
+hypothesis strategies too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,7 +39,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.conftest import add_key
-from videos import pipeline
+from videos import billing, pipeline
 from videos.gateways import REGISTRY
 from videos.gateways.base import (
     GatewayError,
@@ -46,7 +49,7 @@ from videos.gateways.base import (
     ReferenceImageData,
     Submission,
 )
-from videos.models import ACTIVE_STATES, Generation, ReferenceImage, Task, TaskState
+from videos.models import ACTIVE_STATES, Billing, Generation, ReferenceImage, Task, TaskState
 
 DIALECTS = list(REGISTRY)
 BASE = "http://gw.test"  # a host the test transport does not serve: no sandbox, no network
@@ -174,6 +177,10 @@ def generic(template: dict) -> list[tuple[str, Answer]]:
         ("huge-string-field", ok({**template, "padding": "x" * 2_000_000})),
         ("many-fields", ok({**template, **{f"k{i}": i for i in range(20_000)}})),
         ("nested-fifty-deep", ok({**template, "x": json.loads("[" * 50 + "]" * 50)})),
+        ("nested-beyond-recursion", Answer(200, deep())),
+        ("nested-beyond-recursion-400", Answer(400, deep())),
+        ("nan-elsewhere", ok({**template, "eta": float("nan"), "cost": float("inf"), "debt": float("-inf")})),
+        ("surrogate-elsewhere", ok({**template, "note": "\udfff", "nested": {"\ud800": 1}})),
         ("invalid-utf8", Answer(200, b'{"status": "\xff\xfe", "id": "\xc0\xaf"}')),
         ("utf8-bom", Answer(200, b"\xef\xbb\xbf" + body)),
         ("utf16", Answer(200, json.dumps(template).encode("utf-16"))),
@@ -182,6 +189,9 @@ def generic(template: dict) -> list[tuple[str, Answer]]:
         ("code-envelope-200", ok({"code": "50000", "msg": "internal error", "data": None})),
         ("code-envelope-junk-200", ok({"code": [], "msg": {"x": 1}, "data": "t1"})),
         ("error-envelope-400", ok({"error": {"message": "bad request", "code": 20003}}, 400)),
+        ("error-envelope-code-infinite", ok({"error": {"message": "bad", "code": 1e309}}, 400)),
+        ("error-envelope-code-nan-200", ok({"error": {"message": "bad", "code": float("nan")}})),
+        ("error-envelope-surrogate-400", ok({"error": {"message": "bad \ud800", "code": 20003}}, 400)),
         ("error-envelope-401-junk", ok({"error": {"message": [], "code": {"x": 1}, "request_id": 5}}, 401)),
         ("error-envelope-422-list", ok({"detail": [{"loc": ["body"], "msg": "bad"}]}, 422)),
         ("redirect", Answer(302, b"", (("location", "http://evil.test/"),))),
@@ -189,6 +199,9 @@ def generic(template: dict) -> list[tuple[str, Answer]]:
         ("retry-after-negative", Answer(429, b"", (("retry-after", "-5"),))),
         ("retry-after-nan", Answer(429, b"", (("retry-after", "nan"),))),
         ("retry-after-past-date", Answer(429, b"", (("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"),))),
+        ("retry-after-infinite", Answer(429, b"", (("retry-after", "1e309"),))),
+        ("retry-after-huge", Answer(429, b"", (("retry-after", "1e12"),))),
+        ("retry-after-naive-date", Answer(429, b"", (("retry-after", "Wed, 21 Oct 2099 07:28:00 -0000"),))),
         ("retry-after-empty", Answer(429, b"", (("retry-after", ""),))),
         ("503-retry-after", Answer(503, b"", (("retry-after", "3"),))),
         ("gzip-that-is-not", Answer(200, body, (("content-encoding", "gzip"),))),
@@ -215,11 +228,18 @@ STATUS_VALUES = [
     "cancelled",
     "expired",
     "in_progress",
+    "\ud800",
+    "completed\udfff",
     MISSING,
 ]
 PROGRESS_VALUES = ["abc", -5, None, [], {}, "50%", 1e308, -1e308, 0.5, "0.5", True, 10**18, "", "½", 99.9999]
+PROGRESS_VALUES += [1e309, -1e309, float("nan"), "inf", "nan", "-Infinity", 10**400, -(10**400)]
 ID_VALUES = [MISSING, "", None, 123, 1.5, True, [], {"id": 1}, "x" * 100_000, "../../etc/passwd", "t1\r\nX-Evil: 1"]
 ERROR_VALUES = [5, [], {}, {"message": 5}, {"code": []}, None, "", "x" * 100_000, {"message": {"nested": True}}]
+ERROR_VALUES += ["bad \ud800", {"message": "bad \udc00"}, {"code": 1e309}, {"code": float("nan")}, float("inf")]
+# Video URLs httpx cannot parse: a poll reads them as text; the archive fails the task for good.
+UNPARSABLE_URLS = ["http://[::1", "https://exa\x00mple.com/v.mp4", "http://\u202eexample.com/v.mp4"]
+UNPARSABLE_URLS += ["http://\ud800.example/v.mp4", "https://cdn.example/\ud800.mp4"]
 URL_VALUES = [
     "not a url",
     12345,
@@ -232,10 +252,8 @@ URL_VALUES = [
     "http://" + "a" * 5000,
     "data:video/mp4;base64,AAAA",
     "https://cdn.example/v.mp4",
+    *UNPARSABLE_URLS,
 ]
-# KNOWN BUG (test_…_video_url_httpx_cannot_parse): these finish a poll soundly, but the archive
-# step then raises; the adapter properties take them, the pipeline ones pin them as xfail.
-UNPARSABLE_URLS = ["http://[::1", "https://exa\x00mple.com/v.mp4", "http://\u202eexample.com/v.mp4"]
 
 
 def envelope_cases(dialect: str) -> list[tuple[str, dict]]:
@@ -317,17 +335,9 @@ def deep(levels: int = 100_000) -> bytes:
     return b"[" * levels + b"]" * levels
 
 
-# KNOWN BUGS, as answers: (id, reason, {dialect: Answer}).
-CLAMP = (
-    "KNOWN BUG: base.clamp_progress catches TypeError/ValueError only: a progress of Infinity "
-    "(1e309 in JSON, or the string 'inf'), NaN, or an integer too big for a float raises OverflowError/"
-    "ValueError out of poll()."
-)
-RECURSION = (
-    "KNOWN BUG: base._json_or_text lets json's RecursionError out: a deeply nested JSON body (any "
-    "status) escapes poll() and submit() instead of becoming a GatewayError."
-)
-PROGRESS_BUGS = [
+# Regressions: a progress of Infinity (1e309 in JSON, or the string 'inf'), NaN, or an integer
+# too big for a float once raised OverflowError/ValueError out of base.clamp_progress.
+PROGRESS_NO_FLOAT_HOLDS = [
     pytest.param(1e309, id="progress-infinity"),
     pytest.param(float("nan"), id="progress-nan"),
     pytest.param("inf", id="progress-inf-string"),
@@ -414,21 +424,20 @@ def test_submit_reads_a_malformed_answer_or_raises_gateway_error(dialect, answer
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-@pytest.mark.parametrize("url", UNPARSABLE_URLS, ids=["ipv6", "nul", "bidi"])
+@pytest.mark.parametrize("url", UNPARSABLE_URLS, ids=["ipv6", "nul", "bidi", "surrogate-host", "surrogate-path"])
 def test_poll_passes_an_odd_video_url_through_as_text(dialect, url):
     answer = ok(done(dialect, url))
     check_poll(adapter_answering(dialect, answer), answer)
 
 
-@pytest.mark.xfail(strict=True, reason=CLAMP)
-@pytest.mark.parametrize("value", PROGRESS_BUGS)
+@pytest.mark.parametrize("value", PROGRESS_NO_FLOAT_HOLDS)
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_poll_survives_a_progress_no_float_can_hold(dialect, value):
     answer = progress_answer(dialect, value)
     check_poll(adapter_answering(dialect, answer), answer)
 
 
-@pytest.mark.xfail(strict=True, reason=RECURSION)
+# Regression: json's RecursionError once escaped base._json_or_text (any status).
 @pytest.mark.parametrize("status", [200, 400])
 @pytest.mark.parametrize("call", ["poll", "submit"])
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -441,11 +450,7 @@ def test_a_deeply_nested_answer_is_a_gateway_error(dialect, call, status):
         check_submit(adapter, dialect, answer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN BUG: reapi._error_code does int(code) catching TypeError/ValueError only; an error "
-    "envelope whose code is Infinity (1e309) raises OverflowError out of poll() and submit().",
-)
+# Regression: reapi._error_code's int(code) once raised OverflowError for an Infinity (1e309) code.
 @pytest.mark.parametrize("call", ["poll", "submit"])
 def test_reapi_survives_an_infinite_error_code(call):
     answer = ok({"error": {"code": 1e309, "message": "bad"}}, 400)
@@ -456,15 +461,24 @@ def test_reapi_survives_an_infinite_error_code(call):
         check_submit(adapter, "reapi", answer)
 
 
+def test_xai_survives_a_surrogate_key():
+    answer = ok({**RUNNING["xai"], "\ud800": 1})
+    check_poll(adapter_answering("xai", answer), answer)
+
+
 # --- the adapter, hypothesis-generated answers -------------------------------------------------
 
-# KNOWN BUG exclusions: no NaN/Infinity, no integer beyond a float, bounded depth (see above).
+# Any JSON a sloppy server writes: NaN and Infinity, integers beyond a float, lone surrogates
+# (a \ud800 escape), and (in ``answers``) nesting deeper than the decoder goes.
 JSON_SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**64), 2**64),
-    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(),
+    st.sampled_from([10**400, -(10**400)]),
+    st.floats(),
     st.text(max_size=30),
+    st.text(st.characters(codec=None, exclude_categories=()), max_size=30),
     st.sampled_from(["completed", "done", "failed", "processing", "queued", "https://cdn.example/v.mp4", "t1"]),
 )
 JSON = st.recursive(
@@ -494,7 +508,10 @@ HTTP_STATUSES = st.sampled_from([200, 200, 200, 201, 202, 204, 400, 401, 404, 40
 
 @st.composite
 def answers(draw, dialect: str, template: dict) -> Answer:
-    """Arbitrary JSON, or the dialect's own answer with arbitrary values in its fields."""
+    """Arbitrary JSON, or the dialect's own answer with arbitrary values in its fields, or
+    (now and then) a body nested deeper than the JSON decoder goes."""
+    if draw(st.integers(0, 19)) == 0:
+        return Answer(draw(HTTP_STATUSES), deep(draw(st.sampled_from([1_000, 100_000]))))
     if draw(st.booleans()):
         value = draw(JSON)
     else:
@@ -684,37 +701,19 @@ def test_a_sweep_over_malformed_submit_answers_ends_each_send_clearly(owner, tea
     sweep(cases, gateway, check=after_submit)
 
 
-NON_FINITE = (
-    "KNOWN BUG: pipeline.scrub keeps NaN/Infinity floats, json.dumps writes them as NaN/Infinity, and "
-    "SQLite's CHECK (JSON_VALID(last_raw)) / (JSON_VALID(data)) refuses the row: the write raises, "
-    "guarded() swallows it and only pushes the task 60 s on; nothing is recorded, a 'failed' answer "
-    "never fails the task, and it polls on until the task's age limit."
-)
-SURROGATE = (
-    "KNOWN BUG: a lone surrogate (a \\ud800 escape) in the status word or the error message reaches "
-    "Task.status_word / last_error / Event.message; SQLite cannot encode it (UnicodeEncodeError), "
-    "guarded() swallows it: nothing is recorded and a 'failed' answer never fails the task."
-)
-RETRY_AFTER = (
-    "KNOWN BUG: base._retry_after accepts any number (1e309 → inf, 1e12), pipeline.backoff returns it "
-    "and now + timedelta(seconds=…) raises OverflowError: guarded() swallows it; a poll leaves no "
-    "trace, and a submit is left 'submitting' so the next sweep wrongly asks the member to resubmit "
-    "or abandon a request the gateway refused with 429."
-)
-ARCHIVE_URL = (
-    "KNOWN BUG: a video URL httpx cannot parse (httpx.InvalidURL is not an httpx.HTTPError; an "
-    "unclosed IPv6 bracket raises ValueError in base.same_origin) escapes step_archive; guarded() "
-    "re-queues it every 60 s with no attempt counted and no message, forever (the age limit is "
-    "only checked when polling, MAX_ARCHIVE_ATTEMPTS never counts), and the hold is never settled."
-)
+# Regressions, each once swallowed by guarded() with nothing recorded and the task never ended:
+# NaN/Infinity in an answer (SQLite's JSON_VALID refused last_raw / Event.data); a lone surrogate
+# in the status word or error text (SQLite cannot encode it); a Retry-After of 1e309 or 1e12
+# (OverflowError in now + timedelta(...), a submit left 'submitting'); a video URL httpx cannot
+# parse (httpx.InvalidURL, or ValueError from base.same_origin, out of step_archive, forever).
 
 
 def each_dialect(build) -> dict[str, list[tuple[str, Answer]]]:
     return {d: [("bug", build(d))] for d in DIALECTS}
 
 
-def bug(build, name: str, reason: str):
-    return pytest.param(build, id=name, marks=pytest.mark.xfail(strict=True, reason=reason))
+def case(build, name: str):
+    return pytest.param(build, id=name)
 
 
 def failed_answer(dialect: str, **fields) -> Answer:
@@ -725,33 +724,67 @@ def failed_answer(dialect: str, **fields) -> Answer:
 @pytest.mark.parametrize(
     "build",
     [
-        bug(lambda d: progress_answer(d, 1e309), "progress-infinity", CLAMP),
-        bug(lambda d: progress_answer(d, float("nan")), "progress-nan", CLAMP),
-        bug(lambda d: progress_answer(d, 10**400), "progress-huge-int", CLAMP),
-        bug(lambda d: Answer(200, deep()), "deep-nesting", RECURSION),
-        bug(lambda d: ok({**RUNNING[d], "eta": float("nan")}), "nan-elsewhere", NON_FINITE),
-        bug(
+        case(lambda d: progress_answer(d, 1e309), "progress-infinity"),
+        case(lambda d: progress_answer(d, float("nan")), "progress-nan"),
+        case(lambda d: progress_answer(d, 10**400), "progress-huge-int"),
+        case(lambda d: Answer(200, deep()), "deep-nesting"),
+        case(lambda d: ok({**RUNNING[d], "eta": float("nan")}), "nan-elsewhere"),
+        case(
             lambda d: ok({**changed(d, RUNNING[d], status=FAILED_WORD[d]), "cost": float("inf")}),
             "failed-with-infinity",
-            NON_FINITE,
         ),
-        bug(lambda d: failed_answer(d, error="bad \ud800"), "failed-with-surrogate", SURROGATE),
-        bug(lambda d: ok(changed(d, RUNNING[d], status="\ud800")), "surrogate-status", SURROGATE),
-        bug(lambda d: Answer(429, b"", (("retry-after", "1e309"),)), "retry-after-infinite", RETRY_AFTER),
-        bug(lambda d: Answer(429, b"", (("retry-after", "1e12"),)), "retry-after-huge", RETRY_AFTER),
-        bug(lambda d: ok(done(d, UNPARSABLE_URLS[0])), "video-url-ipv6", ARCHIVE_URL),
-        bug(lambda d: ok(done(d, UNPARSABLE_URLS[1])), "video-url-nul", ARCHIVE_URL),
-        bug(lambda d: ok(done(d, UNPARSABLE_URLS[2])), "video-url-bidi", ARCHIVE_URL),
+        case(lambda d: failed_answer(d, error="bad \ud800"), "failed-with-surrogate"),
+        case(lambda d: ok(changed(d, RUNNING[d], status="\ud800")), "surrogate-status"),
+        case(lambda d: Answer(429, b"", (("retry-after", "1e309"),)), "retry-after-infinite"),
+        case(lambda d: Answer(429, b"", (("retry-after", "1e12"),)), "retry-after-huge"),
+        case(lambda d: ok(done(d, UNPARSABLE_URLS[0])), "video-url-ipv6"),
+        case(lambda d: ok(done(d, UNPARSABLE_URLS[1])), "video-url-nul"),
+        case(lambda d: ok(done(d, UNPARSABLE_URLS[2])), "video-url-bidi"),
+        case(lambda d: ok(done(d, UNPARSABLE_URLS[3])), "video-url-surrogate-host"),
+        case(lambda d: ok(done(d, UNPARSABLE_URLS[4])), "video-url-surrogate-path"),
     ],
 )
-def test_a_sweep_over_an_answer_that_breaks_the_pipeline(owner, team, gateway, build):
+def test_a_sweep_over_an_answer_that_once_broke_the_pipeline(owner, team, gateway, build):
     keys = keys_by_dialect(owner, team)
     cases = poll_cases(owner, team, keys, each_dialect(build))
     sweep(cases, gateway, check=lambda task, answer: after_poll(task))
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason=RETRY_AFTER)
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        *[
+            pytest.param(lambda d, url=url: ok(done(d, url)), "not a valid URL", id=f"video-url-{i}")
+            # The last one, a lone surrogate in the path, is stored as U+FFFD: a valid URL then.
+            for i, url in enumerate(UNPARSABLE_URLS[:-1])
+        ],
+        pytest.param(lambda d: failed_answer(d, error="bad \ud800"), "bad \ufffd", id="failed-with-surrogate"),
+        pytest.param(
+            lambda d: ok({**changed(d, RUNNING[d], status=FAILED_WORD[d]), "cost": float("inf")}),
+            "",
+            id="failed-with-infinity",
+        ),
+    ],
+)
+def test_an_answer_that_ends_the_task_fails_it_and_releases_its_hold(owner, team, gateway, build, message):
+    keys = keys_by_dialect(owner, team)
+    cases = poll_cases(owner, team, keys, each_dialect(build))
+    for task in cases:
+        billing.place_hold(task.generation, Decimal("1.00"))
+    Gateway({task.external_id: answer for task, answer in cases.items()}).install(gateway)
+    pipeline.sweep_once()
+    for task in cases:
+        task.refresh_from_db()
+        task.generation.refresh_from_db()
+        assert task.state == TaskState.FAILED, described(task)
+        assert message in task.last_error and task.last_error.strip(), described(task)
+        assert task.generation.billing == Billing.RELEASED
+        assert not task.lease_token and task.leased_until is None
+        assert task.generation.events.filter(kind="failed").exists()
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("retry_after", ["1e309", "1e12"])
 def test_a_submit_refused_with_an_overflowing_retry_after_is_retried(owner, team, gateway, retry_after):
     keys = keys_by_dialect(owner, team)

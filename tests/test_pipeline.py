@@ -239,14 +239,30 @@ def test_the_event_log_records_each_state_change_without_the_key(gateway, owner,
     assert "base64,iVBOR" not in dump  # reference images are not copied into the log
 
 
-def test_an_undecodable_download_fails_instead_of_saving_garbage(gateway, owner, team, key):
+def test_an_undecodable_download_is_retried_then_fails_instead_of_saving_garbage(gateway, owner, team, key):
     gateway.faults.append(
         (lambda r: r.url.path.endswith("/content"), lambda r: httpx.Response(200, content=b"not a video"))
     )
     generation = make_generation(owner, team, key)
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.FAILED and "not a playable video" in task.last_error
+    assert sum(1 for r in gateway.requests if r.url.path.endswith("/content")) == pipeline.MAX_ARCHIVE_ATTEMPTS
     assert not Asset.objects.exists()
+
+
+def test_an_error_page_in_place_of_the_video_is_retried(gateway, owner, team, key):
+    pages = iter([httpx.Response(200, text="<html>502 Bad Gateway</html>")])
+    fault = (lambda r: r.url.path.endswith("/content"), lambda r: next(pages))
+    gateway.faults.append(fault)
+    generation = make_generation(owner, team, key)
+    tasks.submit_task(generation.task.pk)
+    for _ in range(3):
+        Task.objects.filter(pk=generation.task.pk).update(next_poll_at=timezone.now())
+        tasks.sweep()
+    tasks.archive_task(generation.task.pk)  # gets the error page: tried again later
+    assert Task.objects.get(pk=generation.task.pk).state == TaskState.ARCHIVING
+    gateway.faults.remove(fault)
+    assert run_until_done(generation.task.pk).state == TaskState.COMPLETED
 
 
 def test_a_sweep_polls_many_tasks_concurrently_and_applies_each_answer(gateway, owner, team, key, settings):

@@ -389,9 +389,13 @@ def download_to_tempfile(
     ``deadline_s`` (default ``STUDIO_DOWNLOAD_SECONDS``) the wall-clock time,
     since httpx's read timeout bounds each read, not the whole body. Raises
     DownloadError: permanent for 4xx answers, oversize files and URLs the SSRF
-    guard refuses (or that are not http(s)), transient for network errors, 5xx
-    and deadlines. A partial file is always removed.
+    guard refuses (or that are not http(s)) or that cannot be parsed at all,
+    transient for network errors, 5xx and deadlines. A partial file is always removed.
     """
+    try:
+        httpx.URL(url)  # an unclosed IPv6 bracket, a NUL, a bidi control, a lone surrogate…
+    except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
+        raise DownloadError("the video URL is not a valid URL", permanent=True) from exc
     max_bytes = max_bytes or settings.STUDIO_MAX_VIDEO_BYTES
     deadline = time.monotonic() + (deadline_s or settings.STUDIO_DOWNLOAD_SECONDS)
     fd, path = tempfile.mkstemp(prefix="studio-dl-", suffix=".part")
@@ -420,6 +424,9 @@ def download_to_tempfile(
     except httpx.UnsupportedProtocol as exc:  # BlockedAddress, BlockedURL, or not an http(s) URL
         os.unlink(path)
         raise DownloadError(f"the video URL was refused ({exc})", permanent=True) from exc
+    except httpx.InvalidURL as exc:  # not an httpx.HTTPError
+        os.unlink(path)
+        raise DownloadError("the video URL is not a valid URL", permanent=True) from exc
     except httpx.HTTPError as exc:
         os.unlink(path)
         raise DownloadError(f"the video download failed: {type(exc).__name__}") from exc

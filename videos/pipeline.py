@@ -13,8 +13,10 @@ due.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -32,7 +34,14 @@ from django.utils import timezone
 
 from videos import audit, billing, circuit, http, media
 from videos.gateways import Gateway, GatewayError
-from videos.gateways.base import GatewayStatus, GenerationInput, PollResult, ReferenceForm, ReferenceImageData
+from videos.gateways.base import (
+    MAX_RETRY_AFTER_S,
+    GatewayStatus,
+    GenerationInput,
+    PollResult,
+    ReferenceForm,
+    ReferenceImageData,
+)
 from videos.models import ACTIVE_STATES, Approval, Asset, Event, Generation, ReferenceImage, Task, TaskState
 from videos.references import NoPublicAddress, signed_url
 from videos.vault import VaultError, redact
@@ -72,12 +81,25 @@ _STATE_FOR_STATUS = {
 # --- events ---------------------------------------------------------------------------
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` fit for a text column: each lone surrogate (a ``\\ud800`` escape in a
+    gateway's JSON, which no database encoding can store) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", value)
+
+
 def scrub(value: Any, *, limit: int = 2000) -> Any:
-    """A copy of a request or answer fit for the event log: secrets redacted, data URIs
-    and long strings shortened. Dicts, lists and scalars keep their shape."""
+    """A copy of a request or answer fit for the event log and a JSON column: secrets
+    redacted, data URIs and long strings shortened, lone surrogates replaced (see
+    ``clean_text``), NaN and infinite floats (which are not JSON) turned into None.
+    Dicts, lists and scalars keep their shape."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
+            if isinstance(key, str):
+                key = clean_text(key)
             if str(key).lower() in {"authorization", "api_key", "apikey", "key", "token", "secret"}:
                 out[key] = "[redacted]"
             else:
@@ -87,20 +109,22 @@ def scrub(value: Any, *, limit: int = 2000) -> Any:
         return [scrub(item, limit=limit) for item in value[:50]]
     if isinstance(value, str):
         if value.startswith("data:") and ";base64," in value:
-            head = value.split(",", 1)[0]
+            head = clean_text(value.split(",", 1)[0][:limit])
             return f"{head},… ({len(value)} characters)"
-        value = redact(value)
+        value = redact(clean_text(value))
         return value if len(value) <= limit else value[:limit] + "…"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
 def record(generation_id: int, kind: str, message: str = "", *, state: str = "", data: Any = None) -> Event:
-    """Append one line to a generation's timeline (``data`` is scrubbed first)."""
+    """Append one line to a generation's timeline (``message`` cleaned, ``data`` scrubbed)."""
     return Event.objects.create(
         generation_id=generation_id,
         kind=kind,
         state=state,
-        message=redact(message),
+        message=redact(clean_text(message)),
         data=scrub(data) if data is not None else None,
     )
 
@@ -428,8 +452,10 @@ def claim_due(limit: int) -> tuple[str, list[Task]]:
 
 
 def finish(task: Task, token: str, *, state: str | None = None, **fields) -> bool:
-    """Write ``fields`` (and ``state``) and release the lease, only if we still hold it."""
+    """Write ``fields`` (and ``state``) and release the lease, only if we still hold it.
+    Text fields are cleaned (``clean_text``): they may carry a gateway's words."""
     now = timezone.now()
+    fields = {name: clean_text(value) if isinstance(value, str) else value for name, value in fields.items()}
     updates = {**fields, "leased_until": None, "lease_token": "", "updated_at": now}
     if state is not None:
         updates["state"] = state
@@ -450,11 +476,12 @@ def finish(task: Task, token: str, *, state: str | None = None, **fields) -> boo
 
 def backoff(attempts: int, base_s: float, retry_after: float | None = None) -> float:
     """Seconds before retrying after ``attempts`` consecutive failures: exponential from
-    ``base_s`` with ±20% jitter, at most MAX_BACKOFF_S, never less than ``retry_after``."""
+    ``base_s`` with ±20% jitter, at most MAX_BACKOFF_S, never less than ``retry_after``
+    (itself taken at most MAX_RETRY_AFTER_S, and ignored when not finite)."""
     delay = min(MAX_BACKOFF_S, base_s * (2 ** max(0, attempts - 1)))
     delay *= random.uniform(0.8, 1.2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
+    if retry_after is not None and math.isfinite(retry_after):
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
     return delay
 
 
@@ -515,6 +542,7 @@ def generation_input(generation: Generation) -> GenerationInput:
 
 def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
     """End the task as failed with ``message`` shown to the member; release its hold."""
+    message = clean_text(message)
     with transaction.atomic():
         if finish(task, token, state=TaskState.FAILED, last_error=message[:2000]):
             record(task.generation_id, "failed", message, state=TaskState.FAILED, data=data)
@@ -692,8 +720,9 @@ def apply_poll_result(
 ) -> None:
     """Move the task according to one status answer (``polls``: the new poll count)."""
     previous_word = task.status_word
+    word = clean_text(result.status_word)
     common = {
-        "status_word": result.status_word[:40],
+        "status_word": word[:40],
         "last_raw": scrub(result.raw),
         "attempts": 0,
         "last_error": "",
@@ -740,7 +769,7 @@ def apply_poll_result(
             billing.release(task.generation)
         return
     state = _STATE_FOR_STATUS[result.status]
-    changed = state != task.state or result.status_word != previous_word
+    changed = state != task.state or word[:40] != previous_word
     if (
         finish(
             task,
@@ -755,7 +784,7 @@ def apply_poll_result(
         record(
             task.generation_id,
             "status",
-            f"The gateway reports {result.status_word or 'no status'}.",
+            f"The gateway reports {word or 'no status'}.",
             state=state,
             data=result.raw,
         )
@@ -797,10 +826,11 @@ def step_archive(task: Task, token: str) -> None:
     except StepError as exc:
         fail(task, token, str(exc))
         return
-    url, headers = gateway.result_download(
-        task.external_id, PollResult(GatewayStatus.SUCCEEDED, task.status_word, 100, None, video_url=task.result_url)
-    )
     try:
+        url, headers = gateway.result_download(
+            task.external_id,
+            PollResult(GatewayStatus.SUCCEEDED, task.status_word, 100, None, video_url=task.result_url),
+        )
         download = http.download_to_tempfile(url, headers=headers, on_chunk=lease_keeper(task, token))
     except LeaseLost:
         log.warning("task %s: lease lost during the download; another worker has it", task.pk)
@@ -808,11 +838,16 @@ def step_archive(task: Task, token: str) -> None:
     except http.DownloadError as exc:
         _archive_failed(task, token, exc.message, permanent=exc.permanent)
         return
+    except ValueError:  # a URL the adapter could not read (an unclosed IPv6 bracket, say)
+        _archive_failed(task, token, "the video URL is not a valid URL", permanent=True)
+        return
     try:
         try:
             info = media.probe_video(download.path)
         except media.InvalidVideo as exc:
-            fail(task, token, f"The gateway's file is not a playable video ({exc}).")
+            # A gateway that answers an error page with 200, or a download cut short, is
+            # tried again; only a file that stays unplayable fails the task.
+            _archive_failed(task, token, f"the gateway's file is not a playable video ({exc})", permanent=False)
             return
         try:
             poster = media.extract_poster(download.path)

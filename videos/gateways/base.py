@@ -13,6 +13,7 @@ import base64
 import enum
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any, ClassVar, TypeVar
@@ -451,9 +452,13 @@ class Gateway:
 
 
 def same_origin(url: str, base_url: str) -> bool:
-    """True when ``url`` has the scheme, host and port of ``base_url``."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    """True when ``url`` has the scheme, host and port of ``base_url``; False when either
+    cannot be parsed (an unclosed IPv6 bracket, a port out of range)."""
+    try:
+        a, b = urlsplit(url), urlsplit(base_url)
+        return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    except ValueError:
+        return False
 
 
 def stepped_interval(age_s: float, *steps: tuple[float, float], then: float) -> float:
@@ -474,10 +479,13 @@ def first_validation_error(exc: ValidationError) -> str:
 
 
 def clamp_progress(value: Any) -> int:
-    """A gateway's progress (number, numeric string, or 0–1 fraction) as 0–100."""
+    """A gateway's progress (number, numeric string, or 0–1 fraction) as 0–100; 0 for
+    anything else, NaN, infinities and integers too large for a float included."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    if not math.isfinite(number):
         return 0
     if 0 < number < 1 and not float(number).is_integer():
         number *= 100
@@ -494,7 +502,8 @@ def _describe_durations(durations: tuple[int, ...]) -> str:
 def _json_or_text(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: a body nested deeper than the decoder goes; read it as text.
         return _truncate(response.text)
 
 
@@ -504,18 +513,32 @@ def _truncate(value: Any, limit: int = 2000) -> Any:
     return value
 
 
+#: The longest wait a ``Retry-After`` header is taken at (a day): a larger one, or an
+#: infinite one, would overflow the datetime arithmetic of the next attempt.
+MAX_RETRY_AFTER_S = 24 * 3600.0
+
+
 def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait (a number or an HTTP date),
+    between 0 and MAX_RETRY_AFTER_S; None when absent, unreadable or not finite."""
     value = response.headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        from datetime import datetime
-        from email.utils import parsedate_to_datetime
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        seconds = _retry_after_date(value)
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+def _retry_after_date(value: str) -> float | None:
+    """Seconds from now until the HTTP date ``value``, or None when it is not one."""
+    from datetime import datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+    except (TypeError, ValueError, OverflowError):  # not a date, or one without a zone
+        return None

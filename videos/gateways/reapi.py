@@ -361,5 +361,5 @@ def _error_code(body: Any) -> int | None:
         return None
     try:
         return int(code)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity (1e309)
         return None

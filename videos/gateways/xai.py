@@ -232,7 +232,7 @@ class XaiGateway(Gateway):
         return error
 
     def _result(self, external_id: str, answer: dict[str, Any]) -> PollResult:
-        parsed = StatusAnswer.model_validate(answer)
+        parsed = self.parse_answer(StatusAnswer, answer, raw=answer)
         word = parsed.status.strip().lower() if isinstance(parsed.status, str) else ""
         video = parsed.video if isinstance(parsed.video, dict) else {}
         video_url = video.get("url") if isinstance(video.get("url"), str) else ""
