@@ -97,7 +97,7 @@ def test_the_compose_form_shows_the_estimate_and_other_keys(client_for, owner, t
     )
     html = response.content.decode()
     assert "8 s × $0.05/s at 480p = $0.40" in html
-    assert "Through Second sandbox: $0.40" in html
+    assert "Through Second sandbox · OpenAI-format (grok-imagine-video-1.5-preview): $0.40" in html
     unknown = client.post(reverse("estimate"), {"key": str(key.uuid), "duration": "8", "resolution": "720p"}, **HTMX)
     assert "price unknown" in unknown.content.decode() and "$0.00" not in unknown.content.decode()
 
