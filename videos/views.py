@@ -261,6 +261,17 @@ def _changeable(request, uuid, verb: str) -> Generation:
     return generation
 
 
+def _act(request, uuid, verb: str, action, done: str, gone: str):
+    """Run ``action(generation, user)`` on a generation the member may change, say how it
+    went (``done`` or, when it returned False, ``gone``) and go back to its page."""
+    generation = _changeable(request, uuid, verb)
+    if action(generation, request.user):
+        messages.success(request, done)
+    else:
+        messages.error(request, gone)
+    return redirect("generation", uuid=generation.uuid)
+
+
 @require_GET
 @team_required(can_generate=True)
 def remix(request, uuid):
@@ -279,12 +290,7 @@ def retry(request, uuid):
 @require_POST
 @team_required(can_generate=True)
 def cancel(request, uuid):
-    generation = _changeable(request, uuid, "cancel")
-    if pipeline.cancel(generation, request.user):
-        messages.success(request, "Cancelled; the hold was released.")
-    else:
-        messages.error(request, "It had already ended.")
-    return redirect("generation", uuid=generation.uuid)
+    return _act(request, uuid, "cancel", pipeline.cancel, "Cancelled; the hold was released.", "It had already ended.")
 
 
 @require_POST
@@ -318,15 +324,8 @@ def delete(request, uuid):
 def resubmit(request, uuid):
     """Send a generation that needs attention once more (its author or an admin). The
     gateway may have created the first one, so this may bill twice."""
-    generation = _changeable(request, uuid, "resubmit")
-    if pipeline.resubmit(generation, request.user):
-        messages.success(
-            request,
-            "Resubmitted. If the gateway had created the first one, it may bill both; the hold covers this one.",
-        )
-    else:
-        messages.error(request, "It no longer needs attention.")
-    return redirect("generation", uuid=generation.uuid)
+    done = "Resubmitted. If the gateway had created the first one, it may bill both; the hold covers this one."
+    return _act(request, uuid, "resubmit", pipeline.resubmit, done, "It no longer needs attention.")
 
 
 @require_POST
@@ -334,12 +333,8 @@ def resubmit(request, uuid):
 def abandon(request, uuid):
     """Give up on a generation that needs attention (its author or an admin): it fails
     and its hold is released, though the gateway may still bill it if it had created it."""
-    generation = _changeable(request, uuid, "abandon")
-    if pipeline.abandon(generation, request.user):
-        messages.success(request, "Abandoned; the hold was released. It will not be sent again.")
-    else:
-        messages.error(request, "It no longer needs attention.")
-    return redirect("generation", uuid=generation.uuid)
+    done = "Abandoned; the hold was released. It will not be sent again."
+    return _act(request, uuid, "abandon", pipeline.abandon, done, "It no longer needs attention.")
 
 
 # --- money ------------------------------------------------------------------------------
