@@ -586,7 +586,7 @@ def test_the_admin_lists_poster_thumbnails_with_filters(gateway, client, site_ad
 
     html = client.get(reverse("admin:videos_generation_changelist")).content.decode()
 
-    assert f'<img src="{reverse("poster_file", args=[generation.uuid])}"' in html
+    assert f'<img src="{reverse("admin:videos_generation_poster", args=[generation.uuid])}"' in html
     for name in ("review__exact", "dialect", "task__state"):
         assert name in html
     searched = client.get(
@@ -608,3 +608,15 @@ def test_joining_by_invitation_is_audited(client_for, owner, team):
     client_for(newcomer).post(reverse("accept_invite", args=[invitation.token]))
     entry = AuditEntry.objects.get(action="member.joined")
     assert (entry.actor, entry.target, entry.team) == (newcomer, "nina", team)
+
+
+def test_staff_outside_the_team_see_admin_posters(gateway, admin_client, owner, team, key):
+    from tests.conftest import make_generation, run_until_done
+
+    generation = make_generation(owner, team, key)
+    run_until_done(generation.task.pk)
+    html = admin_client.get(reverse("admin:videos_generation_changelist")).content.decode()
+    poster = reverse("admin:videos_generation_poster", args=[generation.uuid])
+    assert poster in html
+    response = admin_client.get(poster)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"

@@ -2,10 +2,13 @@
 timeline, and bulk review decisions; the audit trail read-only."""
 
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from videos import desk
+from videos.files import serve_file
 from videos.models import Asset, AuditEntry, Event, GatewayKey, Generation, LedgerEntry, Price, Review, Task
 
 
@@ -76,8 +79,21 @@ class GenerationAdmin(admin.ModelAdmin):
             return "—"
         return format_html(
             '<img src="{}" alt="" width="96" height="54" loading="lazy">',
-            reverse("poster_file", args=[obj.uuid]),
+            reverse("admin:videos_generation_poster", args=[obj.uuid]),
         )
+
+    def get_urls(self):
+        poster = self.admin_site.admin_view(self.poster_view)
+        return [path("<uuid:uuid>/poster.jpg", poster, name="videos_generation_poster"), *super().get_urls()]
+
+    def poster_view(self, request, uuid):
+        """The poster for staff, whatever their teams (the studio's own URL is team-scoped)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        asset = Asset.objects.filter(generation__uuid=uuid).exclude(poster="").first()
+        if asset is None:
+            raise Http404
+        return serve_file(request, asset.poster, content_type="image/jpeg", filename=f"{uuid}.jpg")
 
     @admin.display(description="State", ordering="task__state")
     def state(self, obj):
