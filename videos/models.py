@@ -140,11 +140,13 @@ class Generation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # Ascending on purpose: read backwards, (created_at, id) serves the newest-first
+        # ordering (-created_at, -id) with no sort step (SQLite appends the rowid ascending).
         indexes = [
-            models.Index(fields=["team", "-created_at"]),
-            models.Index(fields=["team", "dialect", "-created_at"]),
-            models.Index(fields=["team", "author", "-created_at"]),
-            models.Index(fields=["team", "review", "-created_at"]),
+            models.Index(fields=["team", "created_at", "id"], name="gen_team_created"),
+            models.Index(fields=["team", "dialect", "created_at", "id"], name="gen_team_dialect_created"),
+            models.Index(fields=["team", "author", "created_at", "id"], name="gen_team_author_created"),
+            models.Index(fields=["team", "review", "created_at", "id"], name="gen_team_review_created"),
         ]
 
     def __str__(self) -> str:
