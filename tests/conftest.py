@@ -225,3 +225,18 @@ def poller():
     yield
     stop.set()
     thread.join(timeout=10)
+
+
+def _hypothesis_profiles() -> None:
+    """CI replays the same examples every run (a new random find must not block a landing);
+    local runs keep exploring with fresh examples."""
+    import os
+
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+    if os.environ.get("CI"):
+        hypothesis_settings.load_profile("ci")
+
+
+_hypothesis_profiles()
