@@ -85,3 +85,52 @@ def env_url(name: str, default: str = "") -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ImproperlyConfigured(f"{name} must be an http(s) URL, not {value!r}")
     return value.rstrip("/")
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """Return the variable if it is one of ``choices`` (compared in lower case).
+
+    Raises ImproperlyConfigured naming the allowed values otherwise.
+    """
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value.lower()
+
+
+def env_database(name: str, *, conn_max_age: int) -> dict | None:
+    """Return Django's ``DATABASES["default"]`` for a database URL such as
+    ``postgres://user:password@host:5432/studio`` (dj-database-url), or None when unset.
+
+    PostgreSQL connections are kept ``conn_max_age`` seconds and health-checked before
+    reuse. Raises ImproperlyConfigured for a URL it cannot read; the message names the
+    scheme, never the password.
+    """
+    import dj_database_url
+
+    value = _raw(name)
+    if value is None:
+        return None
+    scheme = urlsplit(value).scheme
+    try:
+        config = dj_database_url.parse(value, conn_max_age=conn_max_age, conn_health_checks=True)
+    except (ValueError, KeyError):
+        raise ImproperlyConfigured(f"{name} is not a database URL this studio reads (scheme {scheme!r})") from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://user:password@host:5432/studio")
+    return dict(config)
+
+
+def env_redis_url(name: str) -> str:
+    """Return a ``redis://`` or ``rediss://`` URL, or "" when unset.
+
+    Raises ImproperlyConfigured for any other scheme.
+    """
+    value = _raw(name)
+    if value is None:
+        return ""
+    if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL")
+    return value

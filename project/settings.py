@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from project.env import env_bool, env_int, env_list, env_str, env_url
+from project.env import env_bool, env_choice, env_database, env_int, env_list, env_redis_url, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -91,6 +91,10 @@ DATABASES = {
         },
     }
 }
+# Scale-out: DATABASE_URL (PostgreSQL through psycopg 3) replaces the SQLite file.
+_DATABASE = env_database("DATABASE_URL", conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+if _DATABASE is not None:
+    DATABASES = {"default": _DATABASE}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -124,6 +128,53 @@ STORAGES = {
         )
     },
 }
+# Scale-out: S3_BUCKET puts media (videos, posters, reference images) in an
+# S3-compatible bucket through django-storages. Credentials come from boto3's own chain
+# (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, an instance role, ...). Uploads go up in
+# multipart parts of S3_PART_MB, never whole in memory.
+S3_BUCKET = env_str("S3_BUCKET")
+S3_ENDPOINT_URL = env_url("S3_ENDPOINT_URL")  # MinIO, R2, Ceph...; empty: AWS
+if S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    # Path-style (https://host/bucket/key) suits MinIO and most self-hosted stores.
+    _addressing = env_choice("S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual", ("path", "virtual"))
+    _part = env_int("S3_PART_MB", 8, minimum=5, maximum=512) * 1024 * 1024
+    STORAGES["default"] = {
+        "BACKEND": "videos.storage.BucketStorage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "region_name": env_str("S3_REGION") or None,
+            "location": env_str("S3_PREFIX"),
+            "default_acl": None,  # the bucket's own policy: private
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "client_config": Config(
+                s3={"addressing_style": _addressing},
+                signature_version="s3v4",
+                connect_timeout=5,
+                read_timeout=60,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+            # Two 8 MiB parts in flight at most: a worker's memory stays flat per upload.
+            "transfer_config": TransferConfig(multipart_threshold=_part, multipart_chunksize=_part, max_concurrency=2),
+        },
+    }
+# How members' browsers get stored videos and images: "studio" streams them through
+# the web process (with Range support; works for any bucket, private networks included);
+# "signed" (S3 only) answers a redirect to a presigned URL valid STUDIO_MEDIA_URL_SECONDS,
+# so the bytes go from the bucket straight to the browser.
+STUDIO_MEDIA_DELIVERY = env_choice("STUDIO_MEDIA_DELIVERY", "studio", ("studio", "signed"))
+if STUDIO_MEDIA_DELIVERY == "signed" and not S3_BUCKET:
+    raise ImproperlyConfigured("STUDIO_MEDIA_DELIVERY=signed needs S3_BUCKET (local files have no signed URLs)")
+STUDIO_MEDIA_URL_SECONDS = env_int("STUDIO_MEDIA_URL_SECONDS", 300, minimum=30, maximum=7 * 24 * 3600)
+# The browser-facing origin of presigned URLs, for the Content Security Policy.
+STUDIO_MEDIA_ORIGIN = env_url(
+    "STUDIO_MEDIA_ORIGIN",
+    (S3_ENDPOINT_URL or f"https://{S3_BUCKET}.s3.amazonaws.com") if STUDIO_MEDIA_DELIVERY == "signed" else "",
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -133,8 +184,8 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:", "blob:"],
-    "media-src": [CSP.SELF, "blob:"],
+    "img-src": [CSP.SELF, "data:", "blob:", *([STUDIO_MEDIA_ORIGIN] if STUDIO_MEDIA_ORIGIN else [])],
+    "media-src": [CSP.SELF, "blob:", *([STUDIO_MEDIA_ORIGIN] if STUDIO_MEDIA_ORIGIN else [])],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
@@ -201,9 +252,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # django-q2: the database is the source of truth, a queued message only a nudge
 # (shared/PITFALLS.md). ``retry`` must exceed ``timeout`` or tasks run twice.
+# REDIS_URL makes Redis the broker instead of the database (scale-out: many workers on
+# many machines); either way the database holds every task's state.
+REDIS_URL = env_redis_url("REDIS_URL")
 Q_CLUSTER = {
     "name": "studio",
-    "orm": "default",
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
     "workers": env_int("Q_WORKERS", 2, minimum=1, maximum=64),
     "timeout": 300,
     "retry": 420,
@@ -238,6 +292,9 @@ STUDIO_LEASE_SECONDS = env_int("STUDIO_LEASE_SECONDS", 120, minimum=1, maximum=3
 STUDIO_SANDBOX_FAULTS = env_str("STUDIO_SANDBOX_FAULTS", "")
 # A task still running after this many hours fails (reAPI's own cap, 48 h, wins for reAPI).
 STUDIO_MAX_TASK_HOURS = env_int("STUDIO_MAX_TASK_HOURS", 24, minimum=1, maximum=24 * 30)
+# Sweep loops polling at once, across every worker machine (each holds one django-q2
+# worker while it runs); more than one only helps with thousands of tasks in flight.
+STUDIO_SWEEPERS = env_int("STUDIO_SWEEPERS", 1, minimum=1, maximum=64)
 STUDIO_SWEEP_BATCH = env_int("STUDIO_SWEEP_BATCH", 200, minimum=1, maximum=10_000)
 # Status queries in flight at once during a sweep (threads sharing the one HTTP client).
 STUDIO_POLL_CONCURRENCY = env_int("STUDIO_POLL_CONCURRENCY", 16, minimum=1, maximum=256)

@@ -73,6 +73,21 @@ class Recorder(httpx.BaseTransport):
         return [json.loads(r.content) for r in self.requests if r.method == method and r.content]
 
 
+def database_env() -> dict[str, str]:
+    """Environment variables that point a subprocess running the production settings
+    at this test's own database (the SQLite file, or PostgreSQL's test database)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return {"DATABASE_URL": "", "SQLITE_PATH": db["NAME"]}
+    user, password = quote(db["USER"] or "", safe=""), quote(db["PASSWORD"] or "", safe="")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or "5432"
+    return {"DATABASE_URL": f"postgres://{user}:{password}@{host}:{port}/{db['NAME']}"}
+
+
 @pytest.fixture
 def gateway(db) -> Recorder:
     """The in-process sandbox, installed as the studio's HTTP transport."""

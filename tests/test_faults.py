@@ -24,10 +24,9 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from tests.conftest import add_key, make_generation
+from tests.conftest import add_key, database_env, make_generation
 from videos import pipeline
 from videos.models import ACTIVE_STATES, Billing, GatewayCircuit, Generation, LedgerEntry, Price, Task, TaskState
 from videos.sandbox import engine
@@ -72,7 +71,7 @@ def test_nothing_is_lost_or_paid_twice_when_the_gateway_and_the_worker_fail(
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",  # the production settings, on the test's database
-        "SQLITE_PATH": connection.settings_dict["NAME"],
+        **database_env(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "STUDIO_LEASE_SECONDS": "3",
         "STUDIO_HTTP_TIMEOUT": "3",  # a reset or a hung answer costs seconds, not half a minute

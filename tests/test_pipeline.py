@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -290,12 +291,13 @@ def test_a_long_download_renews_its_lease_and_stops_when_it_is_taken_over(gatewa
     settings.STUDIO_LEASE_SECONDS = 3
     generation = make_generation(owner, team, key)
     token = pipeline.claim(generation.task.pk, [TaskState.PENDING])
+    start = time.monotonic()  # the clock since boot: patched values must be later than it
     keep = pipeline.lease_keeper(generation.task, token)
     Task.objects.filter(pk=generation.task.pk).update(leased_until=timezone.now())  # about to expire
-    with mock.patch("videos.pipeline.time.monotonic", return_value=10_000):
+    with mock.patch("videos.pipeline.time.monotonic", return_value=start + 10_000):
         keep(1024)
     renewed = Task.objects.get(pk=generation.task.pk).leased_until
     assert renewed > timezone.now() + timedelta(seconds=2)
     Task.objects.filter(pk=generation.task.pk).update(lease_token="someone-else")
-    with mock.patch("videos.pipeline.time.monotonic", return_value=20_000), pytest.raises(pipeline.LeaseLost):
+    with mock.patch("videos.pipeline.time.monotonic", return_value=start + 20_000), pytest.raises(pipeline.LeaseLost):
         keep(2048)

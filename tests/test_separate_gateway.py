@@ -50,6 +50,8 @@ def gateway_server(tmp_path):
         "STUDIO_SANDBOX_ENABLED": "true",
         "STUDIO_SANDBOX_RUN_SECONDS": "1",
         "SQLITE_PATH": str(tmp_path / "gateway.sqlite3"),
+        "DATABASE_URL": "",  # the gateway keeps its own SQLite file, whatever the studio uses
+        "REDIS_URL": "",
         "MEDIA_ROOT": str(tmp_path / "gateway-media"),
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)

@@ -1,39 +1,99 @@
-"""Serving stored files to team members, with HTTP Range support for video seeking."""
+"""Serving stored files to team members, with HTTP Range support for video seeking.
+
+On local disk and with ``STUDIO_MEDIA_DELIVERY=studio`` the bytes go through the web
+process, streamed in 256 KiB chunks (from a bucket, one ranged GET per request). With
+``STUDIO_MEDIA_DELIVERY=signed`` and a bucket, the studio checks the member's access and
+answers a redirect to a presigned link valid ``STUDIO_MEDIA_URL_SECONDS``.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
+from typing import BinaryIO
 
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.core.files.storage import Storage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+
+log = logging.getLogger(__name__)
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
 
 
-def _chunks(fh, start: int, length: int):
-    try:
+def open_stream(storage: Storage, name: str, start: int = 0, end: int | None = None) -> BinaryIO:
+    """A readable binary stream of ``name`` from byte ``start`` (to ``end``, inclusive,
+    when the storage can stop there; callers read only what they need).
+
+    A bucket (``videos.storage.BucketStorage``) streams one ranged GET; other storages
+    open the file and seek. Raises FileNotFoundError (or OSError) when it is missing.
+    """
+    if hasattr(storage, "open_stream"):
+        return storage.open_stream(name, start, end)
+    fh = storage.open(name, "rb")
+    if start:
         fh.seek(start)
+    return fh
+
+
+def _chunks(stream: BinaryIO, length: int) -> Iterator[bytes]:
+    try:
         remaining = length
         while remaining > 0:
-            data = fh.read(min(CHUNK, remaining))
+            data = stream.read(min(CHUNK, remaining))
             if not data:
                 break
             remaining -= len(data)
             yield data
     finally:
-        fh.close()
+        stream.close()
 
 
-def serve_file(request, field_file, *, content_type: str, filename: str, attachment: bool = False) -> HttpResponse:
-    """Stream ``field_file`` (a Django FieldFile), honouring a single ``Range: bytes=a-b``.
+def _unavailable(exc: Exception) -> HttpResponse:
+    log.warning("storage read failed: %s", exc.__class__.__name__)
+    response = HttpResponse("The file store did not answer. Try again in a moment.", status=503)
+    response["Retry-After"] = "10"
+    return response
 
-    Raises Http404 when the file is missing from storage. Answers 206 with ``Content-Range`` for a satisfiable range, 416 for one past the
-    end, 200 with the whole file otherwise. Memory stays flat (chunks of 256 KiB).
+
+def serve_file(
+    request,
+    field_file,
+    *,
+    content_type: str,
+    filename: str,
+    attachment: bool = False,
+    redirect: bool = True,
+) -> HttpResponse:
+    """Answer ``field_file`` (a Django FieldFile), honouring a single ``Range: bytes=a-b``.
+
+    With a bucket and ``STUDIO_MEDIA_DELIVERY=signed`` (and ``redirect``), a 302 to a
+    presigned link. Otherwise 206 with ``Content-Range`` for a satisfiable range, 416
+    for one past the end, 200 with the whole file; memory stays flat (256 KiB chunks).
+    Raises Http404 when the file is missing from storage; answers 503 when the store
+    does not answer.
     """
+    disposition = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
+    storage = field_file.storage
+    if redirect and settings.STUDIO_MEDIA_DELIVERY == "signed" and hasattr(storage, "signed_url"):
+        url = storage.signed_url(
+            field_file.name,
+            expire=settings.STUDIO_MEDIA_URL_SECONDS,
+            content_type=content_type,
+            disposition=disposition,
+        )
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"  # the link expires; ask again
+        return response
     try:
         size = field_file.size
-    except (FileNotFoundError, OSError):
+    except (FileNotFoundError, IsADirectoryError):
         raise Http404("The file is missing from storage.") from None
+    except Exception as exc:  # the bucket unreachable, a permission error...
+        return _unavailable(exc)
+    start, end, status = 0, size - 1, 200
     match = RANGE.match(request.headers.get("Range", "").strip())
     if match and (match.group(1) or match.group(2)):
         first, last = match.groups()
@@ -47,18 +107,24 @@ def serve_file(request, field_file, *, content_type: str, filename: str, attachm
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
-        length = end - start + 1
-        response = StreamingHttpResponse(
-            _chunks(field_file.open("rb"), start, length), status=206, content_type=content_type
-        )
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(length)
+        status = 206
+    try:
+        stream = open_stream(storage, field_file.name, start, end if size else None)
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage.") from None
+    except Exception as exc:
+        return _unavailable(exc)
+    length = end - start + 1 if size else 0
+    if status == 200 and not hasattr(storage, "open_stream"):
+        response = FileResponse(stream, content_type=content_type, as_attachment=attachment, filename=filename)
     else:
-        response = FileResponse(
-            field_file.open("rb"), content_type=content_type, as_attachment=attachment, filename=filename
-        )
+        response = StreamingHttpResponse(_chunks(stream, length), status=status, content_type=content_type)
+        response["Content-Length"] = str(length)
+        response["Content-Disposition"] = disposition
+        if status == 206:
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     if attachment and "Content-Disposition" not in response:
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Content-Disposition"] = disposition
     return response

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -36,7 +37,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import team_required
 from accounts.models import User
-from videos import audit, pipeline
+from videos import audit, files, pipeline
 from videos.gateways import dialect_choices
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 
@@ -311,14 +312,14 @@ def stream_zip(entries: list[ZipEntry], chunk_size: int = ZIP_CHUNK) -> Iterator
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for entry in entries:
             try:
-                source = entry.storage.open(entry.path, "rb")
-            except OSError:
+                source = files.open_stream(entry.storage, entry.path)
+            except Exception:  # missing, or the store failing: left out, the rest still comes
                 continue
             local = timezone.localtime(entry.when)
             info = zipfile.ZipInfo(entry.name, date_time=max(local.timetuple()[:6], (1980, 1, 1, 0, 0, 0)))
             info.compress_type = zipfile.ZIP_STORED
             info.file_size = entry.size
-            with source, archive.open(info, "w", force_zip64=entry.size > zipfile.ZIP64_LIMIT // 2) as target:
+            with closing(source), archive.open(info, "w", force_zip64=entry.size > zipfile.ZIP64_LIMIT // 2) as target:
                 while chunk := source.read(chunk_size):
                     target.write(chunk)
                     if data := sink.take():

@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -436,18 +436,33 @@ def claim(task_id: int, states: Iterable[str], *, lease: timedelta | None = None
 
 
 def claim_due(limit: int) -> tuple[str, list[Task]]:
-    """Claim up to ``limit`` due tasks in one UPDATE; return the token and the tasks.
+    """Claim up to ``limit`` due tasks, oldest due first; return the lease token and the
+    tasks (with their generation and key loaded).
 
-    The UPDATE repeats the whole due condition, so a row another worker claimed
-    between our SELECT and UPDATE is not claimed twice.
+    Any number of workers may call this at once, on any machine; none gets a task another
+    holds. On PostgreSQL the candidates are picked with ``SELECT … FOR UPDATE SKIP
+    LOCKED``, so concurrent sweeps take different rows instead of queueing behind each
+    other's locks. Everywhere (SQLite, whose writers are serialised by ``BEGIN
+    IMMEDIATE``, included) the claiming UPDATE repeats the whole due condition, so a row
+    another worker claimed after our SELECT is skipped, never claimed twice.
     """
     now = timezone.now()
     token = uuid.uuid4().hex
-    due_ids = Task.objects.filter(_due(now)).order_by("next_poll_at").values("pk")[:limit]
-    Task.objects.filter(_due(now), pk__in=due_ids).update(
-        lease_token=token, leased_until=now + lease_length(), updated_at=now
+    due = Task.objects.filter(_due(now)).order_by("next_poll_at")
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return token, []
+        Task.objects.filter(_due(now), pk__in=ids).update(
+            lease_token=token, leased_until=now + lease_length(), updated_at=now
+        )
+    tasks = list(
+        Task.objects.filter(pk__in=ids, lease_token=token)
+        .select_related("generation", "generation__key")
+        .order_by("next_poll_at")
     )
-    tasks = list(Task.objects.filter(lease_token=token).select_related("generation", "generation__key"))
     return token, tasks
 
 

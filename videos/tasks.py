@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
@@ -41,36 +42,51 @@ def sweep() -> int:
     return pipeline.sweep_once()
 
 
-def _take_lease(token: str) -> bool:
+def sweeper_slots() -> list[str]:
+    """The names of the sweep loops' leases: ``STUDIO_SWEEPERS`` of them, so that many
+    loops (on one machine or several) share the polling; ``claim_due`` keeps them off
+    each other's tasks."""
+    return [SWEEPER] + [f"{SWEEPER}-{n}" for n in range(2, settings.STUDIO_SWEEPERS + 1)]
+
+
+def _take_lease(token: str, name: str) -> bool:
+    """Take or renew the lease ``name`` for ``token``; True if we hold it now."""
     now = timezone.now()
-    WorkerLease.objects.get_or_create(name=SWEEPER)
+    WorkerLease.objects.get_or_create(name=name)
     return (
         WorkerLease.objects.filter(
-            Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(token=token), name=SWEEPER
+            Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(token=token), name=name
         ).update(token=token, leased_until=now + SWEEPER_LEASE)
         == 1
     )
 
 
+def sweepers_running() -> int:
+    """How many sweep loops hold a lease now."""
+    return WorkerLease.objects.filter(name__in=sweeper_slots(), leased_until__gte=timezone.now()).count()
+
+
 def sweeper_running() -> bool:
-    """True while some worker holds the sweeper lease."""
-    return WorkerLease.objects.filter(name=SWEEPER, leased_until__gte=timezone.now()).exists()
+    """True while some worker holds a sweeper lease."""
+    return sweepers_running() > 0
 
 
 def ensure_sweeper() -> None:
-    """Queue the sweep loop unless one is running (cheap; called after each submit)."""
+    """Queue sweep loops until ``STUDIO_SWEEPERS`` run (cheap; called after each submit).
+    A surplus loop finds every lease held and returns at once."""
     from django_q.conf import Conf
 
-    if Conf.SYNC or sweeper_running():
+    if Conf.SYNC:
         return
-    pipeline.enqueue("videos.tasks.sweep_loop")
+    for _ in range(settings.STUDIO_SWEEPERS - sweepers_running()):
+        pipeline.enqueue("videos.tasks.sweep_loop")
 
 
 def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True) -> int:
     """Poll due tasks for about ``seconds``, then hand over to a fresh queued run.
 
-    Only one loop runs at a time (the ``sweeper`` lease); a loop that finds the
-    lease held returns at once. Each run is short so that the cluster shuts down
+    At most ``STUDIO_SWEEPERS`` loops run at a time (one lease each, see
+    ``sweeper_slots``); a loop that finds every lease held returns at once. Each run is short so that the cluster shuts down
     promptly, and it re-queues itself while tasks are in flight; a django-q2
     schedule (see the migration) restarts the chain if it was ever lost. The
     gateway cadence, not this loop, decides when each task is polled.
@@ -79,21 +95,22 @@ def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True) -> 
     from django_q.conf import Conf
 
     token = uuid.uuid4().hex
-    if not _take_lease(token):
+    slot = next((name for name in sweeper_slots() if _take_lease(token, name)), None)
+    if slot is None:
         return 0
     handled = 0
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
             handled += pipeline.sweep_once()
-            if not _take_lease(token):
+            if not _take_lease(token, slot):
                 return handled
             remaining = deadline - time.monotonic()
             time.sleep(max(0.05, min(1.0, remaining, pipeline.seconds_until_next_due(1.0))))
     finally:
         close_old_connections()
         active = pipeline.Task.objects.filter(state__in=pipeline.SWEEP_STATES).exists()
-        WorkerLease.objects.filter(name=SWEEPER, token=token).update(token="", leased_until=None)
+        WorkerLease.objects.filter(name=slot, token=token).update(token="", leased_until=None)
         if requeue and active and not Conf.SYNC:
             pipeline.enqueue("videos.tasks.sweep_loop")
     return handled

@@ -246,7 +246,8 @@ def reference_public(request, token: str, ext: str):
     ref = ReferenceImage.objects.filter(pk=pk).exclude(image="").first()
     if ref is None or ref.extension != ext:
         raise Http404
-    return serve_file(request, ref.image, content_type=ref.content_type, filename=f"reference.{ext}")
+    # Always through the studio: a gateway may not follow a redirect to the bucket.
+    return serve_file(request, ref.image, content_type=ref.content_type, filename=f"reference.{ext}", redirect=False)
 
 
 # --- actions on one generation ------------------------------------------------------------
