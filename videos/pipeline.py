@@ -81,13 +81,16 @@ _STATE_FOR_STATUS = {
 # --- events ---------------------------------------------------------------------------
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+EXTERNAL_ID_CHARS = Task._meta.get_field("external_id").max_length
+STATUS_WORD_CHARS = Task._meta.get_field("status_word").max_length
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def clean_text(value: str) -> str:
-    """``value`` fit for a text column: each lone surrogate (a ``\\ud800`` escape in a
-    gateway's JSON, which no database encoding can store) becomes U+FFFD."""
-    return _SURROGATE.sub("\ufffd", value)
+    """``value`` fit for a text column on every database: each lone surrogate (a
+    ``\\ud800`` escape in a gateway's JSON, which no database encoding can store) and
+    each NUL (``\\u0000``, which PostgreSQL's text and jsonb refuse) becomes U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", value)
 
 
 def scrub(value: Any, *, limit: int = 2000) -> Any:
@@ -602,6 +605,15 @@ def step_submit(task: Task, token: str) -> None:
         return
     try:
         submission = gateway.submit(choices)
+        if len(submission.external_id) > EXTERNAL_ID_CHARS:
+            # Accepted, but under an id no gateway really uses and no column holds: it
+            # cannot be followed, and sending again could pay twice.
+            raise GatewayError(
+                f"the task id in its answer is {len(submission.external_id)} characters long",
+                permanent=False,
+                maybe_created=True,
+                raw=submission.raw,
+            )
     except GatewayError as exc:
         _submit_failed(task, token, gateway, exc)
         return
@@ -614,7 +626,7 @@ def step_submit(task: Task, token: str) -> None:
         token,
         state=state,
         external_id=submission.external_id,
-        status_word=submission.status_word,
+        status_word=clean_text(submission.status_word)[:STATUS_WORD_CHARS],
         progress=submission.progress,
         attempts=0,
         last_error="",
@@ -737,7 +749,7 @@ def apply_poll_result(
     previous_word = task.status_word
     word = clean_text(result.status_word)
     common = {
-        "status_word": word[:40],
+        "status_word": word[:STATUS_WORD_CHARS],
         "last_raw": scrub(result.raw),
         "attempts": 0,
         "last_error": "",
