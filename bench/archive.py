@@ -1,6 +1,6 @@
 """Throughput and memory of downloading a large video the way the archive does.
 
-    .venv/bin/python bench/archive.py [--mb 200] [--repeat 2]
+    .venv/bin/python bench/archive.py [--mb 500] [--repeat 2]
 
 A loopback HTTP server (Python ``http.server`` in a thread, 127.0.0.1) serves a
 generated file of ``--mb`` MB (random bytes, not a real MP4). Measured: the studio's
@@ -45,7 +45,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mb", type=int, default=200, help="size of the video in MiB (default 200)")
+    parser.add_argument("--mb", type=int, default=500, help="size of the video in MiB (default 500)")
     parser.add_argument("--repeat", type=int, default=2, help="downloads of each kind (default 2)")
     args = parser.parse_args()
 

@@ -28,13 +28,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 100_000])
     parser.add_argument("--requests", type=int, default=50, help="requests per page (default 50)")
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server to make a throwaway database on")
     args = parser.parse_args()
     sizes = sorted(args.sizes)
     if sizes[0] < RUNNING:
         parser.error(f"sizes must be at least {RUNNING}")
 
     warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: nothing collected
-    _common.setup()
+    _common.setup(database_url=args.database_url)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -45,7 +46,7 @@ def main() -> None:
     from videos.models import GatewayKey, Generation, Task, TaskState
 
     print(_common.machine())
-    print("how: in-process Django test Client (no network, no gunicorn), SQLite file DB in WAL mode, DEBUG off;")
+    print(f"how: in-process Django test Client (no network, no gunicorn), {_common.database()}, DEBUG off;")
     print(f"     {args.requests} requests per page after 3 warm-up requests; times are server time per request.")
 
     alice = User.objects.create_user(username="alice", password="pw-alice-bench-123")
