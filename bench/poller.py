@@ -32,6 +32,7 @@ import json
 import math
 import multiprocessing
 import os
+import queue
 import random
 import socket
 import subprocess
@@ -229,7 +230,7 @@ def main() -> None:
                 SandboxJob.objects.bulk_create(
                     [
                         SandboxJob(id=e, dialect="openai-preview", model=MODEL, key_hash=engine.key_hash(SECRET),
-                                   prompt="bench", params={"seconds": 1, "width": 160, "height": 90},
+                                   prompt="bench", params={"seconds": 1, "aspect_ratio": "16:9", "resolution": "90P", "width": 160, "height": 90},
                                    created_at=done_at[e] - timedelta(seconds=SANDBOX_RUN_SECONDS))
                         for e in externals
                     ],
@@ -257,9 +258,10 @@ def main() -> None:
             remaining = args.seconds - (timezone.now() - start).total_seconds()
             results = multiprocessing.get_context("fork").SimpleQueue()
             connections.close_all()  # each process opens its own
-            if args.workers == 1:
-                worker(remaining, results, True)
-                outcomes = [results.get()]
+            if args.workers == 1:  # in this process (a queue.Queue: a pipe would fill up and block)
+                local: queue.Queue = queue.Queue()
+                worker(remaining, local, True)
+                outcomes = [local.get()]
             else:
                 procs = [
                     multiprocessing.get_context("fork").Process(target=worker, args=(remaining, results, True))

@@ -101,10 +101,16 @@ def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True) -> 
     handled = 0
     deadline = time.monotonic() + seconds
     try:
+        renew_at = time.monotonic() + SWEEPER_LEASE.total_seconds() / 3
         while time.monotonic() < deadline:
-            handled += pipeline.sweep_once()
-            if not _take_lease(token, slot):
-                return handled
+            swept = pipeline.sweep_once()
+            handled += swept
+            if time.monotonic() >= renew_at:
+                if not _take_lease(token, slot):
+                    return handled
+                renew_at = time.monotonic() + SWEEPER_LEASE.total_seconds() / 3
+            if swept >= settings.STUDIO_SWEEP_BATCH:
+                continue  # a full batch: more may be due already, so no pause
             remaining = deadline - time.monotonic()
             time.sleep(max(0.05, min(1.0, remaining, pipeline.seconds_until_next_due(1.0))))
     finally:
