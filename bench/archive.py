@@ -47,6 +47,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=500, help="size of the video in MiB (default 500)")
     parser.add_argument("--repeat", type=int, default=2, help="downloads of each kind (default 2)")
+    parser.add_argument(
+        "--s3-endpoint",
+        default="",
+        help="an S3 server (e.g. moto's, from .ci/services: http://127.0.0.1:5055): also upload the file to a "
+        "bucket there the way the archive does, measuring throughput and RSS growth",
+    )
     args = parser.parse_args()
 
     serve_dir = tempfile.mkdtemp(prefix="studio-bench-serve-")
@@ -141,6 +147,40 @@ def main() -> None:
         f"(goal < 30 MB: {_common.verdict(rss_growth < 30)});  plain copy: {plain_rss_growth:.1f} MiB  "
         f"(sampled every 5 ms; ru_maxrss of the process: {rss_peak_mb():.0f} MiB)"
     )
+    if args.s3_endpoint:
+        import uuid
+
+        import boto3
+        from django.core.files import File
+
+        from videos.storage import BucketStorage, bucket_options
+
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, "bench")
+        bucket = f"studio-bench-{uuid.uuid4().hex[:8]}"
+        boto3.client("s3", endpoint_url=args.s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+        storage = BucketStorage(
+            **bucket_options(bucket, endpoint_url=args.s3_endpoint, region="us-east-1", addressing_style="path")
+        )
+        download = studio_http.download_to_tempfile(url)
+        uploads: list[float] = []
+
+        def upload() -> None:
+            t0 = time.perf_counter()
+            with open(download.path, "rb") as fh:
+                name = storage.save("videos/bench.mp4", File(fh))
+            uploads.append(size / (time.perf_counter() - t0) / 1e6)
+            storage.delete(name)
+
+        upload_growth = rss_growth_of(upload)
+        for _ in range(args.repeat - 1):
+            upload()
+        os.unlink(download.path)
+        print(
+            f"  upload to the bucket (BucketStorage, 8 MiB parts, 2 at a time) at {args.s3_endpoint}: "
+            f"{max(uploads):.0f} MB/s ({', '.join(f'{u:.0f}' for u in uploads)}); "
+            f"peak RSS growth {upload_growth:.1f} MiB (goal < 30 MB: {_common.verdict(upload_growth < 30)})"
+        )
     server.shutdown()
     os.unlink(path)
 

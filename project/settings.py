@@ -135,32 +135,21 @@ STORAGES = {
 S3_BUCKET = env_str("S3_BUCKET")
 S3_ENDPOINT_URL = env_url("S3_ENDPOINT_URL")  # MinIO, R2, Ceph...; empty: AWS
 if S3_BUCKET:
-    from boto3.s3.transfer import TransferConfig
-    from botocore.config import Config
+    from videos.storage import bucket_options
 
-    # Path-style (https://host/bucket/key) suits MinIO and most self-hosted stores.
-    _addressing = env_choice("S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual", ("path", "virtual"))
-    _part = env_int("S3_PART_MB", 8, minimum=5, maximum=512) * 1024 * 1024
     STORAGES["default"] = {
         "BACKEND": "videos.storage.BucketStorage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": S3_ENDPOINT_URL or None,
-            "region_name": env_str("S3_REGION") or None,
-            "location": env_str("S3_PREFIX"),
-            "default_acl": None,  # the bucket's own policy: private
-            "file_overwrite": False,
-            "querystring_auth": True,
-            "client_config": Config(
-                s3={"addressing_style": _addressing},
-                signature_version="s3v4",
-                connect_timeout=5,
-                read_timeout=60,
-                retries={"mode": "standard", "max_attempts": 3},
+        "OPTIONS": bucket_options(
+            S3_BUCKET,
+            endpoint_url=S3_ENDPOINT_URL,
+            region=env_str("S3_REGION"),
+            location=env_str("S3_PREFIX"),
+            # Path-style (https://host/bucket/key) suits MinIO and most self-hosted stores.
+            addressing_style=env_choice(
+                "S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual", ("path", "virtual")
             ),
-            # Two 8 MiB parts in flight at most: a worker's memory stays flat per upload.
-            "transfer_config": TransferConfig(multipart_threshold=_part, multipart_chunksize=_part, max_concurrency=2),
-        },
+            part_bytes=env_int("S3_PART_MB", 8, minimum=5, maximum=512) * 1024 * 1024,
+        ),
     }
 # How members' browsers get stored videos and images: "studio" streams them through
 # the web process (with Range support; works for any bucket, private networks included);

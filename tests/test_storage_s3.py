@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +25,7 @@ from tests.conftest import make_generation, png_bytes, run_until_done
 from videos import gallery, pipeline
 from videos.models import Asset, TaskState
 from videos.pipeline import NewReference
+from videos.storage import bucket_options
 
 REGION = "us-east-1"
 
@@ -51,18 +51,8 @@ def s3_endpoint():
 
 def bucket_storage(bucket: str, endpoint: str, **client) -> dict:
     """The STORAGES["default"] entry project/settings.py builds for S3_BUCKET."""
-    return {
-        "BACKEND": "videos.storage.BucketStorage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "endpoint_url": endpoint,
-            "region_name": REGION,
-            "default_acl": None,
-            "file_overwrite": False,
-            "querystring_auth": True,
-            "client_config": Config(s3={"addressing_style": "path"}, signature_version="s3v4", **client),
-        },
-    }
+    options = bucket_options(bucket, endpoint_url=endpoint, region=REGION, addressing_style="path", **client)
+    return {"BACKEND": "videos.storage.BucketStorage", "OPTIONS": options}
 
 
 @pytest.fixture

@@ -8,11 +8,57 @@ presigned link that tells the browser the file's type and name.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
+
+MiB = 1024 * 1024
+
+
+def bucket_options(
+    bucket: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    location: str = "",
+    addressing_style: str = "virtual",
+    part_bytes: int = 8 * MiB,
+    **client: Any,
+) -> dict[str, Any]:
+    """``STORAGES["default"]["OPTIONS"]`` for ``BucketStorage`` (project/settings.py,
+    the tests and the benchmarks build it here).
+
+    Objects are private (no ACL, the bucket's policy applies), never overwritten, and
+    uploaded in multipart parts of ``part_bytes`` (at least 5 MiB, S3's minimum), two at
+    a time, so an upload holds about two parts in memory. Connections time out after
+    5 s, reads after 60 s, with three attempts; ``client`` overrides any of that
+    (botocore ``Config`` arguments).
+    """
+    config = {
+        "s3": {"addressing_style": addressing_style},
+        "signature_version": "s3v4",
+        "connect_timeout": 5,
+        "read_timeout": 60,
+        "retries": {"mode": "standard", "max_attempts": 3},
+        **client,
+    }
+    return {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,
+        "region_name": region or None,
+        "location": location,
+        "default_acl": None,
+        "file_overwrite": False,
+        "querystring_auth": True,
+        "client_config": Config(**config),
+        "transfer_config": TransferConfig(
+            multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=2
+        ),
+    }
 
 
 class BucketStorage(S3Storage):
