@@ -148,7 +148,7 @@ if S3_BUCKET:
             addressing_style=env_choice(
                 "S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual", ("path", "virtual")
             ),
-            part_bytes=env_int("S3_PART_MB", 8, minimum=5, maximum=512) * 1024 * 1024,
+            part_bytes=env_int("S3_PART_MB", 5, minimum=5, maximum=512) * 1024 * 1024,
         ),
     }
 # How members' browsers get stored videos and images: "studio" streams them through

@@ -26,7 +26,7 @@ def bucket_options(
     region: str | None = None,
     location: str = "",
     addressing_style: str = "virtual",
-    part_bytes: int = 8 * MiB,
+    part_bytes: int = 5 * MiB,
     **client: Any,
 ) -> dict[str, Any]:
     """``STORAGES["default"]["OPTIONS"]`` for ``BucketStorage`` (project/settings.py,
@@ -34,7 +34,7 @@ def bucket_options(
 
     Objects are private (no ACL, the bucket's policy applies), never overwritten, and
     uploaded in multipart parts of ``part_bytes`` (at least 5 MiB, S3's minimum), two at
-    a time, so an upload holds about two parts in memory. Connections time out after
+    a time; an upload's memory grows by about five parts (26 MiB at 5 MiB, bench/archive.py). Connections time out after
     5 s, reads after 60 s, with three attempts; ``client`` overrides any of that
     (botocore ``Config`` arguments).
     """
@@ -46,6 +46,10 @@ def bucket_options(
         "retries": {"mode": "standard", "max_attempts": 3},
         **client,
     }
+    transfer = TransferConfig(multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=2)
+    # s3transfer reads up to max_in_memory_upload_chunks parts of a file object ahead (10
+    # by default: 80 MiB here); boto3's constructor does not take it, its attribute does.
+    transfer.max_in_memory_upload_chunks = 2
     return {
         "bucket_name": bucket,
         "endpoint_url": endpoint_url or None,
@@ -55,9 +59,7 @@ def bucket_options(
         "file_overwrite": False,
         "querystring_auth": True,
         "client_config": Config(**config),
-        "transfer_config": TransferConfig(
-            multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=2
-        ),
+        "transfer_config": transfer,
     }
 
 
