@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -255,3 +256,54 @@ def _hypothesis_profiles() -> None:
 
 
 _hypothesis_profiles()
+
+
+# --- media in an S3 bucket (tests/test_storage_s3.py, the signed-delivery browser test) -------
+
+S3_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 server on loopback: moto's server mode, at STUDIO_TEST_S3_ENDPOINT when
+    CI started one (``.ci/services``), otherwise started here in a thread."""
+    url = os.environ.get("STUDIO_TEST_S3_ENDPOINT")
+    if url:
+        yield url.rstrip("/")
+        return
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per S3 request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def bucket_storage(bucket: str, endpoint: str, **client) -> dict:
+    """The STORAGES["default"] entry project/settings.py builds for S3_BUCKET."""
+    from videos.storage import bucket_options
+
+    options = bucket_options(bucket, endpoint_url=endpoint, region=S3_REGION, addressing_style="path", **client)
+    return {"BACKEND": "videos.storage.BucketStorage", "OPTIONS": options}
+
+
+@pytest.fixture
+def bucket(s3_endpoint, settings, monkeypatch):
+    """A fresh bucket, made the default storage for this test."""
+    import types
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", S3_REGION)
+    name = f"studio-test-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name=S3_REGION)
+    s3.create_bucket(Bucket=name)
+    settings.STORAGES = {**settings.STORAGES, "default": bucket_storage(name, s3_endpoint)}
+    return types.SimpleNamespace(name=name, s3=s3, endpoint=s3_endpoint)

@@ -135,3 +135,64 @@ def test_switching_the_key_switches_the_options_and_an_impossible_choice_says_wh
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#compose .errorlist")).to_contain_text("image-to-video only")
     assert Generation.objects.count() == 0
+
+
+def test_with_signed_delivery_the_video_plays_from_the_bucket(page, live_server, poller, settings, bucket):
+    """Media in an S3 bucket (moto's server), handed to the browser as presigned links:
+    the redirect, the bucket's CORS-free range reads and the CSP's media-src all work."""
+    settings.STUDIO_SANDBOX_RUN_SECONDS = 2
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"
+    settings.STUDIO_MEDIA_DELIVERY = "signed"
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "media-src": [*settings.SECURE_CSP["media-src"], bucket.endpoint],
+        "img-src": [*settings.SECURE_CSP["img-src"], bucket.endpoint],
+    }  # what project/settings.py adds for STUDIO_MEDIA_ORIGIN
+    user = User.objects.create_user("demo", password="demo-pass-123")
+    team = Team.create_personal(user)
+    key = GatewayKey(
+        team=team, owner=user, dialect="openai-preview", label="Sandbox", base_url=f"{live_server.url}/sandbox/openai"
+    )
+    key.set_secret("sk-sandbox-browser-test")
+    key.save()
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    from_bucket: list[str] = []
+    page.on(
+        "request", lambda request: from_bucket.append(request.url) if request.url.startswith(bucket.endpoint) else None
+    )
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Prompt").fill("A lighthouse at dusk, from the bucket")
+    page.get_by_label("Duration (s)").select_option("2")
+    page.get_by_role("button", name="Generate").click()
+    from playwright.sync_api import expect
+
+    card = page.locator("article.card").first
+    expect(card).to_have_attribute("data-state", "completed", timeout=60_000)
+    video = card.locator("video")
+    duration = video.evaluate(
+        """v => new Promise(resolve => {
+            if (v.readyState >= 1) return resolve(v.duration);
+            v.addEventListener('loadedmetadata', () => resolve(v.duration));
+            v.addEventListener('error', () => resolve(-1));
+            v.load();
+        })"""
+    )
+    assert duration == pytest.approx(2, abs=0.2)
+    poster_loaded = page.evaluate(
+        """src => new Promise(resolve => { const i = new Image(); i.onload = () => resolve(i.naturalWidth);
+            i.onerror = () => resolve(0); i.src = src; })""",
+        video.get_attribute("poster"),
+    )
+    assert poster_loaded > 0
+    # The studio answered redirects; the browser took the video and the poster from the bucket.
+    signed = [url for url in from_bucket if "X-Amz-Signature=" in url]
+    assert any(".mp4?" in url for url in signed) and any(".jpg?" in url for url in signed)
+    assert refused == []
+    page.screenshot(path=os.environ.get("STUDIO_SCREENSHOT", "/tmp/studio-signed-delivery.png"))

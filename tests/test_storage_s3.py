@@ -10,62 +10,19 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import uuid
 import zipfile
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import httpx
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import make_generation, png_bytes, run_until_done
+from tests.conftest import bucket_storage, make_generation, png_bytes, run_until_done
 from videos import gallery, pipeline
 from videos.models import Asset, TaskState
 from videos.pipeline import NewReference
-from videos.storage import bucket_options
-
-REGION = "us-east-1"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    url = os.environ.get("STUDIO_TEST_S3_ENDPOINT")
-    if url:
-        yield url.rstrip("/")
-        return
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per S3 request
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def bucket_storage(bucket: str, endpoint: str, **client) -> dict:
-    """The STORAGES["default"] entry project/settings.py builds for S3_BUCKET."""
-    options = bucket_options(bucket, endpoint_url=endpoint, region=REGION, addressing_style="path", **client)
-    return {"BACKEND": "videos.storage.BucketStorage", "OPTIONS": options}
-
-
-@pytest.fixture
-def bucket(s3_endpoint, settings, monkeypatch):
-    """A fresh bucket, made the default storage for this test."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    name = f"studio-test-{uuid.uuid4().hex[:12]}"
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION)
-    s3.create_bucket(Bucket=name)
-    settings.STORAGES = {**settings.STORAGES, "default": bucket_storage(name, s3_endpoint)}
-    return SimpleNamespace(name=name, s3=s3, endpoint=s3_endpoint)
 
 
 def keys_in(bucket) -> set[str]:
