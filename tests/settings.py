@@ -29,6 +29,9 @@ WHITENOISE_USE_FINDERS = True
 STUDIO_POLL_CONCURRENCY = 1
 # A file, not Django's shared in-memory default: concurrency tests need real SQLite locking
 # (WAL, busy timeout, BEGIN IMMEDIATE), the same as in production.
-# On PostgreSQL (DATABASE_URL), pytest-django makes and drops test_<name>.
+# On PostgreSQL (DATABASE_URL), pytest-django makes and drops test_<name>, in UTF-8
+# whatever the server's default (template0 takes any encoding).
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.path.dirname(os.environ["SQLITE_PATH"]), "test.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"CHARSET": "UTF8", "TEMPLATE": "template0"}  # noqa: F405
