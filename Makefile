@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3)
 STAMP := $(VENV)/.installed
 DEV_ENV := DEBUG=true
 
-.PHONY: run test install lint migrate demo clean
+.PHONY: run test test-services install lint migrate demo clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -31,6 +31,10 @@ run: demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The same suite on PostgreSQL + Redis + moto's S3, started on loopback (as CI's second run).
+test-services: $(STAMP)
+	eval "$$(bash .ci/services)" && $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -85,7 +85,9 @@ def serve_file(
             disposition=disposition,
         )
         response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-store"  # the link expires; ask again
+        # The browser may reuse this redirect (and so the bytes it cached from the link)
+        # for half the link's life, so it never follows an expired link from its cache.
+        response["Cache-Control"] = f"private, max-age={settings.STUDIO_MEDIA_URL_SECONDS // 2}"
         return response
     try:
         size = field_file.size
