@@ -42,9 +42,17 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-def test_a_member_generates_and_watches_the_card_finish(page, live_server, poller, settings, tmp_path):
-    settings.STUDIO_SANDBOX_RUN_SECONDS = 3
-    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"  # the live server serves the sandbox
+#: Resolves to the video's duration in seconds once its metadata has loaded (-1 on an error).
+LOADED_DURATION = """v => new Promise(resolve => {
+    if (v.readyState >= 1) return resolve(v.duration);
+    v.addEventListener('loadedmetadata', () => resolve(v.duration));
+    v.addEventListener('error', () => resolve(-1));
+    v.load();
+})"""
+
+
+def demo_with_sandbox_key(live_server) -> User:
+    """The user "demo" with one openai-preview key on the live server's sandbox."""
     user = User.objects.create_user("demo", password="demo-pass-123")
     team = Team.create_personal(user)
     key = GatewayKey(
@@ -52,11 +60,21 @@ def test_a_member_generates_and_watches_the_card_finish(page, live_server, polle
     )
     key.set_secret("sk-sandbox-browser-test")
     key.save()
+    return user
 
+
+def log_in(page, live_server) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("demo")
     page.get_by_label("Password").fill("demo-pass-123")
     page.get_by_role("button", name="Log in").click()
+
+
+def test_a_member_generates_and_watches_the_card_finish(page, live_server, poller, settings, tmp_path):
+    settings.STUDIO_SANDBOX_RUN_SECONDS = 3
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"  # the live server serves the sandbox
+    demo_with_sandbox_key(live_server)
+    log_in(page, live_server)
     page.get_by_label("Prompt").wait_for()
     page.evaluate("window.__noReload = true")
 
@@ -86,15 +104,7 @@ def test_a_member_generates_and_watches_the_card_finish(page, live_server, polle
         video = card.locator("video")
         assert video.get_attribute("poster").endswith("poster.jpg")
         assert video.get_attribute("src").endswith("video.mp4")
-        duration = video.evaluate(
-            """v => new Promise(resolve => {
-                if (v.readyState >= 1) return resolve(v.duration);
-                v.addEventListener('loadedmetadata', () => resolve(v.duration));
-                v.addEventListener('error', () => resolve(-1));
-                v.load();
-            })"""
-        )
-        assert duration == pytest.approx(2, abs=0.2)
+        assert video.evaluate(LOADED_DURATION) == pytest.approx(2, abs=0.2)
 
     states = set(Generation.objects.values_list("task__state", flat=True))
     assert states == {TaskState.COMPLETED}
@@ -116,10 +126,7 @@ def test_switching_the_key_switches_the_options_and_an_impossible_choice_says_wh
         )
         key.set_secret(f"sk-{dialect}-browser")
         key.save()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("demo")
-    page.get_by_label("Password").fill("demo-pass-123")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server)
 
     def choose(label):
         value = page.locator("select[name=key] option", has_text=label).get_attribute("value")
@@ -148,13 +155,7 @@ def test_with_signed_delivery_the_video_plays_from_the_bucket(page, live_server,
         "media-src": [*settings.SECURE_CSP["media-src"], bucket.endpoint],
         "img-src": [*settings.SECURE_CSP["img-src"], bucket.endpoint],
     }  # what project/settings.py adds for STUDIO_MEDIA_ORIGIN
-    user = User.objects.create_user("demo", password="demo-pass-123")
-    team = Team.create_personal(user)
-    key = GatewayKey(
-        team=team, owner=user, dialect="openai-preview", label="Sandbox", base_url=f"{live_server.url}/sandbox/openai"
-    )
-    key.set_secret("sk-sandbox-browser-test")
-    key.save()
+    demo_with_sandbox_key(live_server)
     refused: list[str] = []
     page.on(
         "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
@@ -164,10 +165,7 @@ def test_with_signed_delivery_the_video_plays_from_the_bucket(page, live_server,
         "request", lambda request: from_bucket.append(request.url) if request.url.startswith(bucket.endpoint) else None
     )
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("demo")
-    page.get_by_label("Password").fill("demo-pass-123")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server)
     page.get_by_label("Prompt").fill("A lighthouse at dusk, from the bucket")
     page.get_by_label("Duration (s)").select_option("2")
     page.get_by_role("button", name="Generate").click()
@@ -176,15 +174,7 @@ def test_with_signed_delivery_the_video_plays_from_the_bucket(page, live_server,
     card = page.locator("article.card").first
     expect(card).to_have_attribute("data-state", "completed", timeout=60_000)
     video = card.locator("video")
-    duration = video.evaluate(
-        """v => new Promise(resolve => {
-            if (v.readyState >= 1) return resolve(v.duration);
-            v.addEventListener('loadedmetadata', () => resolve(v.duration));
-            v.addEventListener('error', () => resolve(-1));
-            v.load();
-        })"""
-    )
-    assert duration == pytest.approx(2, abs=0.2)
+    assert video.evaluate(LOADED_DURATION) == pytest.approx(2, abs=0.2)
     poster_loaded = page.evaluate(
         """src => new Promise(resolve => { const i = new Image(); i.onload = () => resolve(i.naturalWidth);
             i.onerror = () => resolve(0); i.src = src; })""",
