@@ -137,17 +137,21 @@ S3_ENDPOINT_URL = env_url("S3_ENDPOINT_URL")  # MinIO, R2, Ceph...; empty: AWS
 if S3_BUCKET:
     from videos.storage import bucket_options
 
+    # Where the bucket is and how its objects are addressed; path-style
+    # (https://host/bucket/key) suits MinIO and most self-hosted stores.
+    _BUCKET_ADDRESS = {
+        "endpoint_url": S3_ENDPOINT_URL,
+        "region": env_str("S3_REGION"),
+        "addressing_style": env_choice(
+            "S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual", ("path", "virtual")
+        ),
+    }
     STORAGES["default"] = {
         "BACKEND": "videos.storage.BucketStorage",
         "OPTIONS": bucket_options(
             S3_BUCKET,
-            endpoint_url=S3_ENDPOINT_URL,
-            region=env_str("S3_REGION"),
+            **_BUCKET_ADDRESS,
             location=env_str("S3_PREFIX"),
-            # Path-style (https://host/bucket/key) suits MinIO and most self-hosted stores.
-            addressing_style=env_choice(
-                "S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual", ("path", "virtual")
-            ),
             part_bytes=env_int("S3_PART_MB", 5, minimum=5, maximum=512) * 1024 * 1024,
         ),
     }
@@ -159,11 +163,13 @@ STUDIO_MEDIA_DELIVERY = env_choice("STUDIO_MEDIA_DELIVERY", "studio", ("studio",
 if STUDIO_MEDIA_DELIVERY == "signed" and not S3_BUCKET:
     raise ImproperlyConfigured("STUDIO_MEDIA_DELIVERY=signed needs S3_BUCKET (local files have no signed URLs)")
 STUDIO_MEDIA_URL_SECONDS = env_int("STUDIO_MEDIA_URL_SECONDS", 300, minimum=30, maximum=7 * 24 * 3600)
-# The browser-facing origin of presigned URLs, for the Content Security Policy.
-STUDIO_MEDIA_ORIGIN = env_url(
-    "STUDIO_MEDIA_ORIGIN",
-    (S3_ENDPOINT_URL or f"https://{S3_BUCKET}.s3.amazonaws.com") if STUDIO_MEDIA_DELIVERY == "signed" else "",
-)
+# The browser-facing origin of presigned URLs, for the Content Security Policy: the one
+# botocore builds the links with, unless a proxy or CDN in front of the bucket differs.
+STUDIO_MEDIA_ORIGIN = env_url("STUDIO_MEDIA_ORIGIN")
+if STUDIO_MEDIA_DELIVERY == "signed" and not STUDIO_MEDIA_ORIGIN:
+    from videos.storage import bucket_origin
+
+    STUDIO_MEDIA_ORIGIN = bucket_origin(S3_BUCKET, **_BUCKET_ADDRESS)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -124,6 +124,9 @@ def test_the_scale_out_is_configuration_only():
     assert out["storage"] == "videos.storage.BucketStorage" and out["bucket"] == "studio-media"
     # Browsers load the presigned links from the bucket: the CSP must allow its origin.
     assert "https://minio.internal:9000" in out["media_src"] and "https://minio.internal:9000" in out["img_src"]
+    on_aws = production_settings(S3_BUCKET="studio-media", S3_REGION="eu-west-1", STUDIO_MEDIA_DELIVERY="signed")
+    assert on_aws.returncode == 0, on_aws.stderr
+    assert "https://studio-media.s3.eu-west-1.amazonaws.com" in json.loads(on_aws.stdout)["media_src"]
 
 
 def test_signed_delivery_without_a_bucket_stops_start_up_with_the_reason():

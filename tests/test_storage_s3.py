@@ -23,6 +23,7 @@ from tests.conftest import bucket_storage, make_generation, png_bytes, run_until
 from videos import gallery, pipeline
 from videos.models import Asset, TaskState
 from videos.pipeline import NewReference
+from videos.storage import BucketStorage, bucket_options, bucket_origin
 
 
 def keys_in(bucket) -> set[str]:
@@ -148,3 +149,22 @@ def test_deleting_a_generation_removes_its_objects_from_the_bucket(
     with django_capture_on_commit_callbacks(execute=True):
         pipeline.delete_generation(generation, owner)
     assert keys_in(bucket) == set()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        {"region": "us-east-1", "addressing_style": "virtual"},
+        {"region": "eu-west-1", "addressing_style": "virtual"},
+        {"region": "eu-west-1", "addressing_style": "path"},
+        {"endpoint_url": "https://minio.internal:9000", "addressing_style": "path"},
+        {"endpoint_url": "https://minio.internal:9000", "addressing_style": "virtual"},
+    ],
+)
+def test_the_csp_origin_is_the_one_the_signed_links_use(address, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    options = {"endpoint_url": None, "region": None, **address}
+    storage = BucketStorage(**bucket_options("studio-media", **options))
+    link = urlsplit(storage.signed_url("videos/a.mp4", expire=60, content_type="video/mp4", disposition="inline"))
+    assert bucket_origin("studio-media", **options) == f"{link.scheme}://{link.netloc}"

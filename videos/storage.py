@@ -9,6 +9,7 @@ presigned link that tells the browser the file's type and name.
 from __future__ import annotations
 
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
@@ -39,7 +40,6 @@ def bucket_options(
     (botocore ``Config`` arguments).
     """
     config = {
-        "s3": {"addressing_style": addressing_style},
         "signature_version": "s3v4",
         "connect_timeout": 5,
         "read_timeout": 60,
@@ -58,9 +58,30 @@ def bucket_options(
         "default_acl": None,
         "file_overwrite": False,
         "querystring_auth": True,
-        "client_config": Config(**config),
+        "client_config": Config(s3={"addressing_style": addressing_style}, **config),
         "transfer_config": transfer,
     }
+
+
+def bucket_origin(bucket: str, *, endpoint_url: str | None, region: str | None, addressing_style: str) -> str:
+    """The origin (``scheme://host[:port]``) of the links ``BucketStorage`` makes for
+    ``bucket``, for the Content Security Policy: e.g. ``https://media.s3.eu-west-1.amazonaws.com``
+    (AWS, virtual-hosted), ``https://minio.internal:9000`` (path-style).
+
+    botocore resolves the address as it will for the real links, unsigned, so it needs
+    no credentials and makes no request.
+    """
+    import botocore.session
+    from botocore import UNSIGNED
+
+    client = botocore.session.get_session().create_client(
+        "s3",
+        region_name=region or None,
+        endpoint_url=endpoint_url or None,
+        config=Config(signature_version=UNSIGNED, s3={"addressing_style": addressing_style}),
+    )
+    link = urlsplit(client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "origin"}))
+    return f"{link.scheme}://{link.netloc}"
 
 
 class BucketStorage(S3Storage):
