@@ -147,13 +147,8 @@ class PriceAdmin(admin.ModelAdmin):
     search_fields = ["model", "source"]
 
 
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    """The ledger is append-only: entries are read here, never edited."""
-
-    list_display = ["created_at", "team", "member", "key_label", "dialect", "kind", "amount_usd", "generation"]
-    list_filter = ["kind", "dialect"]
-    list_select_related = ["team", "member", "generation"]
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """For append-only records: listed and read, never added, edited or deleted here."""
 
     def has_add_permission(self, request):
         return False
@@ -165,8 +160,17 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(AppendOnlyAdmin):
+    """The ledger is append-only: entries are read here, never edited."""
+
+    list_display = ["created_at", "team", "member", "key_label", "dialect", "kind", "amount_usd", "generation"]
+    list_filter = ["kind", "dialect"]
+    list_select_related = ["team", "member", "generation"]
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(AppendOnlyAdmin):
     """The audit trail is append-only: entries are read here, never added, edited or deleted."""
 
     list_display = ["created_at", "team", "actor", "action", "target"]
@@ -174,12 +178,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["target", "actor__username", "team__name"]
     list_select_related = ["team", "actor"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -297,15 +297,21 @@ def delete_generation(generation: Generation, actor) -> None:
         transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
 
 
+def _decide(generation: Generation, approver, approval: str) -> bool:
+    """Settle a waiting request as ``approval`` (a conditional update); False when it was
+    not waiting (someone else decided first)."""
+    return (
+        Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(
+            approval=approval, approved_by=approver
+        )
+        == 1
+    )
+
+
 def approve(generation: Generation, approver) -> bool:
     """Let a waiting request go to its gateway. False when it was not waiting."""
     with transaction.atomic():
-        if (
-            Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(
-                approval=Approval.APPROVED, approved_by=approver
-            )
-            != 1
-        ):
+        if not _decide(generation, approver, Approval.APPROVED):
             return False
         Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).update(
             state=TaskState.PENDING, next_poll_at=timezone.now() + SUBMIT_RESCUE, updated_at=timezone.now()
@@ -319,12 +325,7 @@ def approve(generation: Generation, approver) -> bool:
 def reject(generation: Generation, approver) -> bool:
     """Refuse a waiting request: it is never sent and its hold is released."""
     with transaction.atomic():
-        if (
-            Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(
-                approval=Approval.REJECTED, approved_by=approver
-            )
-            != 1
-        ):
+        if not _decide(generation, approver, Approval.REJECTED):
             return False
         now = timezone.now()
         Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).update(

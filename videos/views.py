@@ -134,6 +134,16 @@ def compose_options(request):
     return render(request, "videos/studio.html#options", {"form": form, "estimate": compose_estimate(form)})
 
 
+def _compose_refused(request, form) -> HttpResponse:
+    """The compose form with its errors: swapped in place for htmx, else the whole page (400)."""
+    if request.htmx:
+        response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_estimate(form)})
+        return reswap(retarget(response, "#compose"), "outerHTML")
+    cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
+    context = {"form": form, "cards": cards, "estimate": compose_estimate(form)}
+    return render(request, "videos/studio.html", context, status=400)
+
+
 @sensitive_post_parameters()
 @require_POST
 @team_required(can_generate=True)
@@ -141,12 +151,7 @@ def generate(request):
     """Save the request and queue it. htmx gets the new card (or the form with errors)."""
     form = ComposeForm(request.POST, request.FILES, keys=_my_keys(request), parents=_generations(request))
     if not form.is_valid():
-        if request.htmx:
-            response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_estimate(form)})
-            return reswap(retarget(response, "#compose"), "outerHTML")
-        cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
-        context = {"form": form, "cards": cards, "estimate": compose_estimate(form)}
-        return render(request, "videos/studio.html", context, status=400)
+        return _compose_refused(request, form)
     try:
         generation = pipeline.create_generation(
             team=request.team,
@@ -159,12 +164,7 @@ def generate(request):
         )
     except billing.BudgetExceeded as exc:
         form.add_error(None, exc.message)
-        if request.htmx:
-            response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_estimate(form)})
-            return reswap(retarget(response, "#compose"), "outerHTML")
-        cards = _generations(request).filter(author=request.user)[:RECENT_CARDS]
-        context = {"form": form, "cards": cards, "estimate": compose_estimate(form)}
-        return render(request, "videos/studio.html", context, status=400)
+        return _compose_refused(request, form)
     if request.htmx:
         generation = _generations(request).get(pk=generation.pk)
         return render(request, "videos/studio.html#card", {"generation": generation, "new": True})
