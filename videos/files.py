@@ -66,12 +66,15 @@ def serve_file(
     filename: str,
     attachment: bool = False,
     redirect: bool = True,
+    size: int | None = None,
 ) -> HttpResponse:
     """Answer ``field_file`` (a Django FieldFile), honouring a single ``Range: bytes=a-b``.
 
     With a bucket and ``STUDIO_MEDIA_DELIVERY=signed`` (and ``redirect``), a 302 to a
     presigned link. Otherwise 206 with ``Content-Range`` for a satisfiable range, 416
     for one past the end, 200 with the whole file; memory stays flat (256 KiB chunks).
+    ``size`` (bytes), when the caller knows it, spares asking the store (a HEAD request
+    to a bucket) on every range a player asks for.
     Raises Http404 when the file is missing from storage; answers 503 when the store
     does not answer.
     """
@@ -90,7 +93,7 @@ def serve_file(
         response["Cache-Control"] = f"private, max-age={settings.STUDIO_MEDIA_URL_SECONDS // 2}"
         return response
     try:
-        size = field_file.size
+        size = field_file.size if size is None else size
     except (FileNotFoundError, IsADirectoryError):
         raise Http404("The file is missing from storage.") from None
     except Exception as exc:  # the bucket unreachable, a permission error...

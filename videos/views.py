@@ -209,7 +209,12 @@ def video_file(request, uuid):
         raise Http404
     attachment = request.GET.get("download") == "1"
     return serve_file(
-        request, asset.file, content_type="video/mp4", filename=f"studio-{generation.uuid}.mp4", attachment=attachment
+        request,
+        asset.file,
+        content_type="video/mp4",
+        filename=f"studio-{generation.uuid}.mp4",
+        attachment=attachment,
+        size=asset.bytes,  # verified when archived
     )
 
 
