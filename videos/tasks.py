@@ -66,11 +66,6 @@ def sweepers_running() -> int:
     return WorkerLease.objects.filter(name__in=sweeper_slots(), leased_until__gte=timezone.now()).count()
 
 
-def sweeper_running() -> bool:
-    """True while some worker holds a sweeper lease."""
-    return sweepers_running() > 0
-
-
 def ensure_sweeper() -> None:
     """Queue sweep loops until ``STUDIO_SWEEPERS`` run (cheap; called after each submit).
     A surplus loop finds every lease held and returns at once."""
