@@ -29,7 +29,7 @@ class Role(models.TextChoices):
 
 
 class Team(models.Model):
-    """A group of users sharing a gallery; every generation belongs to one."""
+    """A group of users sharing one history of generations; every generation belongs to one."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)

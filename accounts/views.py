@@ -9,17 +9,16 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import actions
 from accounts.access import team_required
 from accounts.forms import BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm
 from accounts.middleware import SESSION_KEY
-from accounts.models import Invitation, Membership, Role, Team
-from videos import audit
+from accounts.models import Invitation, Membership, Role
 
 
 class LoginView(auth_views.LoginView):
@@ -45,9 +44,7 @@ def signup(request):
         return redirect("studio")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = form.save()
-            team = Team.create_personal(user)
+        user, team = actions.sign_up(form)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         request.session[SESSION_KEY] = team.pk
         messages.success(request, "Welcome! Add a gateway key to start making videos.")
@@ -62,9 +59,7 @@ def teams(request):
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
     team_form = TeamForm(request.POST or None)
     if request.method == "POST" and team_form.is_valid():
-        with transaction.atomic():
-            team = team_form.save()
-            Membership.objects.create(team=team, user=request.user, role=Role.OWNER)
+        team = actions.create_team(team_form, request.user)
         request.session[SESSION_KEY] = team.pk
         messages.success(request, f"Created {team.name}; you are its owner.")
         return redirect("teams")
@@ -75,7 +70,7 @@ def teams(request):
         if membership.can_manage:
             context["members"] = list(context["members"])
             for m in context["members"]:
-                m.assignable_roles = assignable_roles(membership, m)
+                m.assignable_roles = actions.assignable_roles(membership, m)
             context["budget_form"] = BudgetForm(team=membership.team)
             context["invitations"] = [
                 i
@@ -105,19 +100,7 @@ def invite(request):
     """Make an invitation link for the current team (owners and admins)."""
     form = InviteForm(request.POST)
     if form.is_valid():
-        with transaction.atomic():
-            invitation = Invitation.objects.create(
-                team=request.team, role=form.cleaned_data["role"], created_by=request.user
-            )
-            # The link itself is a credential: the trail names its role, never its token.
-            audit.record_action(
-                request.team,
-                request.user,
-                "member.invited",
-                f"Invitation link as {invitation.get_role_display().lower()}",
-                role=invitation.role,
-                expires_at=invitation.expires_at.isoformat(timespec="minutes"),
-            )
+        invitation = actions.invite(request.team, request.user, form.cleaned_data["role"])
         link = request.build_absolute_uri(invitation_url(invitation))
         messages.success(request, f"Invitation link (valid 7 days, one use): {link}")
     return redirect("teams")
@@ -135,14 +118,11 @@ def accept_invite(request, token: str):
     """Show an invitation and, on POST, join its team."""
     invitation = get_object_or_404(Invitation.objects.select_related("team"), token=token)
     if request.method == "POST":
-        membership = invitation.accept(request.user)
+        membership = actions.accept_invitation(invitation, request.user)
         if membership is None:
             messages.error(request, "This invitation has been used or has expired.")
             return redirect("teams")
         request.session[SESSION_KEY] = membership.team_id
-        audit.record_action(
-            membership.team, request.user, "member.joined", request.user.get_username(), role=membership.role
-        )
         messages.success(request, f"You joined {membership.team.name} as {membership.get_role_display().lower()}.")
         return redirect("studio")
     return render(request, "accounts/invite.html", {"invitation": invitation})
@@ -154,11 +134,7 @@ def budget(request):
     """Set the team's monthly budget, approval threshold and members' caps (owners, admins)."""
     form = BudgetForm(request.POST, team=request.team)
     if form.is_valid():
-        changes = _budget_changes(form)
-        with transaction.atomic():
-            form.save()
-            if changes:
-                audit.record_action(request.team, request.user, "budget.changed", request.team.name, **changes)
+        actions.set_budgets(form, request.user)
         messages.success(request, "Budgets saved.")
     else:
         messages.error(
@@ -170,42 +146,6 @@ def budget(request):
             ),
         )
     return redirect("teams")
-
-
-def _budget_changes(form: BudgetForm) -> dict:
-    """What a valid budget form changes: ``{name: {"old": "10.00", "new": None}}`` (USD as
-    strings, None for no limit); caps are named ``cap:<username>``."""
-
-    def usd(value):
-        return None if value is None else f"{value:.2f}"
-
-    names = {"monthly_budget_usd": "monthly_budget_usd", "approval_threshold_usd": "approval_threshold_usd"}
-    names.update({f"cap_{m.pk}": f"cap:{m.user.get_username()}" for m in form.memberships})
-    changes = {}
-    for field, name in names.items():
-        old, new = usd(form.initial.get(field)), usd(form.cleaned_data.get(field))
-        if old != new:
-            changes[name] = {"old": old, "new": new}
-    return changes
-
-
-MEMBER_ROLES = (Role.MEMBER, Role.VIEWER)
-
-
-def assignable_roles(actor: Membership, target: Membership) -> list[Role]:
-    """The roles ``actor`` may give ``target`` (same team), other than its current one.
-
-    An owner may give any role; an admin only member or viewer, and only to a member
-    or viewer (owners and admins are made and unmade by owners). Nobody else any.
-    The last owner's demotion is refused separately (see ``change_role``).
-    """
-    if actor.role == Role.OWNER:
-        allowed = list(Role)
-    elif actor.role == Role.ADMIN and target.role in MEMBER_ROLES:
-        allowed = list(MEMBER_ROLES)
-    else:
-        allowed = []
-    return [r for r in allowed if r != target.role]
 
 
 @require_POST
@@ -227,27 +167,12 @@ def change_role(request, membership_id: int):
     if role == target.role:
         messages.info(request, f"{target.user.get_username()} is already {target.get_role_display().lower()}.")
         return redirect("teams")
-    if role not in assignable_roles(request.membership, target):
+    if role not in actions.assignable_roles(request.membership, target):
         raise PermissionDenied("Only owners can make or change owners and admins.")
-    old = target.role
-    with transaction.atomic():
-        # Under the write lock (SQLite BEGIN IMMEDIATE), so two owners demoting each
-        # other at once cannot leave the team with none.
-        if old == Role.OWNER and not request.team.memberships.filter(role=Role.OWNER).exclude(pk=target.pk).exists():
-            messages.error(request, "A team needs an owner: make someone else owner first.")
-            return redirect("teams")
-        if Membership.objects.filter(pk=target.pk, role=old).update(role=role) != 1:
-            messages.error(request, "Their role changed meanwhile; look again.")
-            return redirect("teams")
-        target.role = role
-        audit.record_action(
-            request.team, request.user, "member.role_changed", target.user.get_username(), old=old, new=role
-        )
-        if target.user_id != request.user.pk:
-            audit.notify(
-                target.user,
-                request.team,
-                f"{request.user.get_username()} made you {target.get_role_display().lower()} in {request.team.name}.",
-            )
+    try:
+        actions.change_role(request.membership, target, role)
+    except actions.RoleChangeRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("teams")
     messages.success(request, f"{target.user.get_username()} is now {target.get_role_display().lower()}.")
     return redirect("teams")

@@ -4,7 +4,7 @@
 
 A loopback HTTP server (Python ``http.server`` in a thread, 127.0.0.1) serves a
 generated file of ``--mb`` MB (random bytes, not a real MP4). Measured: the studio's
-``videos.http.download_to_tempfile`` (through the SSRF-guarded client, with
+``videos.lib.http.download_to_tempfile`` (through the SSRF-guarded client, with
 STUDIO_ALLOWED_PRIVATE_HOSTS=127.0.0.1:<port>) against a plain ``httpx.stream`` copy of
 the same URL doing the same work (1 MiB chunks, sha256, written to a temp file), in the
 same run. Probing the file with PyAV, the poster and the move into storage are
@@ -76,7 +76,7 @@ def main() -> None:
     _common.setup({"STUDIO_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{port}"})
     import httpx
 
-    from videos import http as studio_http
+    from videos.lib import http as studio_http
 
     print(_common.machine())
     print(
@@ -156,7 +156,7 @@ def main() -> None:
         from django.core.files import File
         from django.core.files.base import ContentFile
 
-        from videos.storage import BucketStorage, bucket_options
+        from videos.lib.storage import BucketStorage, bucket_options
 
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(name, "bench")

@@ -5,9 +5,9 @@
 
 Each run: N openai-preview generations whose tasks are PROCESSING (submitted 0–3 s
 before the start), each completing at the gateway at a time drawn uniformly from the
-run. ``videos.tasks.sweep_loop`` polls them for the whole run (``STUDIO_POLL_CONCURRENCY``
+run. ``videos.worker.tasks.sweep_loop`` polls them for the whole run (``STUDIO_POLL_CONCURRENCY``
 threads, ``STUDIO_SWEEP_BATCH`` per pass) in ``--workers`` processes at once (one
-sweeper lease each, ``STUDIO_SWEEPERS``); ``videos.pipeline.enqueue`` is a no-op, so
+sweeper lease each, ``STUDIO_SWEEPERS``); ``videos.worker.queue.enqueue`` is a no-op, so
 nothing is downloaded: measuring stops at the change to ARCHIVING (the "completed"
 event the studio records).
 
@@ -105,8 +105,8 @@ def worker(seconds: float, results, poll_log: bool) -> None:
     """One worker: the sweep loop for ``seconds``, counting gateway requests."""
     from django.db import connections
 
-    from videos import tasks
     from videos.gateways import base
+    from videos.worker import tasks
 
     polls: list[tuple[str, float]] = []
     lock = threading.Lock()
@@ -155,21 +155,23 @@ def main() -> None:
 
     from accounts.models import Team, User
     from tests.test_gallery import insert_rows
-    from videos import http, pipeline
     from videos.gateways.openai_preview import MODEL, OpenAIPreviewGateway
+    from videos.lib import http
     from videos.models import Event, GatewayKey, Generation, Task, TaskState
     from videos.sandbox import engine
     from videos.sandbox.models import SandboxJob
     from videos.sandbox.render import render_video
 
     logging.getLogger("videos").setLevel(logging.WARNING)  # not one line per state change
-    pipeline.enqueue = lambda *a, **k: None  # no archive, no django-q: stop at ARCHIVING
+    from videos.worker import queue as studio_queue
+
+    studio_queue.enqueue = lambda *a, **k: None  # no archive, no django-q: stop at ARCHIVING
 
     server = start_sandbox(port) if args.gateway == "sandbox" else None
     base_url = f"http://127.0.0.1:{port}/sandbox/openai" if server else MOCK_URL
     print(_common.machine())
     print(
-        f"how: the real videos.tasks.sweep_loop in {args.workers} worker process(es), against "
+        f"how: the real videos.worker.tasks.sweep_loop in {args.workers} worker process(es), against "
         + (
             f"the sandbox gateway in gunicorn (2 processes × 4 threads) on 127.0.0.1:{port}"
             if server

@@ -72,7 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.team",
-                "videos.desk.notification_count",
+                "videos.web.activity.notification_count",
             ],
         },
     },
@@ -135,7 +135,7 @@ STORAGES = {
 S3_BUCKET = env_str("S3_BUCKET")
 S3_ENDPOINT_URL = env_url("S3_ENDPOINT_URL")  # MinIO, R2, Ceph...; empty: AWS
 if S3_BUCKET:
-    from videos.storage import bucket_options
+    from videos.lib.storage import bucket_options
 
     # Where the bucket is and how its objects are addressed; path-style
     # (https://host/bucket/key) suits MinIO and most self-hosted stores.
@@ -147,7 +147,7 @@ if S3_BUCKET:
         ),
     }
     STORAGES["default"] = {
-        "BACKEND": "videos.storage.BucketStorage",
+        "BACKEND": "videos.lib.storage.BucketStorage",
         "OPTIONS": bucket_options(
             S3_BUCKET,
             **_BUCKET_ADDRESS,
@@ -167,7 +167,7 @@ STUDIO_MEDIA_URL_SECONDS = env_int("STUDIO_MEDIA_URL_SECONDS", 300, minimum=30, 
 # botocore builds the links with, unless a proxy or CDN in front of the bucket differs.
 STUDIO_MEDIA_ORIGIN = env_url("STUDIO_MEDIA_ORIGIN")
 if STUDIO_MEDIA_DELIVERY == "signed" and not STUDIO_MEDIA_ORIGIN:
-    from videos.storage import bucket_origin
+    from videos.lib.storage import bucket_origin
 
     STUDIO_MEDIA_ORIGIN = bucket_origin(S3_BUCKET, **_BUCKET_ADDRESS)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -295,7 +295,7 @@ STUDIO_SWEEP_BATCH = env_int("STUDIO_SWEEP_BATCH", 200, minimum=1, maximum=10_00
 STUDIO_POLL_CONCURRENCY = env_int("STUDIO_POLL_CONCURRENCY", 16, minimum=1, maximum=256)
 STUDIO_MAX_REFERENCE_BYTES = env_int("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 1024, minimum=1)
 STUDIO_MAX_REFERENCE_PIXELS = env_int("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000, minimum=1)
-# SSRF guard (videos/http.py): the studio connects only to public addresses, except to the
+# SSRF guard (videos/lib/http.py): the studio connects only to public addresses, except to the
 # registered gateways' default hosts, the sandbox, and these comma-separated host[:port]
 # items (no port: any port), e.g. a self-hosted gateway "gw.internal:8443,10.0.0.5".
 # Hosts match as written in the key's or video's URL, not by the address they resolve to.
@@ -304,7 +304,7 @@ STUDIO_ALLOWED_PRIVATE_HOSTS = env_list("STUDIO_ALLOWED_PRIVATE_HOSTS")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "videos.vault.RedactSecretsFilter"}},
+    "filters": {"redact_secrets": {"()": "videos.lib.vault.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         "console": {

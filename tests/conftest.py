@@ -1,5 +1,5 @@
 """Shared fixtures: three people (owner, teammate, outsider), keys, and the sandbox
-gateway reached in-process through the one HTTP client (``videos.http``)."""
+gateway reached in-process through the one HTTP client (``videos.lib.http``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.db import close_old_connections
 from PIL import Image
 
 from accounts.models import Membership, Role, Team, User
-from videos import http
+from videos.lib import http
 from videos.models import GatewayKey
 
 SANDBOX_HOST = "sandbox.test"
@@ -175,12 +175,12 @@ def make_generation(owner, team, key, prompt="A paper boat on a rainy street", r
     ``options`` override the key's first model's defaults (``model``, ``duration``
     in seconds, ``aspect_ratio``, ``resolution``, ``audio``); tests default to a
     1 s clip at the lowest resolution so the sandbox renders fast. ``references``
-    are ``videos.pipeline.NewReference`` items.
+    are ``videos.models.NewReference`` items.
     """
-    from videos import pipeline
+    from videos import actions
     from videos.gateways.base import GenerationInput
 
-    spec = key.gateway.spec(options.get("model"))
+    spec = key.gateway_class.spec(options.get("model"))
     shortest = min(spec.durations)
     choices = GenerationInput(
         model=spec.model,
@@ -190,7 +190,7 @@ def make_generation(owner, team, key, prompt="A paper boat on a rainy street", r
         resolution=options.get("resolution", spec.resolutions[0] if spec.resolutions else None),
         audio=options.get("audio", spec.default_audio if spec.audio else None),
     )
-    return pipeline.create_generation(team=team, author=owner, key=key, choices=choices, references=references)
+    return actions.create_generation(team=team, author=owner, key=key, choices=choices, references=references)
 
 
 def run_until_done(task_id: int, rounds: int = 10):
@@ -198,8 +198,8 @@ def run_until_done(task_id: int, rounds: int = 10):
     archive) until it ends or ``rounds`` run out; returns the Task."""
     from django.utils import timezone
 
-    from videos import tasks
     from videos.models import Task, TaskState
+    from videos.worker import tasks
 
     tasks.submit_task(task_id)
     for _ in range(rounds):
@@ -223,7 +223,7 @@ def poller():
 
     from django.db import connection
 
-    from videos import tasks
+    from videos.worker import tasks
 
     http.use_transport(None)
     stop = threading.Event()
@@ -285,10 +285,10 @@ def s3_endpoint():
 
 def bucket_storage(bucket: str, endpoint: str, **client) -> dict:
     """The STORAGES["default"] entry project/settings.py builds for S3_BUCKET."""
-    from videos.storage import bucket_options
+    from videos.lib.storage import bucket_options
 
     options = bucket_options(bucket, endpoint_url=endpoint, region=S3_REGION, addressing_style="path", **client)
-    return {"BACKEND": "videos.storage.BucketStorage", "OPTIONS": options}
+    return {"BACKEND": "videos.lib.storage.BucketStorage", "OPTIONS": options}
 
 
 @pytest.fixture

@@ -9,8 +9,18 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_generation, make_user, png_bytes, run_until_done
-from videos.models import AuditEntry, Billing, Generation, Notification, Price, ReferenceImage, TaskState
-from videos.pipeline import NewReference
+from videos.models import (
+    AuditEntry,
+    Billing,
+    Event,
+    Generation,
+    LedgerEntry,
+    NewReference,
+    Notification,
+    Price,
+    ReferenceImage,
+    TaskState,
+)
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -67,11 +77,71 @@ def test_a_remix_cannot_point_at_another_teams_generation(client_for, owner, tea
     assert Generation.objects.get(prompt="mine").parent is None
 
 
-def test_retry_of_a_failed_one_opens_the_same_request(gateway, client_for, owner, team, key):
-    failed = make_generation(owner, team, key, prompt="[fail] once")
-    run_until_done(failed.task.pk)
-    response = client_for(owner).get(reverse("retry", args=[failed.uuid]))
-    assert response.status_code == 302 and response["Location"].endswith(f"?remix={failed.uuid}")
+def _price_sandbox(usd_per_second: str = "0.1") -> None:
+    Price.objects.create(
+        dialect="openai-preview",
+        model="grok-imagine-video-1.5-preview",
+        resolution="480p",
+        usd_per_second=Decimal(usd_per_second),
+        source="t",
+        read_on="2026-11-01",
+    )
+
+
+def test_retry_sends_the_same_generation_again_on_its_own_card(gateway, client_for, owner, team, key):
+    _price_sandbox()
+    generation = make_generation(owner, team, key, prompt="try again", duration=2)
+    client = client_for(owner)
+    client.post(reverse("cancel", args=[generation.uuid]))
+
+    response = client.post(reverse("retry", args=[generation.uuid]))
+
+    assert response.status_code == 302 and response["Location"] == reverse("generation", args=[generation.uuid])
+    assert Generation.objects.count() == 1
+    assert run_until_done(generation.task.pk).state == TaskState.COMPLETED
+    generation.refresh_from_db()
+    assert generation.billing == Billing.CHARGED and generation.cost_usd == Decimal("0.2")
+    kinds = list(LedgerEntry.objects.filter(generation=generation).order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["hold", "release", "hold", "charge"]
+    assert list(Event.objects.filter(generation=generation, kind="retried").values_list("state", flat=True)) == [
+        TaskState.PENDING
+    ]
+    assert AuditEntry.objects.filter(action="generation.retried", actor=owner).count() == 1
+    assert "Remixed from" not in client.get(reverse("generation", args=[generation.uuid])).content.decode()
+
+
+def test_retry_over_the_budget_is_refused_and_changes_nothing(gateway, client_for, owner, team, key):
+    _price_sandbox()
+    generation = make_generation(owner, team, key, duration=2)
+    client = client_for(owner)
+    client.post(reverse("cancel", args=[generation.uuid]))
+    team.monthly_budget_usd = Decimal("0.10")
+    team.save()
+
+    response = client.post(reverse("retry", args=[generation.uuid]), follow=True)
+
+    page = response.content.decode()
+    assert "Not retried: The team&#x27;s monthly budget is $0.10" in page and "would go $0.10 over" in page
+    generation.task.refresh_from_db()
+    assert generation.task.state == TaskState.CANCELLED
+    assert LedgerEntry.objects.filter(generation=generation, kind="hold").count() == 1
+    assert not Event.objects.filter(generation=generation, kind="retried").exists()
+
+
+def test_retry_is_only_for_an_ended_generation_of_ones_own(gateway, client_for, owner, team, teammate, key):
+    running = make_generation(owner, team, key, prompt="still going")
+    done = make_generation(owner, team, key, prompt="done")
+    run_until_done(done.task.pk)
+    client = client_for(owner)
+
+    for generation in (running, done):
+        page = client.post(reverse("retry", args=[generation.uuid]), follow=True).content.decode()
+        assert "Only a failed or cancelled generation can be retried." in page
+    assert client.get(reverse("retry", args=[done.uuid])).status_code == 405
+    client.post(reverse("cancel", args=[running.uuid]))
+    assert client_for(teammate).post(reverse("retry", args=[running.uuid])).status_code == 403
+    running.task.refresh_from_db()
+    assert running.task.state == TaskState.CANCELLED
 
 
 def test_cancel_stops_a_running_one_and_releases_its_hold(gateway, client_for, owner, team, key):
@@ -148,7 +218,7 @@ def test_outsiders_get_404_on_every_action(gateway, client_for, owner, team, key
     client = client_for(outsider)
     for name, method in [
         ("remix", "get"),
-        ("retry", "get"),
+        ("retry", "post"),
         ("cancel", "post"),
         ("favorite", "post"),
         ("delete", "post"),

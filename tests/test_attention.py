@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_generation, make_user, run_until_done
-from videos import pipeline, tasks
+from videos import actions
 from videos.models import AuditEntry, Billing, Event, LedgerEntry, Price, Task, TaskState
+from videos.worker import queue, tasks
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -93,12 +94,12 @@ def test_resubmit_sends_exactly_once_more_and_charges_once(
 ):
     generation = needing_attention(gateway, owner, team, key)
     queued = []
-    monkeypatch.setattr(pipeline, "enqueue", lambda func, *args: queued.append((func, *args)))
+    monkeypatch.setattr(queue, "enqueue", lambda func, *args: queued.append((func, *args)))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(owner).post(reverse("resubmit", args=[generation.uuid]))
     assert response.status_code == 302 and response["Location"] == reverse("generation", args=[generation.uuid])
-    assert queued == [("videos.tasks.submit_task", generation.task.pk)]
+    assert queued == [("videos.worker.tasks.submit_task", generation.task.pk)]
     task = Task.objects.get(pk=generation.task.pk)
     assert task.state == TaskState.PENDING
     assert (task.attempts, task.external_id, task.lease_token, task.leased_until) == (0, "", "", None)
@@ -145,8 +146,8 @@ def test_abandon_fails_it_releases_the_hold_and_never_sends_it_again(gateway, cl
 
 def test_resubmit_and_abandon_do_nothing_outside_needs_attention(gateway, client_for, owner, team, key, price):
     pending = make_generation(owner, team, key, prompt="still pending")
-    assert pipeline.resubmit(pending, owner) is False
-    assert pipeline.abandon(pending, owner) is False
+    assert actions.resubmit(pending, owner) is False
+    assert actions.abandon(pending, owner) is False
     client = client_for(owner)
     for name in ("resubmit", "abandon"):
         response = client.post(reverse(name, args=[pending.uuid]), follow=True)
@@ -157,16 +158,16 @@ def test_resubmit_and_abandon_do_nothing_outside_needs_attention(gateway, client
     assert pending.billing == Billing.HELD
 
     abandoned = needing_attention(gateway, owner, team, key)
-    assert pipeline.abandon(abandoned, owner) is True
-    assert pipeline.abandon(abandoned, owner) is False  # once only: one release
-    assert pipeline.resubmit(abandoned, owner) is False
+    assert actions.abandon(abandoned, owner) is True
+    assert actions.abandon(abandoned, owner) is False  # once only: one release
+    assert actions.resubmit(abandoned, owner) is False
     assert Task.objects.get(pk=abandoned.task.pk).state == TaskState.FAILED
     assert ledger(abandoned) == [LedgerEntry.Kind.HOLD, LedgerEntry.Kind.RELEASE]
 
     resubmitted = needing_attention(gateway, owner, team, key)
-    assert pipeline.resubmit(resubmitted, owner) is True
-    assert pipeline.resubmit(resubmitted, owner) is False  # a second click queues nothing more
-    assert pipeline.abandon(resubmitted, owner) is False
+    assert actions.resubmit(resubmitted, owner) is True
+    assert actions.resubmit(resubmitted, owner) is False  # a second click queues nothing more
+    assert actions.abandon(resubmitted, owner) is False
     assert Task.objects.get(pk=resubmitted.task.pk).state == TaskState.PENDING
     assert Event.objects.filter(generation=resubmitted, kind="resubmitted").count() == 1
     assert AuditEntry.objects.filter(action="generation.resubmitted").count() == 1

@@ -32,7 +32,7 @@ from PIL import Image
 
 from accounts.models import Membership, Team
 from tests.conftest import add_key, make_generation, png_bytes
-from videos.gallery import Favorite
+from videos.actions import Favorite
 from videos.gateways import REGISTRY
 from videos.models import GatewayKey, Generation, ReferenceImage, Review
 
@@ -85,7 +85,7 @@ def foreign(outsider, team, teammate):
 
 def compose(key: GatewayKey, /, **overrides) -> dict:
     """A valid compose POST for ``key``'s first model (shortest clip, default options)."""
-    spec = key.gateway.spec()
+    spec = key.gateway_class.spec()
     data = {"key": str(key.uuid), "model": spec.model, "prompt": "A paper boat", "duration": str(min(spec.durations))}
     if spec.aspect_ratios:
         data["aspect_ratio"] = spec.default_aspect_ratio
@@ -314,7 +314,7 @@ def test_any_prompt_is_saved_verbatim_or_refused_with_a_message(client_for, owne
     assert response.status_code < 500
     text = prompt.strip()
     visible = any(unicodedata.category(ch) not in ("Cc", "Cf", "Zs", "Zl", "Zp") for ch in text)
-    valid = visible and "\x00" not in text and len(text) <= keys[dialect].gateway.spec().max_prompt_chars
+    valid = visible and "\x00" not in text and len(text) <= keys[dialect].gateway_class.spec().max_prompt_chars
     if valid:
         accepted(response, htmx=htmx)
         assert Generation.objects.count() == before + 1
@@ -413,12 +413,12 @@ def test_a_forged_option_is_refused_with_a_message(client_for, owner, keys, dial
     before = Generation.objects.count()
     response = post(client, "generate", compose(key, **{field: value}), htmx=htmx)
     assert response.status_code < 500
-    if not offered(key.gateway, field, value):
+    if not offered(key.gateway_class, field, value):
         refused(response, htmx=htmx)  # with a message, also for a one-model gateway's hidden model
         assert Generation.objects.count() == before
     elif Generation.objects.count() > before:
         generation = Generation.objects.latest("pk")
-        spec = key.gateway.spec(generation.model_name)
+        spec = key.gateway_class.spec(generation.model_name)
         assert generation.options["duration"] in spec.durations
         assert generation.options["aspect_ratio"] in (spec.aspect_ratios or (None,))
         assert generation.options["resolution"] in (spec.resolutions or (None,))
@@ -877,7 +877,7 @@ def test_changing_a_role_to_junk_is_refused_with_a_message(client_for, owner, te
 
 @examples(30)
 @given(
-    decision=st.one_of(st.text(max_size=20), st.sampled_from(["approve", "reject", "changes"])),
+    decision=st.one_of(st.text(max_size=20), st.sampled_from(["accept", "reject", "changes"])),
     comment=st.text(max_size=1200),
     htmx=st.booleans(),
 )

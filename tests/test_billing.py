@@ -12,9 +12,10 @@ from django.db import connection
 from django.urls import reverse
 
 from tests.conftest import add_key, make_generation, run_until_done
-from videos import billing, pipeline
+from videos import actions, billing
 from videos.gateways import REGISTRY
 from videos.models import Billing, Generation, LedgerEntry, Price, Task, TaskState
+from videos.worker import tasks
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -128,7 +129,7 @@ def test_after_a_mix_the_ledger_balances_and_failures_are_not_charged(gateway, c
     team.approval_threshold_usd = Decimal("0.01")
     team.save()
     rejected = make_generation(owner, team, key, duration=2)
-    pipeline.reject(rejected, owner)
+    actions.decline_spending(rejected, owner)
     charges = LedgerEntry.objects.filter(kind="charge")
     assert (
         sum(e.amount_usd for e in charges)
@@ -223,26 +224,25 @@ def test_an_over_threshold_request_waits_and_is_sent_only_when_approved(
     costly = make_generation(teammate, team, bob_key, duration=8)
     assert cheap.task.state == TaskState.PENDING
     assert costly.task.state == TaskState.AWAITING_APPROVAL
-    from videos import tasks
 
     tasks.submit_task(costly.task.pk)
     tasks.sweep()
     assert Task.objects.get(pk=costly.task.pk).state == TaskState.AWAITING_APPROVAL
     assert not any(r.method == "POST" for r in gateway.requests)
-    assert client_for(teammate).post(reverse("approve", args=[costly.uuid])).status_code == 403
+    assert client_for(teammate).post(reverse("approve_spending", args=[costly.uuid])).status_code == 403
     client = client_for(owner)
     assert costly.prompt[:20] in client.get(reverse("approvals")).content.decode()
-    client.post(reverse("approve", args=[costly.uuid]))
+    client.post(reverse("approve_spending", args=[costly.uuid]))
     assert run_until_done(costly.task.pk).state == TaskState.COMPLETED
 
 
-def test_a_rejected_request_is_never_sent(gateway, client_for, owner, team, key, priced):
+def test_a_declined_request_is_never_sent(gateway, client_for, owner, team, key, priced):
     team.approval_threshold_usd = Decimal("0.01")
     team.save()
     generation = make_generation(owner, team, key, duration=2)
-    client_for(owner).post(reverse("reject", args=[generation.uuid]))
+    client_for(owner).post(reverse("decline_spending", args=[generation.uuid]))
     task = run_until_done(generation.task.pk)
-    assert task.state == TaskState.CANCELLED and "Rejected" in task.last_error
+    assert task.state == TaskState.CANCELLED and "Declined" in task.last_error
     assert gateway.requests == []
     generation.refresh_from_db()
     assert generation.billing == Billing.RELEASED

@@ -14,8 +14,9 @@ from django.utils.html import escape
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_generation, make_user, run_until_done
-from videos import desk
+from videos import audit
 from videos.models import AuditEntry, Generation, Notification, Review, Task, TaskState
+from videos.web import activity
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -49,12 +50,12 @@ def bob_key(teammate, team):
 
 @pytest.fixture
 def with_badge(settings):
-    """The project's settings with ``videos.desk.notification_count`` registered (as the
+    """The project's settings with ``videos.web.activity.notification_count`` registered (as the
     lead wires it in ``project/settings.py``)."""
     templates = copy.deepcopy(settings.TEMPLATES)
     processors = templates[0]["OPTIONS"]["context_processors"]
-    if "videos.desk.notification_count" not in processors:
-        processors.append("videos.desk.notification_count")
+    if "videos.web.activity.notification_count" not in processors:
+        processors.append("videos.web.activity.notification_count")
     settings.TEMPLATES = templates
 
 
@@ -86,22 +87,22 @@ def test_it_lists_completed_generations_awaiting_review_oldest_first(
     assert "2 awaiting review" in html
 
 
-def test_it_approves_with_a_comment_the_author_sees(client_for, owner, team, teammate, bob_key):
+def test_it_accepts_with_a_comment_the_author_sees(client_for, owner, team, teammate, bob_key):
     generation = awaiting(teammate, team, bob_key)
 
-    response = decide(client_for(owner), generation, "approve", "Lovely light, ship it.")
+    response = decide(client_for(owner), generation, "accept", "Lovely light, ship it.")
 
     assert response.status_code == 302 and response["Location"] == reverse("review_queue")
     generation.refresh_from_db()
-    assert generation.review == Review.APPROVED and generation.reviewed_by == owner
+    assert generation.review == Review.ACCEPTED and generation.reviewed_by == owner
     assert generation.review_comment == "Lovely light, ship it." and generation.reviewed_at is not None
     html = client_for(teammate).get(reverse("generation", args=[generation.uuid])).content.decode()
-    assert "Approved" in html and escape("Lovely light, ship it.") in html
+    assert "Accepted" in html and escape("Lovely light, ship it.") in html
     note = Notification.objects.get(user=teammate)
     assert note.generation == generation
-    assert note.message == f"Your video {desk.audit.describe(generation)} was approved: Lovely light, ship it."
+    assert note.message == f"Your video {audit.describe(generation)} was accepted: Lovely light, ship it."
     entry = AuditEntry.objects.get(action="generation.reviewed")
-    assert entry.actor == owner and entry.team == team and entry.data["decision"] == "approved"
+    assert entry.actor == owner and entry.team == team and entry.data["decision"] == "accepted"
 
 
 @pytest.mark.parametrize(
@@ -164,19 +165,19 @@ def test_it_answers_htmx_with_the_form_errors(client_for, owner, team, teammate,
 def test_it_decides_only_once(client_for, owner, team, teammate, bob_key):
     generation = awaiting(teammate, team, bob_key)
     client = client_for(owner)
-    decide(client, generation, "approve")
+    decide(client, generation, "accept")
 
     response = decide(client, generation, "reject", "Too late", follow=True)
 
     assert "no longer awaiting review" in response.content.decode()
     generation.refresh_from_db()
-    assert generation.review == Review.APPROVED
+    assert generation.review == Review.ACCEPTED
     assert AuditEntry.objects.filter(action="generation.reviewed").count() == 1
 
 
 def test_it_refuses_a_generation_that_is_not_awaiting_review(client_for, owner, team, key):
     generation = make_generation(owner, team, key)
-    decide(client_for(owner), generation, "approve")
+    decide(client_for(owner), generation, "accept")
     generation.refresh_from_db()
     assert generation.review == Review.NONE and not AuditEntry.objects.filter(action="generation.reviewed").exists()
 
@@ -186,9 +187,9 @@ def test_it_lets_admins_review(client_for, owner, team, teammate, bob_key):
     generation = awaiting(teammate, team, bob_key)
     client = client_for(admin)
     assert client.get(reverse("review_queue")).status_code == 200
-    decide(client, generation, "approve")
+    decide(client, generation, "accept")
     generation.refresh_from_db()
-    assert generation.review == Review.APPROVED and generation.reviewed_by == admin
+    assert generation.review == Review.ACCEPTED and generation.reviewed_by == admin
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER])
@@ -197,7 +198,7 @@ def test_it_refuses_the_desk_to_members_and_viewers(client_for, owner, team, key
     generation = awaiting(owner, team, key)
     client = client_for(user)
     assert client.get(reverse("review_queue")).status_code == 403
-    assert decide(client, generation, "approve").status_code == 403
+    assert decide(client, generation, "accept").status_code == 403
     generation.refresh_from_db()
     assert generation.review == Review.AWAITING
 
@@ -205,7 +206,7 @@ def test_it_refuses_the_desk_to_members_and_viewers(client_for, owner, team, key
 def test_it_hides_other_teams_generations(client_for, owner, team, key, outsider):
     generation = awaiting(owner, team, key)
     client = client_for(outsider)
-    assert decide(client, generation, "approve").status_code == 404
+    assert decide(client, generation, "accept").status_code == 404
     assert "paper boat" not in client.get(reverse("review_queue")).content.decode()
     generation.refresh_from_db()
     assert generation.review == Review.AWAITING
@@ -223,7 +224,7 @@ def test_desk_pages_need_a_login(client, owner, team, key):
     for url in (reverse("review_queue"), reverse("audit_log"), reverse("notifications")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
-    assert decide(client, generation, "approve").status_code == 302
+    assert decide(client, generation, "accept").status_code == 302
 
 
 # --- the audit trail ------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def test_it_lists_every_audited_action_with_actor_time_and_target(client_for, ow
     client.post(reverse("cancel", args=[generation.uuid]))
     Task.objects.filter(pk=generation.task.pk).update(state=TaskState.COMPLETED)
     Generation.objects.filter(pk=generation.pk).update(review=Review.AWAITING)
-    decide(client, generation, "approve")
+    decide(client, generation, "accept")
     client.post(reverse("delete", args=[generation.uuid]))
 
     response = client.get(reverse("audit_log"))
@@ -312,7 +313,7 @@ def test_it_filters_the_audit_trail_by_action_and_actor(client_for, owner, team,
 def test_it_paginates_the_audit_trail_keeping_the_filters(client_for, owner, team):
     from videos.audit import record_action
 
-    for n in range(desk.AUDIT_PAGE + 5):
+    for n in range(activity.AUDIT_PAGE + 5):
         record_action(team, owner, "key.added", f"Key {n}")
     html = client_for(owner).get(reverse("audit_log"), {"action": "key.added"}).content.decode()
     assert "Page 1 of 2" in html and "?action=key.added&amp;page=2" in html
@@ -508,7 +509,7 @@ def test_it_counts_nothing_and_queries_nothing_for_anonymous_users(db, django_as
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
     with django_assert_num_queries(0):
-        assert desk.notification_count(request) == {}
+        assert activity.notification_count(request) == {}
 
 
 def test_it_lists_notifications_and_marks_them_read(with_badge, client_for, owner, team, key, outsider):
@@ -535,7 +536,7 @@ def test_it_notifies_the_author_once_reviewed_and_the_badge_shows_it(
     with_badge, client_for, owner, team, teammate, bob_key
 ):
     generation = awaiting(teammate, team, bob_key)
-    decide(client_for(owner), generation, "approve")
+    decide(client_for(owner), generation, "accept")
     html = client_for(teammate).get(reverse("studio")).content.decode()
     assert 'title="Unread notifications">1</span>' in html
 
@@ -555,27 +556,27 @@ def site_admin(db):
     return user
 
 
-def test_the_admin_bulk_approves_and_rejects_awaiting_generations(client, site_admin, owner, team, teammate, bob_key):
+def test_the_admin_bulk_accepts_and_rejects_awaiting_generations(client, site_admin, owner, team, teammate, bob_key):
     first = awaiting(teammate, team, bob_key, prompt="First")
     second = awaiting(teammate, team, bob_key, prompt="Second")
     not_sent = make_generation(teammate, team, bob_key, prompt="Not sent")
     client.force_login(site_admin)
     url = reverse("admin:videos_generation_changelist")
 
-    response = client.post(url, {"action": "approve_review", "_selected_action": [first.pk, not_sent.pk]}, follow=True)
+    response = client.post(url, {"action": "accept_review", "_selected_action": [first.pk, not_sent.pk]}, follow=True)
     client.post(url, {"action": "reject_review", "_selected_action": [second.pk]})
 
-    assert "Approved 1 generation(s)." in response.content.decode() and "Skipped 1" in response.content.decode()
+    assert "Accepted 1 generation(s)." in response.content.decode() and "Skipped 1" in response.content.decode()
     reviews = dict(Generation.objects.values_list("prompt", "review"))
-    assert reviews == {"First": Review.APPROVED, "Second": Review.REJECTED, "Not sent": Review.NONE}
+    assert reviews == {"First": Review.ACCEPTED, "Second": Review.REJECTED, "Not sent": Review.NONE}
     entries = AuditEntry.objects.filter(action="generation.reviewed").order_by("pk")
     assert [(e.actor, e.data["decision"], e.data["via"]) for e in entries] == [
-        (site_admin, "approved", "admin"),
+        (site_admin, "accepted", "admin"),
         (site_admin, "rejected", "admin"),
     ]
     messages = sorted(Notification.objects.filter(user=teammate).values_list("message", flat=True))
     assert messages == [
-        "Your video “First” was approved.",
+        "Your video “First” was accepted.",
         "Your video “Second” was rejected: Rejected by a site administrator.",
     ]
 

@@ -27,10 +27,10 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import add_key, database_env, make_generation
-from videos import pipeline
 from videos.models import ACTIVE_STATES, Billing, GatewayCircuit, Generation, LedgerEntry, Price, Task, TaskState
 from videos.sandbox import engine
 from videos.sandbox.models import SandboxJob
+from videos.worker import queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ FAULTS = "5xx=0.08,429=0.05,garbage=0.05,slow=0.03,ghost=0.04,reset=0.05"
 WORKER = """
 import django, time
 django.setup()
-from videos import tasks
+from videos.worker import tasks
 while True:
     tasks.sweep()
     time.sleep(0.2)
@@ -64,7 +64,7 @@ def test_nothing_is_lost_or_paid_twice_when_the_gateway_and_the_worker_fail(
         usd_per_second=Decimal("0.05"), source="test", read_on=date(2026, 11, 1),
     )  # fmt: skip
     key = add_key(owner, team, secret="sk-faults-0001", base_url=f"{live_server.url}/sandbox/openai")
-    with mock.patch.object(pipeline, "enqueue"):  # the worker process does every step
+    with mock.patch.object(queue, "enqueue"):  # the worker process does every step
         generations = [make_generation(owner, team, key, prompt=f"fault run {i:02d}", duration=1) for i in range(24)]
     Task.objects.update(next_poll_at=timezone.now())
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from tests.conftest import make_generation, make_user, run_until_done
-from videos import gallery
+from videos.lib import zipstream
 from videos.models import Asset, AuditEntry, Generation, Review, Task, TaskState
+from videos.web import history
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -103,10 +104,10 @@ def test_it_filters_by_task_state(client_for, owner, team):
 
 def test_it_filters_by_review_state(client_for, owner, team):
     quick(owner, team, "waiting for a look", state=TaskState.COMPLETED, review=Review.AWAITING)
-    quick(owner, team, "signed off", state=TaskState.COMPLETED, review=Review.APPROVED)
+    quick(owner, team, "signed off", state=TaskState.COMPLETED, review=Review.ACCEPTED)
     quick(owner, team, "never sent", state=TaskState.COMPLETED)
     client = client_for(owner)
-    assert listed(client.get(reverse("history"), {"review": "approved"})) == ["signed off"]
+    assert listed(client.get(reverse("history"), {"review": "accepted"})) == ["signed off"]
     assert listed(client.get(reverse("history"), {"review": "awaiting"})) == ["waiting for a look"]
 
 
@@ -156,16 +157,16 @@ def test_it_pages_without_counting(client_for, owner, team):
             prompt=f"clip {i:02}",
             created_at=now - timedelta(minutes=i),
         )
-        for i in range(gallery.PAGE_SIZE + 5)
+        for i in range(history.PAGE_SIZE + 5)
     )
     Task.objects.bulk_create(Task(generation=g) for g in Generation.objects.all())
     client = client_for(owner)
     first = client.get(reverse("history"), {"gateway": "xai"})
-    assert listed(first)[0] == "clip 00" and len(listed(first)) == gallery.PAGE_SIZE
+    assert listed(first)[0] == "clip 00" and len(listed(first)) == history.PAGE_SIZE
     html = first.content.decode()
     assert "?gateway=xai&amp;page=2" in html and "Previous" not in html  # the next link keeps the filters
     second = client.get(reverse("history"), {"gateway": "xai", "page": "2"})
-    assert listed(second) == [f"clip {i:02}" for i in range(gallery.PAGE_SIZE, gallery.PAGE_SIZE + 5)]
+    assert listed(second) == [f"clip {i:02}" for i in range(history.PAGE_SIZE, history.PAGE_SIZE + 5)]
     assert "Previous" in second.content.decode() and "Next →" not in second.content.decode()
     past_the_end = client.get(reverse("history"), {"page": "99"})
     assert past_the_end.status_code == 200 and "Back to the first page" in past_the_end.content.decode()
@@ -313,7 +314,7 @@ def fill(team, users, n: int, *, start: int = 0) -> None:
                 "model_name": "grok-imagine-video",
                 "key_label": "Sandbox",
                 "prompt": f"Clip {i}: a {'lighthouse' if i % 5 == 0 else 'boat'} at dusk",
-                "review": Review.APPROVED if i % 11 == 0 else Review.NONE,
+                "review": Review.ACCEPTED if i % 11 == 0 else Review.NONE,
                 "created_at": now - timedelta(minutes=i),
             }
             for i in range(start, start + n)
@@ -380,7 +381,7 @@ def test_it_renders_a_page_in_a_constant_number_of_queries(
             response = client.get(reverse("history"), query, **headers)
         assert response.status_code == 200
         counts.append(len(captured))
-    assert len(listed(client.get(reverse("history")))) == gallery.PAGE_SIZE
+    assert len(listed(client.get(reverse("history")))) == history.PAGE_SIZE
     assert listed(client.get(reverse("history"), FILTERED)) == ["Clip 0: a lighthouse at dusk"]
 
     fill(team, [owner, teammate], 99_900, start=100)
@@ -389,10 +390,10 @@ def test_it_renders_a_page_in_a_constant_number_of_queries(
         with django_assert_num_queries(count):
             response = client.get(reverse("history"), query, **headers)
         assert response.status_code == 200
-    assert len(listed(client.get(reverse("history"), FILTERED))) == gallery.PAGE_SIZE
+    assert len(listed(client.get(reverse("history"), FILTERED))) == history.PAGE_SIZE
     deep = listed(client.get(reverse("history"), DEEP))
-    assert len(deep) == gallery.PAGE_SIZE and deep[0].startswith(
-        f"Clip {99_999 - 2 * 39 * gallery.PAGE_SIZE}:"
+    assert len(deep) == history.PAGE_SIZE and deep[0].startswith(
+        f"Clip {99_999 - 2 * 39 * history.PAGE_SIZE}:"
     )  # bob: odd ones
 
 
@@ -414,14 +415,14 @@ def test_it_favorites_and_unfavorites_in_bulk(client_for, owner, team):
 def test_it_sends_completed_unreviewed_videos_to_review(client_for, owner, team):
     done = quick(owner, team, "done", state=TaskState.COMPLETED)
     running = quick(owner, team, "running", state=TaskState.PROCESSING)
-    approved = quick(owner, team, "approved", state=TaskState.COMPLETED, review=Review.APPROVED)
+    approved = quick(owner, team, "approved", state=TaskState.COMPLETED, review=Review.ACCEPTED)
     ids = [str(g.uuid) for g in (done, running, approved)]
     response = client_for(owner).post(reverse("bulk"), {"action": "review", "ids": ids}, follow=True)
     assert "Sent to review: 1 video" in response.content.decode()
     assert [Generation.objects.get(pk=g.pk).review for g in (done, running, approved)] == [
         Review.AWAITING,
         Review.NONE,
-        Review.APPROVED,
+        Review.ACCEPTED,
     ]
     entry = AuditEntry.objects.get(action="generation.sent_to_review")
     assert entry.actor == owner and entry.data == {"uuid": str(done.uuid)}
@@ -467,7 +468,7 @@ def test_it_ignores_malformed_ids_and_refuses_too_many(client_for, owner, team):
     client = client_for(owner)
     client.post(reverse("bulk"), {"action": "favorite", "ids": ["not-a-uuid", str(clip.uuid)]})
     assert list(owner.favorites.all()) == [clip]
-    many = [str(uuid.uuid4()) for _ in range(gallery.BULK_LIMIT + 1)]
+    many = [str(uuid.uuid4()) for _ in range(history.BULK_LIMIT + 1)]
     response = client.post(reverse("bulk"), {"action": "favorite", "ids": many}, follow=True)
     assert "at most" in response.content.decode()
     empty = client.post(reverse("bulk"), {"action": "zip"}, follow=True)
@@ -493,14 +494,14 @@ def test_it_streams_a_zip_of_the_archived_videos(client_for, owner, team, key, g
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.testzip() is None
         names = archive.namelist()
-        expected = {gallery.zip_entry_name(g): g for g in made}
+        expected = {history.zip_entry_name(g): g for g in made}
         assert set(names) == set(expected)
         for name, generation in expected.items():
             assert archive.getinfo(name).compress_type == zipfile.ZIP_STORED
             with generation.asset.file.open("rb") as fh:
                 assert archive.read(name) == fh.read()
     day = timezone.localdate(made[0].created_at).isoformat()
-    assert gallery.zip_entry_name(made[0]) == f"{day}-a-paper-boat-on-a-rainy-{made[0].uuid.hex[:8]}.mp4"
+    assert history.zip_entry_name(made[0]) == f"{day}-a-paper-boat-on-a-rainy-{made[0].uuid.hex[:8]}.mp4"
     entry = AuditEntry.objects.get(action="generations.downloaded")
     assert entry.actor == viewer and entry.data["count"] == 2
 
@@ -509,8 +510,8 @@ def test_the_zip_is_built_from_chunks_not_whole_files(owner, team, key, gateway)
     generation = make_generation(owner, team, key)
     run_until_done(generation.task.pk)
     asset = Asset.objects.get(generation=generation)
-    entry = gallery.ZipEntry("clip.mp4", asset.file.storage, asset.file.name, asset.bytes, generation.created_at)
-    chunks = list(gallery.stream_zip([entry, dataclasses.replace(entry, name="again.mp4")], chunk_size=4096))
+    entry = zipstream.ZipEntry("clip.mp4", asset.file.storage, asset.file.name, asset.bytes, generation.created_at)
+    chunks = list(zipstream.stream_zip([entry, dataclasses.replace(entry, name="again.mp4")], chunk_size=4096))
     assert len(chunks) > 2 * (asset.bytes // 4096)  # one piece per chunk read, never the whole file at once
     assert max(len(c) for c in chunks) < 4096 + 1024
     with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as archive:

@@ -1,4 +1,4 @@
-"""The aijisu adapter against seed 001 and against the strict sandbox."""
+"""The aijisu adapter against aijisu's page (docs/gateways.md §3) and against the strict sandbox."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ from videos.gateways.base import (
     ReferenceForm,
     ReferenceImageData,
 )
-from videos.models import Asset, TaskState
-from videos.pipeline import NewReference
+from videos.models import Asset, NewReference, TaskState
 from videos.sandbox.models import SandboxJob
 
 BASE = f"http://{SANDBOX_HOST}/sandbox/aijisu"
@@ -63,7 +62,7 @@ def test_it_is_registered_under_its_dialect():
     assert get_gateway_class("aijisu") is AijisuGateway
 
 
-def test_it_offers_what_seed_001_documents():
+def test_it_offers_what_aijisus_page_documents():
     spec = AijisuGateway.spec()
     assert spec.model == "grok-video-1.5"
     assert spec.text_to_video is False and spec.prompt_required is True
@@ -76,10 +75,10 @@ def test_it_offers_what_seed_001_documents():
     assert AijisuGateway.sandbox_path == "/aijisu"
 
 
-# --- the request examples of seed 001, produced by the adapter -------------------------
+# --- the request examples of aijisu's page (docs/gateways.md §3.2), produced by the adapter
 
-SEED_EXAMPLES = [
-    # §4.1 "use image_url"
+DOCUMENTED_EXAMPLES = [
+    # aijisu's page, §4.1 "use image_url"
     {
         "model": "grok-video-1.5",
         "prompt": "A cinematic close-up of a glass perfume bottle on a marble table, soft morning light, "
@@ -88,7 +87,7 @@ SEED_EXAMPLES = [
         "duration": 6,
         "size": "720p",
     },
-    # §4.3 "480p fast"
+    # aijisu's page, §4.3 "480p fast"
     {
         "model": "grok-video-1.5",
         "prompt": "A simple product shot, the object slowly rotates on a clean white background, "
@@ -97,7 +96,7 @@ SEED_EXAMPLES = [
         "duration": 4,
         "size": "480p",
     },
-    # §11 "Minimum Valid Request"
+    # aijisu's page, §11 "Minimum Valid Request"
     {
         "model": "grok-video-1.5",
         "prompt": "A calm product video, slow camera movement, soft light, no text.",
@@ -108,8 +107,8 @@ SEED_EXAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("example", SEED_EXAMPLES)
-def test_it_builds_the_seed_001_request_examples_exactly(example):
+@pytest.mark.parametrize("example", DOCUMENTED_EXAMPLES)
+def test_it_builds_aijisus_request_examples_exactly(example):
     given = choices(
         prompt=example["prompt"],
         duration=example["duration"],
@@ -123,8 +122,8 @@ def test_it_builds_the_seed_001_request_examples_exactly(example):
 
 
 def test_it_builds_the_image_example_with_image_url_and_accepts_it_as_written():
-    # §4.2 "use image" sends the same URL in `image`; the adapter always uses image_url
-    # (§11's minimum valid request), and the body model takes §4.2 verbatim.
+    # aijisu's page §4.2 "use image" sends the same URL in `image`; the adapter always uses
+    # image_url (the page's §11 minimum valid request), and the body model takes §4.2 verbatim.
     example = {
         "model": "grok-video-1.5",
         "prompt": "A quiet landscape photo becomes a gentle animated scene, leaves moving in the wind, "
@@ -152,7 +151,7 @@ def test_it_sends_the_url_even_when_it_holds_the_bytes():
     assert not any(str(value).startswith("data:") for value in body.values())
 
 
-# --- what seed 001 forbids is refused before sending -----------------------------------
+# --- what aijisu forbids (docs/gateways.md §3.2) is refused before sending ---------------
 
 
 @pytest.mark.parametrize(
@@ -181,7 +180,7 @@ def test_it_sends_the_url_even_when_it_holds_the_bytes():
         ("model", {"model": "grok-imagine-video-1.5"}, "no model"),
     ],
 )
-def test_it_refuses_what_seed_001_forbids_before_sending(field, overrides, words):
+def test_it_refuses_what_aijisu_forbids_before_sending(field, overrides, words):
     problems = AijisuGateway.validate_choices(choices(**overrides))
     assert words in problems[field]
 
@@ -218,14 +217,14 @@ def test_it_refuses_what_seed_001_forbids_before_sending(field, overrides, words
         {"seconds": "8"},
     ],
 )
-def test_the_body_model_refuses_what_seed_001_forbids(extra):
-    body = {**SEED_EXAMPLES[2], **extra}
+def test_the_body_model_refuses_what_aijisu_forbids(extra):
+    body = {**DOCUMENTED_EXAMPLES[2], **extra}
     with pytest.raises(ValidationError):
         VideoCreate.model_validate(body)
 
 
 def test_the_body_model_accepts_the_compatibility_fields_when_they_agree():
-    body = {**SEED_EXAMPLES[2], "seconds": "6", "resolution": "720p"}
+    body = {**DOCUMENTED_EXAMPLES[2], "seconds": "6", "resolution": "720p"}
     assert VideoCreate.model_validate(body).seconds == "6"
 
 
@@ -236,9 +235,9 @@ def test_a_body_it_cannot_build_is_a_permanent_error_naming_the_field():
     assert info.value.permanent and "image or image_url" in info.value.message
 
 
-# --- the answers of seed 001 -----------------------------------------------------------
+# --- the answers of docs/gateways.md §3.4 ----------------------------------------------
 
-CREATED = {  # §5
+CREATED = {  # aijisu's create answer (docs/gateways.md §3.4)
     "id": "task_xxxxxxxxxxxxx",
     "task_id": "task_xxxxxxxxxxxxx",
     "object": "video.generation.job",
@@ -247,7 +246,7 @@ CREATED = {  # §5
     "progress": 0,
     "created_at": 1782400000,
 }
-IN_PROGRESS = {  # §6
+IN_PROGRESS = {  # aijisu's in-progress answer (docs/gateways.md §3.4)
     "id": "task_xxxxxxxxxxxxx",
     "object": "video.generation.job",
     "model": "grok-video-1.5",
@@ -255,7 +254,7 @@ IN_PROGRESS = {  # §6
     "progress": 35,
     "created_at": 1782400000,
 }
-COMPLETED = {  # §6
+COMPLETED = {  # aijisu's completed answer (docs/gateways.md §3.4)
     "id": "task_xxxxxxxxxxxxx",
     "object": "video.generation.job",
     "model": "grok-video-1.5",
@@ -277,7 +276,13 @@ def _answering(answer: dict, status: int = 200) -> AijisuGateway:
     return _adapter(lambda r: httpx.Response(status, json=answer))
 
 
-def test_it_reads_the_seed_001_create_answer():
+def test_aijisu_reports_no_delivered_duration():
+    # docs/gateways.md §3.4 / §7.9: the completed answer names no length of the video.
+    result = _answering({**COMPLETED, "duration": 6, "seconds": "6"}).poll("task_xxxxxxxxxxxxx")
+    assert result.status == GatewayStatus.SUCCEEDED and result.duration_s is None
+
+
+def test_it_reads_aijisus_create_answer():
     sent = []
 
     def handler(request):
@@ -332,7 +337,7 @@ def test_it_polls_the_documented_path_and_reads_progress():
         {"id": "task_1", "status": "completed", "video_url": "https://example.com/generated-video.mp4"},
     ],
 )
-def test_it_reads_the_result_url_wherever_seed_001_puts_it(answer):
+def test_it_reads_the_result_url_wherever_aijisu_puts_it(answer):
     result = _answering(answer).poll("task_1")
     assert result.status == GatewayStatus.SUCCEEDED and result.progress == 100
     assert result.video_url == "https://example.com/generated-video.mp4"
@@ -492,7 +497,7 @@ def _valid_body(host, **overrides):
     return {key: value for key, value in body.items() if value is not None}
 
 
-def test_the_sandbox_answers_a_create_like_seed_001(gateway, images):
+def test_the_sandbox_answers_a_create_like_aijisu(gateway, images):
     response = _post(gateway, _valid_body(images))
     assert response.status_code == 200
     answer = response.json()
@@ -505,7 +510,7 @@ def test_the_sandbox_answers_a_create_like_seed_001(gateway, images):
 
 
 @pytest.mark.parametrize("path", ["/v1/videos/{id}", "/v1/videos/generations/{id}"])
-def test_the_sandbox_answers_a_completed_task_like_seed_001_on_both_paths(gateway, images, path):
+def test_the_sandbox_answers_a_completed_task_like_aijisu_on_both_paths(gateway, images, path):
     task_id = _post(gateway, _valid_body(images)).json()["task_id"]
     answer = _get(gateway, path.format(id=task_id)).json()
     assert (answer["status"], answer["progress"]) == ("completed", 100)
@@ -564,7 +569,7 @@ def test_the_sandbox_fails_a_task_with_error_message(gateway, images):
         ({"resolution": "720p"}, "resolution"),
     ],
 )
-def test_the_sandbox_refuses_what_seed_001_forbids(gateway, images, overrides, param):
+def test_the_sandbox_refuses_what_aijisu_forbids(gateway, images, overrides, param):
     overrides = {k: v.replace("IMAGES", images) if isinstance(v, str) else v for k, v in overrides.items()}
     response = _post(gateway, _valid_body(images, **overrides))
     assert response.status_code == 400
@@ -585,7 +590,7 @@ def test_the_sandbox_refuses_what_seed_001_forbids(gateway, images, overrides, p
         ({"size": "1920x1080"}, "480p, 720p, 1080p"),
     ],
 )
-def test_the_sandbox_explains_a_refusal_with_seed_001s_reason(gateway, images, overrides, words):
+def test_the_sandbox_explains_a_refusal_with_aijisus_reason(gateway, images, overrides, words):
     response = _post(gateway, _valid_body(images, **overrides))
     assert response.status_code == 400
     assert words in response.json()["error"]["message"]

@@ -1,5 +1,5 @@
-"""The jimmyai adapter against seed 002 and jimmyai's Query Video Task page, and against
-the strict sandbox (GATEWAYS.md §4)."""
+"""The jimmyai adapter against jimmyai's "Create Grok 1.5 Video" and "Query Video Task"
+pages, and against the strict sandbox (docs/gateways.md §4)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, make_generation, 
 from videos.gateways import REGISTRY
 from videos.gateways.base import GatewayError, GatewayStatus, GenerationInput, PollResult, ReferenceImageData
 from videos.gateways.jimmyai import JimmyaiGateway, VideoCreate
-from videos.models import Asset, TaskState
-from videos.pipeline import NewReference
+from videos.models import Asset, NewReference, TaskState
 from videos.sandbox import engine
 from videos.sandbox.models import SandboxJob
 
@@ -60,25 +59,38 @@ def _answering(answer, status: int = 200, headers=None) -> JimmyaiGateway:
     return _adapter(lambda r: httpx.Response(status, json=answer, headers=headers or {}))
 
 
-# --- the request body, from seed 002's examples ----------------------------------------------
+def test_jimmyai_reports_no_delivered_duration():
+    # docs/gateways.md §4.4 / §7.9: the Query Video Task answer names no length of the video.
+    data = {
+        "task_id": "task_1",
+        "status": "completed",
+        "progress": 100,
+        "duration": 10,
+        "result": {"video_url": "https://cdn.example/v.mp4"},
+    }
+    result = _answering({"code": "20000", "msg": "ok", "data": data}).poll("task_1")
+    assert result.status == GatewayStatus.SUCCEEDED and result.duration_s is None
+
+
+# --- the request body, from jimmyai's examples (docs/gateways.md §4.2) ------------------------
 
 
 @pytest.mark.parametrize(
     "prompt, url",
     [
-        # seed 002, "Example Request"
+        # jimmyai's "Create Grok 1.5 Video" page, "Example Request"
         (
             "Hot tea slowly poured into a beautiful teacup, rising steam, macro photography",
             "https://example.com/cup.jpg",
         ),
-        # seed 002, the curl at the top of the page
+        # the same page, the curl at its top
         (
             "A beautiful butterfly flying among flowers, slow motion, hyper-detailed",
             "https://example.com/butterfly.jpg",
         ),
     ],
 )
-def test_it_builds_the_seed_002_request_examples_exactly(prompt, url):
+def test_it_builds_jimmyais_request_examples_exactly(prompt, url):
     body = JimmyaiGateway(BASE, "sk-x").build_request(
         choices(prompt=prompt, references=[ReferenceImageData("image/jpeg", url=url)])
     )
@@ -108,7 +120,7 @@ def test_it_normalises_the_documented_model_aliases(alias):
     assert JimmyaiGateway(BASE, "k").build_request(choices(model=alias))["model"] == "grok-imagine-video-1.5"
 
 
-def test_it_offers_exactly_what_seed_002_documents():
+def test_it_offers_exactly_what_jimmyai_documents():
     spec = JimmyaiGateway.spec()
     assert spec.model == "grok-imagine-video-1.5"
     assert spec.durations == (10, 15) and spec.default_duration == 10
@@ -148,7 +160,7 @@ def test_it_offers_exactly_what_seed_002_documents():
         ("model", {"model": "grok-video-1.5"}, "no model"),
     ],
 )
-def test_it_refuses_what_seed_002_forbids_before_sending(field, overrides, words):
+def test_it_refuses_what_jimmyai_forbids_before_sending(field, overrides, words):
     problems = JimmyaiGateway.validate_choices(choices(**overrides))
     assert words in problems[field]
 
@@ -180,7 +192,7 @@ def test_it_refuses_undocumented_shapes_in_its_body_model(body):
 # --- answers, from the Query Video Task page ---------------------------------------------------
 
 
-def test_it_reads_the_seed_002_create_answer():
+def test_it_reads_jimmyais_create_answer():
     answer = {
         "code": "20000",
         "msg": "ok",
@@ -390,7 +402,7 @@ def _valid_body(**overrides):
     return {k: v for k, v in body.items() if v is not None}
 
 
-def test_it_has_a_sandbox_that_answers_a_create_with_the_seed_002_envelope(image_host):
+def test_it_has_a_sandbox_that_answers_a_create_with_jimmyais_envelope(image_host):
     response = _post(image_host, _valid_body())
     assert response.status_code == 200
     answer = response.json()
@@ -424,7 +436,7 @@ def test_it_has_a_sandbox_that_answers_a_create_with_the_seed_002_envelope(image
         (_valid_body(image_urls=[f"http://{STUDIO_HOST}/"]), "could not be fetched"),
     ],
 )
-def test_it_has_a_sandbox_that_refuses_what_seed_002_forbids(image_host, body, words):
+def test_it_has_a_sandbox_that_refuses_what_jimmyai_forbids(image_host, body, words):
     image_host.faults.append(
         (lambda r: r.url.host == IMAGE_HOST and r.url.path == "/missing.png", lambda r: httpx.Response(404))
     )

@@ -1,5 +1,6 @@
-"""The multipart adapter (grok-video-1.5 / -pro / -max) against seed 003's last table,
-GATEWAYS.md §2 and the closest documented sibling, and against the strict sandbox."""
+"""The multipart adapter (grok-video-1.5 / -pro / -max) against duoyuanx's "Differences from
+Grok 1.5" table and the closest documented sibling (docs/gateways.md §2), and against the
+strict sandbox."""
 
 from __future__ import annotations
 
@@ -21,8 +22,7 @@ from videos.gateways.base import (
     ReferenceImageData,
 )
 from videos.gateways.multipart import MultipartGateway, VideoForm
-from videos.models import Asset, TaskState
-from videos.pipeline import NewReference
+from videos.models import Asset, NewReference, TaskState
 from videos.sandbox.models import SandboxJob
 
 BASE = f"http://{SANDBOX_HOST}/sandbox/multipart"
@@ -83,7 +83,7 @@ def test_it_offers_each_models_documented_options():
     )
     assert MultipartGateway.spec() is base
     assert base.durations == tuple(range(1, 16))
-    assert pro.durations == (10,) and pro.default_duration == 10  # seed 003: "10s for Pro"
+    assert pro.durations == (10,) and pro.default_duration == 10  # docs/gateways.md §2.2: "10s for Pro"
     assert maximum.durations == (15,) and maximum.default_duration == 15  # "15s for Max"
     for spec in (base, pro, maximum):
         assert spec.resolutions == ("480p", "540p", "720p", "1080p")  # "480P, 540P, 720P, 1080P"
@@ -96,7 +96,7 @@ def test_it_offers_each_models_documented_options():
 
 
 def test_it_builds_the_siblings_request_example_exactly():
-    # The octopusx sibling (GATEWAYS.md §2): -F model -F prompt -F aspect_ratio=2:3
+    # The octopusx sibling (docs/gateways.md §2.2): -F model -F prompt -F aspect_ratio=2:3
     # -F seconds=6 -F size=720P -F input_reference=@reference.png
     adapter = MultipartGateway(BASE, "sk-x")
     image = png_bytes()
@@ -194,7 +194,7 @@ def _capturing(answer: dict, seen: list) -> MultipartGateway:
     return MultipartGateway("https://gw.example", "sk-k", client=httpx.Client(transport=httpx.MockTransport(handler)))
 
 
-SEED_003_ANSWER = {
+DOCUMENTED_ANSWER = {
     "id": "video_abc123",
     "object": "video",
     "model": "grok-video-1.5",
@@ -210,7 +210,9 @@ SEED_003_ANSWER = {
 def test_it_submits_the_image_as_the_input_reference_file_part():
     seen: list[httpx.Request] = []
     image = png_bytes((320, 180))
-    submission = _capturing(SEED_003_ANSWER, seen).submit(choices(references=[ReferenceImageData("image/png", image)]))
+    submission = _capturing(DOCUMENTED_ANSWER, seen).submit(
+        choices(references=[ReferenceImageData("image/png", image)])
+    )
     assert submission.external_id == "video_abc123" and submission.status == GatewayStatus.QUEUED
     (request,) = seen
     assert request.method == "POST" and request.url.path == "/v1/videos"
@@ -232,7 +234,7 @@ def test_it_submits_the_image_as_the_input_reference_file_part():
 
 def test_it_submits_text_to_video_as_multipart_too():
     seen: list[httpx.Request] = []
-    _capturing(SEED_003_ANSWER, seen).submit(choices(model="grok-video-1.5-max", duration=15, resolution="1080p"))
+    _capturing(DOCUMENTED_ANSWER, seen).submit(choices(model="grok-video-1.5-max", duration=15, resolution="1080p"))
     (request,) = seen
     assert "input_reference" not in form_parts(request)
     assert text_fields(request) == {
@@ -258,12 +260,27 @@ def _answering(answer, status_code: int = 200, headers=None) -> MultipartGateway
     return MultipartGateway("https://gw.example", "k", client=httpx.Client(transport=httpx.MockTransport(handler)))
 
 
+@pytest.mark.parametrize("model", ["grok-video-1.5", "grok-video-1.5-pro", "grok-video-1.5-max"])
+def test_the_echoed_seconds_is_not_a_delivered_duration(model):
+    # docs/gateways.md §2.4 / §7.9: as in dialect 1, ``seconds`` echoes the request.
+    answer = {
+        **DOCUMENTED_ANSWER,
+        "model": model,
+        "status": "completed",
+        "progress": 100,
+        "seconds": "10",
+        "video_url": "https://cdn.example/v.mp4",
+    }
+    result = _answering(answer).poll("video_abc123")
+    assert result.status == GatewayStatus.SUCCEEDED and result.duration_s is None
+
+
 @pytest.mark.parametrize(
     "word, status",
     [
         ("queued", GatewayStatus.QUEUED),
         ("processing", GatewayStatus.RUNNING),
-        ("in_progress", GatewayStatus.RUNNING),  # new-api hosts (GATEWAYS.md §1)
+        ("in_progress", GatewayStatus.RUNNING),  # new-api hosts (docs/gateways.md §1.4)
         ("completed", GatewayStatus.SUCCEEDED),
         ("failed", GatewayStatus.FAILED),
         ("cancelled", GatewayStatus.CANCELLED),
@@ -283,8 +300,8 @@ def test_it_logs_an_unknown_status_word(caplog):
     assert "rendering-somehow" in caplog.text
 
 
-def test_it_reads_the_seed_003_answer_as_queued():
-    result = _answering(SEED_003_ANSWER).poll("video_abc123")
+def test_it_reads_the_documented_answer_as_queued():
+    result = _answering(DOCUMENTED_ANSWER).poll("video_abc123")
     assert (result.status, result.progress, result.video_url) == (GatewayStatus.QUEUED, 0, "")
 
 
@@ -300,7 +317,7 @@ def test_it_reads_progress_while_processing():
 
 
 def test_it_reads_the_video_url_of_a_completed_task():
-    answer = {**SEED_003_ANSWER, "status": "completed", "progress": 100, "video_url": "https://cdn.example/v.mp4"}
+    answer = {**DOCUMENTED_ANSWER, "status": "completed", "progress": 100, "video_url": "https://cdn.example/v.mp4"}
     adapter = _answering(answer)
     result = adapter.poll("video_abc123")
     assert result.status == GatewayStatus.SUCCEEDED and result.video_url == "https://cdn.example/v.mp4"
@@ -398,7 +415,9 @@ def test_html_instead_of_json_is_transient():
 def test_it_polls_within_the_familys_advice_then_backs_off():
     adapter = MultipartGateway(BASE, "k")
     intervals = [adapter.poll_interval(age) for age in (0, 60, 119, 120, 599, 600, 3600)]
-    assert all(3 <= i <= 10 for i in intervals[:5])  # seed 001: every 3-10 s
+    assert all(
+        3 <= i <= 10 for i in intervals[:5]
+    )  # aijisu's advice for the family, docs/gateways.md §3.6: every 3-10 s
     assert intervals == sorted(intervals) and intervals[-1] > 10
 
 
@@ -423,7 +442,7 @@ def _post(gateway, fields=None, files=None, key="sk-sandbox-test", **kwargs):
     return client.post(f"{BASE}/v1/videos", data=fields, files=files, headers=headers, **kwargs)
 
 
-def test_the_sandbox_answers_a_create_like_seed_003(gateway):
+def test_the_sandbox_answers_a_create_like_duoyuanx(gateway):
     response = _post(gateway, _fields())
     assert response.status_code == 200, response.text
     answer = response.json()
@@ -474,7 +493,7 @@ def test_the_sandbox_refuses_a_data_uri_in_place_of_the_file(gateway):
         (_fields(size="1920x1080"), "size"),
         (_fields(size="720"), "size"),
         (_fields(aspect_ratio="wide"), "aspect_ratio"),
-        (_fields(resolution="720P"), "resolution"),  # the preview model's field (seed 003 table)
+        (_fields(resolution="720P"), "resolution"),  # the preview model's field (docs/gateways.md §2.2)
         (_fields(image="data:image/png;base64,AAAA"), "image"),
         (_fields(duration="5"), "duration"),
     ],

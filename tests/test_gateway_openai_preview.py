@@ -1,4 +1,4 @@
-"""The openai-preview adapter against seeds 000/003 and against the strict sandbox."""
+"""The openai-preview adapter against duoyuanx's page (docs/gateways.md §1) and against the strict sandbox."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ def test_it_is_registered_under_its_dialect():
     assert get_gateway_class("openai-preview") is OpenAIPreviewGateway
 
 
-def test_it_builds_the_seed_003_request_example_exactly():
+def test_it_builds_duoyuanxs_request_example_exactly():
     body = OpenAIPreviewGateway(BASE, "sk-x").build_request(choices())
-    # seed 003, "curl -X POST https://duoyuanx.com/v1/videos"
+    # docs/gateways.md §1.2, duoyuanx's "curl -X POST https://duoyuanx.com/v1/videos"
     assert body == {
         "model": "grok-imagine-video-1.5-preview",
         "prompt": "A rainy neon-lit street at night, a vintage sports car driving over the wet road",
@@ -66,7 +66,7 @@ def test_it_sends_one_reference_image_as_image_and_several_as_images():
         ("prompt", {"prompt": "x" * 4097}, "4096"),
     ],
 )
-def test_it_refuses_what_the_seeds_forbid_before_sending(field, overrides, words):
+def test_it_refuses_what_the_docs_forbid_before_sending(field, overrides, words):
     problems = OpenAIPreviewGateway.validate_choices(choices(**overrides))
     assert words in problems[field]
 
@@ -124,6 +124,24 @@ def test_it_reads_a_failed_tasks_message():
     result = OpenAIPreviewGateway("https://gw.example", "k", client=client).poll("video_1")
     assert result.status == GatewayStatus.FAILED
     assert result.error == "Content policy"
+
+
+def test_the_echoed_seconds_is_not_a_delivered_duration():
+    # docs/gateways.md §1.4 / §7.9: the answer's ``seconds`` echoes the request (duoyuanx's
+    # example answers "6" to a request for "8"); it says nothing about the file delivered.
+    answer = {
+        "id": "video_1",
+        "object": "video",
+        "status": "completed",
+        "progress": 100,
+        "seconds": "8",
+        "size": "720P",
+        "video_url": "https://cdn.example/v.mp4",
+    }
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=answer)))
+    result = OpenAIPreviewGateway("https://gw.example", "k", client=client).poll("video_1")
+    assert result.status == GatewayStatus.SUCCEEDED and result.video_url == "https://cdn.example/v.mp4"
+    assert result.duration_s is None
 
 
 def _adapter(handler) -> OpenAIPreviewGateway:
@@ -208,7 +226,7 @@ def _valid_body(**overrides):
     return body
 
 
-def test_the_sandbox_answers_a_create_like_seed_003(gateway):
+def test_the_sandbox_answers_a_create_like_duoyuanx(gateway):
     response = _post(gateway, _valid_body())
     assert response.status_code == 200
     answer = response.json()
@@ -232,7 +250,7 @@ def test_the_sandbox_answers_a_create_like_seed_003(gateway):
         ({"model": "grok-imagine-video-1.5-preview"}, "prompt"),
     ],
 )
-def test_the_sandbox_refuses_what_seed_000_forbids(gateway, body, param):
+def test_the_sandbox_refuses_what_the_docs_forbid(gateway, body, param):
     response = _post(gateway, body)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param

@@ -1,7 +1,8 @@
-"""The reapi adapter against seed 004 / GATEWAYS.md §5, and against the strict sandbox."""
+"""The reapi adapter against reAPI's pages (docs/gateways.md §5), and against the strict sandbox."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -11,8 +12,7 @@ from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, make_generation, 
 from videos.gateways import get_gateway_class
 from videos.gateways.base import GatewayError, GatewayStatus, GenerationInput, PollResult, ReferenceImageData
 from videos.gateways.reapi import BETA, OFFICIAL, GenerationCreate, ReapiGateway
-from videos.models import Asset, TaskState
-from videos.pipeline import NewReference
+from videos.models import Asset, NewReference, TaskState
 
 BASE = f"http://{SANDBOX_HOST}/sandbox/reapi"
 SOURCE = "https://your-cdn.com/source.jpg"
@@ -58,10 +58,10 @@ def test_it_offers_the_documented_options_per_channel():
     assert not beta.audio and not beta.prompt_required and beta.max_reference_images == 1
 
 
-# --- seed 004's request examples, whole ---------------------------------------------------
+# --- reAPI's request examples, whole (docs/gateways.md §5.2) --------------------------------
 
 
-def test_it_builds_the_seed_004_quick_example_exactly():
+def test_it_builds_reapis_quick_example_exactly():
     body = build()
     assert body == {
         "model": "grok-imagine-video-1.5-official",
@@ -122,7 +122,7 @@ def test_it_builds_the_vertical_no_audio_recipe_exactly():
     ],
 )
 def test_it_builds_the_recipes_with_the_documented_defaults_spelled_out(example, member_choices):
-    # Seed 004's defaults: aspect_ratio "16:9", resolution "480p", duration 8, audio true.
+    # reAPI's defaults (docs/gateways.md §5.2): aspect_ratio "16:9", resolution "480p", duration 8, audio true.
     defaults = {"aspect_ratio": "16:9", "resolution": "480p", "duration": 8}
     assert build(**member_choices) == {**defaults, **example}
 
@@ -160,7 +160,7 @@ def test_it_sends_the_beta_channel_without_audio_or_an_empty_prompt():
         ("references", {"references": [ReferenceImageData("image/gif", b"GIF8", SOURCE)]}, "JPEG, PNG or WebP"),
     ],
 )
-def test_it_refuses_what_seed_004_rejects_before_sending(field, overrides, words):
+def test_it_refuses_what_reapi_rejects_before_sending(field, overrides, words):
     problems = ReapiGateway.validate_choices(choices(**overrides))
     assert words in problems[field]
 
@@ -202,13 +202,13 @@ def test_the_body_model_refuses_a_data_uri_a_missing_prompt_and_audio_on_beta():
 
 # --- answers ------------------------------------------------------------------------------
 
-SUBMIT_ANSWER = {  # seed 004, "Submit response"
+SUBMIT_ANSWER = {  # reAPI's "Submit response" (docs/gateways.md §5.4)
     "id": "task_018f5a3a1b6e7d9f8c2b4d6e8f0a2c4e",
     "model": "grok-imagine-video-1.5-official",
     "status": "processing",
     "created_at": 1735000000,
 }
-COMPLETED = {  # seed 004, "Response envelope"
+COMPLETED = {  # reAPI's "Response envelope" (docs/gateways.md §5.4)
     "id": "task_018f5a3a1b6e7d9f8c2b4d6e8f0a2c4e",
     "model": "grok-imagine-video-1.5-official",
     "status": "completed",
@@ -234,7 +234,7 @@ def _answering(answer, status=200, headers=None) -> ReapiGateway:
     return _adapter(lambda r: httpx.Response(status, json=answer, headers=headers))
 
 
-def test_it_reads_the_seed_004_submit_answer():
+def test_it_reads_reapis_submit_answer():
     seen = []
 
     def handler(request):
@@ -272,7 +272,39 @@ def test_it_reads_a_failed_tasks_code_and_message():
     result = _answering(FAILED).poll("task_1")
     assert result.status == GatewayStatus.FAILED
     assert result.error == "Content moderation blocked the input image (reAPI code 30001)"
-    assert result.extra == {"error_code": 30001, "refunded": True}
+    assert not hasattr(result, "extra")  # the code travels in the message, nowhere else
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        ({"code": 30001}, "reAPI reports the task failed. (reAPI code 30001)"),
+        ({"code": "30001", "message": ""}, "reAPI reports the task failed. (reAPI code 30001)"),
+        ({"message": "Upstream render error"}, "Upstream render error"),
+        ("Upstream render error", "Upstream render error"),
+        (None, "reAPI reports the task failed."),
+    ],
+)
+def test_a_failed_tasks_message_names_its_code_whatever_else_is_missing(error, message):
+    result = _answering({**FAILED, "error": error}).poll("task_1")
+    assert result.status == GatewayStatus.FAILED and result.error == message
+
+
+def test_poll_result_takes_no_extra_any_more():
+    # docs/gateways.md §7.9: PollResult carries status, word, progress, raw, video_url, error
+    # and duration_s; the dead ``extra`` dict is gone, from the result and from poll_result.
+    assert "extra" not in {f.name for f in dataclasses.fields(PollResult)}
+    with pytest.raises(TypeError):
+        ReapiGateway("https://reapi.ai", "k").poll_result(
+            GatewayStatus.FAILED, "failed", FAILED, progress=0, extra={"error_code": 30001}
+        )
+
+
+def test_reapi_reports_no_delivered_duration():
+    # docs/gateways.md §7.9: reAPI's envelope carries no length of the delivered video.
+    answer = {**COMPLETED, "duration": 8, "output": {**COMPLETED["output"], "duration": 8}}
+    result = _answering(answer).poll("task_1")
+    assert result.status == GatewayStatus.SUCCEEDED and result.duration_s is None
 
 
 @pytest.mark.parametrize(
@@ -304,7 +336,7 @@ def test_it_sends_the_key_only_to_the_gateways_own_host():
     assert adapter.result_download("task_1", own)[1] == {"Authorization": "Bearer sk-secret"}
 
 
-def test_it_polls_on_seed_004s_cadence():
+def test_it_polls_on_reapis_cadence():
     adapter = ReapiGateway("https://reapi.ai", "k")
     assert adapter.poll_interval(0) == 5 and adapter.poll_interval(299) == 5
     assert 5 < adapter.poll_interval(1800) < 60
@@ -366,14 +398,13 @@ def test_an_answer_without_a_task_id_is_transient_and_maybe_created():
 def image_url(owner, team):
     """A real signed studio URL for an uploaded PNG (the sandbox fetches it in-process)."""
     from videos.models import Generation, ReferenceImage
-    from videos.references import signed_url
 
     generation = Generation.objects.create(team=team, author=owner, dialect="reapi", model_name=OFFICIAL, prompt="x")
     ref = ReferenceImage(generation=generation, position=0, content_type="image/png", width=320, height=180)
     from django.core.files.base import ContentFile
 
     ref.image.save("reference", ContentFile(png_bytes((320, 180))), save=True)
-    url = signed_url(ref)
+    url = ref.signed_url()
     assert url.startswith(f"http://{STUDIO_HOST}/")
     return url
 
@@ -401,7 +432,7 @@ def _valid(url, **overrides):
     return {k: v for k, v in body.items() if v is not None}
 
 
-def test_the_sandbox_answers_with_seed_004s_envelope(gateway, image_url):
+def test_the_sandbox_answers_with_reapis_envelope(gateway, image_url):
     response = _post(gateway, _valid(image_url, audio=False))
     assert response.status_code == 200
     answer = response.json()
@@ -439,7 +470,7 @@ def test_the_sandbox_answers_with_seed_004s_envelope(gateway, image_url):
         ({"seconds": 8}, 20003),  # unknown field
     ],
 )
-def test_the_sandbox_refuses_what_seed_004_forbids(gateway, image_url, overrides, code):
+def test_the_sandbox_refuses_what_reapi_forbids(gateway, image_url, overrides, code):
     response = _post(gateway, _valid(image_url, **overrides))
     assert response.status_code == 400
     error = response.json()["error"]
@@ -529,7 +560,7 @@ def test_it_makes_an_image_to_video_clip_end_to_end(gateway, owner, team, reapi_
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.COMPLETED, task.last_error
     asset = Asset.objects.get(generation=generation)
-    assert (asset.width, asset.height) == (736, 400)  # seed 004's matrix: 16:9 at 480p
+    assert (asset.width, asset.height) == (736, 400)  # reAPI's matrix (docs/gateways.md §5.2): 16:9 at 480p
     assert asset.duration_s == pytest.approx(3.0, abs=0.1)  # the official channel's shortest clip
     (body,) = _studio_bodies(gateway)
     (url,) = body.pop("image_urls")

@@ -1,12 +1,13 @@
-"""The xai adapter against GATEWAYS.md §6 (xAI video guide) and against the strict sandbox.
+"""The xai adapter against xAI's video guide (docs/gateways.md §6) and against the strict sandbox.
 
-There is no seed document for xAI: the "documented examples" here are the request
-and answer shapes GATEWAYS.md §6 lists.
+The "documented examples" here are the request and answer shapes docs/gateways.md §6
+lists (from https://docs.x.ai/docs/guides/video-generations).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from datetime import timedelta
 
@@ -19,8 +20,7 @@ from tests.conftest import SANDBOX_HOST, add_key, make_generation, png_bytes, ru
 from videos.gateways import get_gateway_class
 from videos.gateways.base import GatewayError, GatewayStatus, GenerationInput, PollResult, ReferenceImageData
 from videos.gateways.xai import VideoGenerationRequest, XaiGateway
-from videos.models import Asset, TaskState
-from videos.pipeline import NewReference
+from videos.models import Asset, NewReference, TaskState
 from videos.sandbox.models import SandboxJob
 
 BASE = f"http://{SANDBOX_HOST}/sandbox/xai"
@@ -62,7 +62,7 @@ def test_it_offers_what_the_guide_documents():
 
 def test_it_builds_the_documented_text_to_video_body_exactly():
     body = XaiGateway("https://api.x.ai", "k").build_request(choices())
-    # GATEWAYS.md §6: prompt, model, duration (integer 1-15), aspect_ratio, resolution 480p|720p
+    # docs/gateways.md §6.2: prompt, model, duration (integer 1-15), aspect_ratio, resolution 480p|720p
     assert body == {
         "model": MODEL,
         "prompt": PROMPT,
@@ -220,6 +220,72 @@ def test_it_maps_every_documented_answer(answer, status, video_url, error):
 def test_it_reads_progress_when_given_and_100_when_done():
     assert answering(json={"status": "pending", "progress": 40}).poll("a").progress == 40
     assert answering(json={"status": "done", "video": {"url": VIDEO}}).poll("a").progress == 100
+
+
+@pytest.mark.parametrize(
+    "duration, expected",
+    [
+        (8, 8.0),
+        (1, 1.0),
+        (15, 15.0),
+        (8.04, 8.04),
+        ("6", 6.0),  # a numeric string, read defensively
+        (3600, 3600.0),
+        (None, None),
+        ("", None),
+        ("eight", None),
+        (True, None),  # a boolean is not a number of seconds
+        (0, None),
+        (-3, None),
+        (3601, None),  # absurd for a 1-15 s model
+        (float("nan"), None),
+        (float("inf"), None),
+        (float("-inf"), None),
+        (10**400, None),  # too large for a float
+        ([8], None),
+        ({"seconds": 8}, None),
+    ],
+)
+def test_it_reports_the_delivered_duration_of_a_done_answer(duration, expected):
+    # docs/gateways.md §6.4 / §7.9: video.duration is the generated video's length in seconds.
+    answer = {"status": "done", "video": {"url": VIDEO, "duration": duration, "respect_moderation": True}}
+    # Sent as raw JSON text: NaN and Infinity are what a sloppy encoder puts on the wire.
+    body = json.dumps(answer, allow_nan=True).encode()
+    result = answering(content=body, headers={"Content-Type": "application/json"}).poll("d974")
+    assert result.status == GatewayStatus.SUCCEEDED and result.video_url == VIDEO
+    assert result.duration_s == expected
+    assert result.duration_s is None or type(result.duration_s) is float
+
+
+def test_a_done_answer_without_a_duration_reports_none():
+    result = answering(json={"status": "done", "video": {"url": VIDEO}}).poll("d974")
+    assert result.status == GatewayStatus.SUCCEEDED and result.duration_s is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": "pending", "video": {"duration": 8}},
+        {"video": {"duration": 8}},  # no status, no URL: still queued
+        {"status": "done", "video": {"url": "", "duration": 8, "respect_moderation": False}},  # failed
+        {"status": "failed", "video": {"duration": 8}, "error": "boom"},
+        {"status": "expired", "video": {"url": VIDEO, "duration": 8}},
+    ],
+)
+def test_only_a_succeeded_answer_reports_a_delivered_duration(answer):
+    result = answering(json=answer).poll("d974")
+    assert result.status != GatewayStatus.SUCCEEDED
+    assert result.duration_s is None
+
+
+def test_an_answer_without_status_but_with_a_video_reports_its_duration():
+    result = answering(json={"video": {"url": VIDEO, "duration": 8}}).poll("d974")
+    assert result.status == GatewayStatus.SUCCEEDED and result.duration_s == 8.0
+
+
+def test_a_poll_result_carries_no_extra_field():
+    result = answering(json={"status": "done", "video": {"url": VIDEO, "duration": 8}}).poll("d974")
+    assert not hasattr(result, "extra")
 
 
 def test_it_logs_an_unknown_status_word(caplog):
@@ -380,7 +446,7 @@ def test_the_sandbox_takes_only_model_and_prompt(gateway):
     response = _post(gateway, {"model": MODEL, "prompt": "a cat"})
     assert response.status_code == 200
     job = SandboxJob.objects.get(pk=response.json()["request_id"])
-    assert job.params["seconds"] == 8  # GATEWAYS.md §6: default 8
+    assert job.params["seconds"] == 8  # docs/gateways.md §6.2: default 8
 
 
 @pytest.mark.parametrize(
@@ -530,6 +596,7 @@ def test_it_makes_a_text_to_video(gateway, owner, team):
     asset = Asset.objects.get(generation=generation)
     assert (asset.width, asset.height) == (480, 854)
     assert asset.duration_s == pytest.approx(1.0, abs=0.1)
+    assert task.delivered_seconds == 1  # the sandbox's video.duration, through PollResult.duration_s
     assert gateway.json_bodies("POST") == [
         {"model": MODEL, "prompt": generation.prompt, "duration": 1, "aspect_ratio": "9:16", "resolution": "480p"}
     ]

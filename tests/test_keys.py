@@ -10,7 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from tests.conftest import add_key
-from videos import vault
+from videos.lib import vault
 from videos.models import GatewayKey
 
 SECRET = "sk-live-abcdefghijklmnop-WXYZ"

@@ -39,7 +39,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.conftest import add_key
-from videos import billing, pipeline
+from videos import billing
 from videos.gateways import REGISTRY
 from videos.gateways.base import (
     GatewayError,
@@ -50,6 +50,7 @@ from videos.gateways.base import (
     Submission,
 )
 from videos.models import ACTIVE_STATES, Billing, Generation, ReferenceImage, Task, TaskState
+from videos.worker.sweep import sweep_once
 
 DIALECTS = list(REGISTRY)
 BASE = "http://gw.test"  # a host the test transport does not serve: no sandbox, no network
@@ -546,7 +547,7 @@ def keys_by_dialect(owner, team) -> dict:
 def task_for(owner, team, key, case: str, *, state=TaskState.PROCESSING) -> Task:
     """A generation through ``key`` whose task is due now: at the gateway as ``case``
     (PROCESSING) or about to be sent with ``case`` in its prompt (PENDING)."""
-    spec = key.gateway.spec()
+    spec = key.gateway_class.spec()
     generation = Generation.objects.create(
         team=team,
         author=owner,
@@ -652,7 +653,7 @@ def sweep(cases: dict[Task, Answer], recorder, *, check) -> None:
             for task, a in cases.items()
         }
     ).install(recorder)
-    pipeline.sweep_once()  # must not raise
+    sweep_once()  # must not raise
     problems = {task.generation.prompt: check(task, answer) for task, answer in cases.items()}
     problems = {
         case: problem and f"{problem} {described(task)}"
@@ -773,7 +774,7 @@ def test_an_answer_that_ends_the_task_fails_it_and_releases_its_hold(owner, team
     for task in cases:
         billing.place_hold(task.generation, Decimal("1.00"))
     Gateway({task.external_id: answer for task, answer in cases.items()}).install(gateway)
-    pipeline.sweep_once()
+    sweep_once()
     for task in cases:
         task.refresh_from_db()
         task.generation.refresh_from_db()
@@ -800,7 +801,7 @@ def test_a_submit_refused_with_an_overflowing_retry_after_is_retried(owner, team
 @given(data=st.data(), dialect=st.sampled_from(DIALECTS))
 def test_a_sweep_over_any_json_answer_never_crashes_or_sticks(owner, team, gateway, data, dialect):
     n = Task.objects.count() + 1
-    # A host of its own per example: the per-host circuit breaker (videos.circuit) would
+    # A host of its own per example: the per-host circuit breaker (videos.worker.circuit) would
     # otherwise pause polling after a few junk answers and no example would be polled.
     key = add_key(owner, team, dialect=dialect, base_url=f"http://gw{n}.test", label=dialect)
     answer = data.draw(answers(dialect, RUNNING[dialect]))

@@ -6,16 +6,21 @@ No database and no Django: run alone with
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import struct
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import pytest
 from PIL import Image
 
-from videos import media
+from videos.lib import media
 from videos.sandbox.render import frame_size, render_video
 
 # --------------------------------------------------------------------------
@@ -32,6 +37,11 @@ def image_bytes(image: Image.Image, fmt: str = "PNG") -> bytes:
 def frames(path) -> list[Image.Image]:
     with av.open(str(path)) as container:
         return [frame.to_image() for frame in container.decode(video=0)]
+
+
+def frame_digests(path) -> list[str]:
+    """SHA-256 of every decoded frame's RGB pixels, in order."""
+    return [hashlib.sha256(frame.tobytes()).hexdigest() for frame in frames(path)]
 
 
 def close(pixel, expected, tolerance=24) -> bool:
@@ -275,13 +285,67 @@ def test_odd_prompts_still_render(tmp_path, prompt):
     assert (media.probe_video(path).width, media.probe_video(path).height) == (180, 320)
 
 
+# 160 px is 10 macroblocks: not a multiple of 8, the widths for which x264's
+# AVX-512 macroblock-tree code reads uninitialised memory (hence mbtree=0).
+SAME_INPUT = {"width": 160, "height": 90, "seconds": 0.5, "prompt": "same prompt"}
+SAME_IMAGE = image_bytes(Image.radial_gradient("L").resize((64, 36)).convert("RGB"))
+
+
+def assert_identical(paths) -> None:
+    """Every file in ``paths`` decodes to the same frames, all of them, and has the same bytes."""
+    expected = frame_digests(paths[0])
+    assert len(expected) == 12
+    for path in paths[1:]:
+        digests = frame_digests(path)
+        assert len(digests) == len(expected), path.name
+        assert [i for i, (a, b) in enumerate(zip(digests, expected, strict=True)) if a != b] == [], path.name
+        assert path.read_bytes() == paths[0].read_bytes(), path.name
+
+
 @pytest.mark.parametrize("with_image", [False, True])
 def test_it_is_deterministic_for_the_same_input(tmp_path, with_image):
-    image = image_bytes(Image.new("RGB", (64, 36), (200, 40, 40))) if with_image else None
-    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
-    for path in (a, b):
-        render_video(path, width=160, height=90, seconds=0.5, prompt="same prompt", image=image)
-    assert [f.tobytes() for f in frames(a)] == [f.tobytes() for f in frames(b)]
+    # Two renders one after the other, then four at once in threads of this
+    # process (as the sandbox renders in the background): all identical.
+    kwargs = {**SAME_INPUT, "image": SAME_IMAGE if with_image else None}
+    paths = [tmp_path / f"{n}.mp4" for n in range(6)]
+    for path in paths[:2]:
+        render_video(path, **kwargs)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda path: render_video(path, **kwargs), paths[2:]))
+    assert_identical(paths)
+
+
+RENDER_ONE = """
+import sys
+from videos.sandbox.render import render_video
+image = open(sys.argv[2], "rb").read() if len(sys.argv) > 2 else None
+render_video(sys.argv[1], width=160, height=90, seconds=0.5, prompt="same prompt", image=image)
+"""
+
+
+@pytest.mark.parametrize("with_image", [False, True])
+def test_the_output_depends_on_neither_leftover_memory_nor_the_hash_seed(tmp_path, with_image):
+    # Each render in a fresh interpreter whose allocations glibc pre-fills
+    # with a different byte (MALLOC_PERTURB_; ignored by other C libraries)
+    # and with a different hash seed: a renderer or encoder that read memory
+    # it never wrote, or used hash(), would give different frames here every
+    # time, not once in a while.
+    args = []
+    if with_image:
+        (tmp_path / "in.png").write_bytes(SAME_IMAGE)
+        args.append(str(tmp_path / "in.png"))
+    paths = [tmp_path / f"{n}.mp4" for n in range(3)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", RENDER_ONE, str(path), *args],
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, "MALLOC_PERTURB_": fill, "PYTHONHASHSEED": str(n)},
+        )
+        for n, (path, fill) in enumerate(zip(paths, ("1", "165", "200"), strict=True))
+    ]
+    assert [child.wait(timeout=120) for child in children] == [0, 0, 0]
+    render_video(tmp_path / "here.mp4", **SAME_INPUT, image=SAME_IMAGE if with_image else None)
+    assert_identical([tmp_path / "here.mp4", *paths])
 
 
 def test_a_transparent_image_is_accepted(tmp_path):

@@ -14,9 +14,8 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import add_key, make_generation, png_bytes, run_until_done
-from videos import pipeline, tasks
-from videos.models import Asset, Event, Task, TaskState
-from videos.pipeline import NewReference
+from videos.models import Asset, Event, NewReference, Task, TaskState
+from videos.worker import archive, leases, submit, sweep, tasks
 
 
 def test_it_archives_a_text_to_video_generation(gateway, owner, team, key):
@@ -176,16 +175,16 @@ def test_a_429_waits_at_least_retry_after(gateway, owner, team, key):
 
 def test_a_claimed_task_cannot_be_claimed_again(gateway, owner, team, key):
     generation = make_generation(owner, team, key)
-    first = pipeline.claim(generation.task.pk, [TaskState.PENDING])
+    first = leases.claim(generation.task.pk, [TaskState.PENDING])
     assert first is not None
-    assert pipeline.claim(generation.task.pk, [TaskState.PENDING]) is None
+    assert leases.claim(generation.task.pk, [TaskState.PENDING]) is None
     assert tasks.submit_task(generation.task.pk) is False
     assert gateway.requests == []
 
 
 def test_an_expired_lease_is_picked_up_again(gateway, owner, team, key):
     generation = make_generation(owner, team, key)
-    pipeline.claim(generation.task.pk, [TaskState.PENDING])
+    leases.claim(generation.task.pk, [TaskState.PENDING])
     Task.objects.filter(pk=generation.task.pk).update(
         leased_until=timezone.now() - timedelta(seconds=1), next_poll_at=timezone.now()
     )
@@ -207,14 +206,14 @@ def test_a_worker_that_died_while_sending_leaves_the_task_needing_attention(gate
 def test_a_task_whose_step_raises_does_not_stop_the_sweep(gateway, owner, team, key, monkeypatch):
     broken = make_generation(owner, team, key, prompt="broken")
     healthy = make_generation(owner, team, key, prompt="healthy")
-    real = pipeline.step_submit
+    real = submit.step_submit
 
     def flaky(task, token):
         if task.generation.prompt == "broken":
             raise RuntimeError("bug")
         return real(task, token)
 
-    monkeypatch.setattr(pipeline, "step_submit", flaky)
+    monkeypatch.setitem(sweep.STEPS, TaskState.PENDING, flaky)
     Task.objects.update(next_poll_at=timezone.now())
     tasks.sweep()
     assert Task.objects.get(pk=healthy.task.pk).state in (TaskState.QUEUED, TaskState.PROCESSING)
@@ -247,7 +246,7 @@ def test_an_undecodable_download_is_retried_then_fails_instead_of_saving_garbage
     generation = make_generation(owner, team, key)
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.FAILED and "not a playable video" in task.last_error
-    assert sum(1 for r in gateway.requests if r.url.path.endswith("/content")) == pipeline.MAX_ARCHIVE_ATTEMPTS
+    assert sum(1 for r in gateway.requests if r.url.path.endswith("/content")) == archive.MAX_ARCHIVE_ATTEMPTS
     assert not Asset.objects.exists()
 
 
@@ -290,14 +289,17 @@ def test_a_sweep_polls_many_tasks_concurrently_and_applies_each_answer(gateway, 
 def test_a_long_download_renews_its_lease_and_stops_when_it_is_taken_over(gateway, owner, team, key, settings):
     settings.STUDIO_LEASE_SECONDS = 3
     generation = make_generation(owner, team, key)
-    token = pipeline.claim(generation.task.pk, [TaskState.PENDING])
+    token = leases.claim(generation.task.pk, [TaskState.PENDING])
     start = time.monotonic()  # the clock since boot: patched values must be later than it
-    keep = pipeline.lease_keeper(generation.task, token)
+    keep = leases.renewer(generation.task, token)
     Task.objects.filter(pk=generation.task.pk).update(leased_until=timezone.now())  # about to expire
-    with mock.patch("videos.pipeline.time.monotonic", return_value=start + 10_000):
+    with mock.patch("videos.worker.leases.time.monotonic", return_value=start + 10_000):
         keep(1024)
     renewed = Task.objects.get(pk=generation.task.pk).leased_until
     assert renewed > timezone.now() + timedelta(seconds=2)
     Task.objects.filter(pk=generation.task.pk).update(lease_token="someone-else")
-    with mock.patch("videos.pipeline.time.monotonic", return_value=start + 20_000), pytest.raises(pipeline.LeaseLost):
+    with (
+        mock.patch("videos.worker.leases.time.monotonic", return_value=start + 20_000),
+        pytest.raises(leases.LeaseLost),
+    ):
         keep(2048)

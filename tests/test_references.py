@@ -8,9 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.conftest import add_key, make_generation, png_bytes, run_until_done
-from videos import references
-from videos.models import Generation, TaskState
-from videos.pipeline import NewReference
+from videos.models import Generation, NewReference, TaskState
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -44,7 +42,7 @@ def test_an_upload_reaches_a_url_only_gateway_through_its_signed_link(gateway, o
 def test_the_signed_link_stops_working_after_it_expires(client, owner, team, key, settings):
     generation = make_generation(owner, team, key, references=[NewReference("image/png", png_bytes(), 64, 36)])
     ref = generation.reference_images.get()
-    url = references.signed_url(ref).removeprefix(settings.STUDIO_PUBLIC_URL)
+    url = ref.signed_url().removeprefix(settings.STUDIO_PUBLIC_URL)
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     later = __import__("time").time() + settings.STUDIO_REFERENCE_URL_SECONDS + 5
@@ -54,7 +52,7 @@ def test_the_signed_link_stops_working_after_it_expires(client, owner, team, key
 
 def test_a_forged_or_altered_link_is_404(client, owner, team, key, settings):
     generation = make_generation(owner, team, key, references=[NewReference("image/png", png_bytes(), 64, 36)])
-    url = references.signed_url(generation.reference_images.get()).removeprefix(settings.STUDIO_PUBLIC_URL)
+    url = generation.reference_images.get().signed_url().removeprefix(settings.STUDIO_PUBLIC_URL)
     token = url.split("/")[2].rsplit(".", 1)[0]
     assert client.get(f"/r/{token[:-2]}xx.png").status_code == 404
     assert client.get(f"/r/{token}.jpg").status_code == 404  # the extension is part of the link

@@ -8,8 +8,8 @@ import httpx
 from django.utils import timezone
 
 from tests.conftest import add_key, make_generation
-from videos import circuit, tasks
 from videos.models import GatewayCircuit, Task, TaskState
+from videos.worker import circuit, tasks
 
 
 def running(owner, team, key, n=1, prompt="clip"):

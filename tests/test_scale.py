@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from tests.conftest import add_key, database_env, make_generation
 from tests.test_gallery import insert_rows
-from videos import http, pipeline, tasks
 from videos.gateways.openai_preview import MODEL
+from videos.lib import http
 from videos.models import GatewayKey, Generation, Task, TaskState, WorkerLease
+from videos.worker import leases, queue, sweep, tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +87,7 @@ def run_workers(count: int, batch: int) -> None:
     def work():
         try:
             start.wait()
-            while pipeline.sweep_once(limit=batch):
+            while sweep.sweep_once(limit=batch):
                 pass
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
@@ -130,11 +131,11 @@ def test_a_claim_takes_only_due_tasks_nobody_holds(owner, team):
     Task.objects.filter(pk__in=Task.objects.order_by("pk").values("pk")[:3]).update(
         next_poll_at=timezone.now() + timedelta(minutes=5)
     )
-    first_token, first = pipeline.claim_due(4)
-    second_token, second = pipeline.claim_due(100)
+    first_token, first = leases.claim_due(4)
+    second_token, second = leases.claim_due(100)
     assert len(first) == 4 and len(second) == 3
     assert not {t.pk for t in first} & {t.pk for t in second}
-    assert pipeline.claim_due(100)[1] == []
+    assert leases.claim_due(100)[1] == []
     assert Task.objects.filter(lease_token=first_token).count() == 4
 
 
@@ -160,7 +161,7 @@ def test_a_sweep_skips_rows_another_worker_has_locked_instead_of_waiting(owner, 
     try:
         assert holding.wait(10)
         began = time.monotonic()
-        _token, claimed = pipeline.claim_due(100)
+        _token, claimed = leases.claim_due(100)
         waited = time.monotonic() - began
     finally:
         release.set()
@@ -171,19 +172,19 @@ def test_a_sweep_skips_rows_another_worker_has_locked_instead_of_waiting(owner, 
 
 def test_sweep_loops_run_up_to_the_configured_number_at_once(settings):
     settings.STUDIO_SWEEPERS = 2
-    assert tasks.sweeper_slots() == ["sweeper", "sweeper-2"]
-    assert tasks._take_lease("a" * 32, "sweeper") and tasks._take_lease("b" * 32, "sweeper-2")
-    assert tasks.sweepers_running() == 2
+    assert sweep.sweeper_slots() == ["sweeper", "sweeper-2"]
+    assert sweep.take_lease("a" * 32, "sweeper") and sweep.take_lease("b" * 32, "sweeper-2")
+    assert sweep.sweepers_running() == 2
     assert tasks.sweep_loop(seconds=1, requeue=False) == 0  # a third finds both held: returns at once
     WorkerLease.objects.filter(name="sweeper-2").update(leased_until=timezone.now() - timedelta(seconds=1))
-    assert tasks.sweepers_running() == 1
+    assert sweep.sweepers_running() == 1
     queued = []
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "enqueue", lambda func, *args: queued.append(func))
+        patch.setattr(queue, "enqueue", lambda func, *args: queued.append(func))
         patch.setattr("django_q.conf.Conf.SYNC", False)
-        tasks.ensure_sweeper()
-    assert queued == ["videos.tasks.sweep_loop"]  # one more, to make two
+        sweep.ensure_sweeper()
+    assert queued == ["videos.worker.tasks.sweep_loop"]  # one more, to make two
 
 
 def test_a_worker_cluster_on_the_configured_broker_takes_a_generation_to_the_end(live_server, owner, team, settings):

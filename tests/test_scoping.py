@@ -32,13 +32,13 @@ from videos.models import (
     GatewayKey,
     Generation,
     LedgerEntry,
+    NewReference,
     Notification,
     ReferenceImage,
     Review,
     Task,
     TaskState,
 )
-from videos.pipeline import NewReference
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -66,7 +66,7 @@ PUBLIC_BY_DESIGN = {
 # What an outsider posts to every object URL: enough for each action to succeed were the
 # object not scoped (a review decision, a role, a new secret, a delete confirmation).
 POST_DATA = {
-    "decision": "approve",
+    "decision": "accept",
     "comment": "outsider was here",
     "role": Role.VIEWER,
     "secret": "sk-outsider-override-9999",
@@ -367,7 +367,7 @@ def test_object_ids_in_the_query_or_the_form_are_scoped_too(world):
     assert generate.status_code == 400
     responses["generate with the owner's key"] = generate
     for action in ("zip", "favorite", "unfavorite", "review", "delete"):
-        response = outsider.post("/gallery/bulk", {"action": action, "ids": ids, "confirm": "1"})
+        response = outsider.post("/history/bulk", {"action": action, "ids": ids, "confirm": "1"})
         assert response.status_code == 302, f"bulk {action} with the owner's ids: {response.status_code}"
         assert response.get("Content-Type") != "application/zip"
         responses[f"bulk {action}"] = response

@@ -55,7 +55,7 @@ def test_no_response_log_line_or_event_row_contains_a_stored_key(gateway, client
 
 
 def test_a_bearer_token_in_a_log_message_is_redacted(caplog):
-    from videos.vault import RedactSecretsFilter
+    from videos.lib.vault import RedactSecretsFilter
 
     logger = logging.getLogger("videos.test")
     handler = logging.Handler()

@@ -24,10 +24,9 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import add_key, make_generation, png_bytes
-from videos import tasks
 from videos.gateways import REGISTRY
-from videos.models import ACTIVE_STATES, Asset, Task, TaskState
-from videos.pipeline import NewReference
+from videos.models import ACTIVE_STATES, Asset, NewReference, Task, TaskState
+from videos.worker import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent

@@ -121,7 +121,7 @@ def test_the_scale_out_is_configuration_only():
     out = json.loads(scaled.stdout)
     assert out["db"] == "django.db.backends.postgresql"
     assert out["q"]["redis"] == "redis://cache.internal:6379/0" and "orm" not in out["q"]
-    assert out["storage"] == "videos.storage.BucketStorage" and out["bucket"] == "studio-media"
+    assert out["storage"] == "videos.lib.storage.BucketStorage" and out["bucket"] == "studio-media"
     # Browsers load the presigned links from the bucket: the CSP must allow its origin.
     assert "https://minio.internal:9000" in out["media_src"] and "https://minio.internal:9000" in out["img_src"]
     on_aws = production_settings(S3_BUCKET="studio-media", S3_REGION="eu-west-1", STUDIO_MEDIA_DELIVERY="signed")

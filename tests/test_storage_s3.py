@@ -20,10 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import bucket_storage, make_generation, png_bytes, run_until_done
-from videos import gallery, pipeline
-from videos.models import Asset, TaskState
-from videos.pipeline import NewReference
-from videos.storage import BucketStorage, bucket_options, bucket_origin
+from videos import actions
+from videos.lib import zipstream
+from videos.lib.storage import BucketStorage, bucket_options, bucket_origin
+from videos.models import Asset, NewReference, TaskState
 
 
 def keys_in(bucket) -> set[str]:
@@ -103,9 +103,8 @@ def test_reference_links_for_gateways_stay_on_the_studio_when_delivery_is_signed
     generation = make_generation(owner, team, key, references=[NewReference("image/png", image, 64, 36)])
     reference = generation.reference_images.get()
     assert reference.image.name in keys_in(bucket)
-    from videos.references import signed_url
 
-    response = client.get(urlsplit(signed_url(reference)).path)
+    response = client.get(urlsplit(reference.signed_url()).path)
     assert response.status_code == 200  # bytes through the studio: a gateway may not follow a redirect
     assert b"".join(response.streaming_content) == image
 
@@ -116,10 +115,10 @@ def test_the_zip_of_several_videos_is_read_from_the_bucket(bucket, owner, team, 
         run_until_done(generation.task.pk)
     assets = [Asset.objects.get(generation=g) for g in generations]
     entries = [
-        gallery.ZipEntry(f"clip-{n}.mp4", a.file.storage, a.file.name, a.bytes, timezone.now())
+        zipstream.ZipEntry(f"clip-{n}.mp4", a.file.storage, a.file.name, a.bytes, timezone.now())
         for n, a in enumerate(assets)
     ]
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(gallery.stream_zip(entries, chunk_size=4096))))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(zipstream.stream_zip(entries, chunk_size=4096))))
     assert archive.namelist() == ["clip-0.mp4", "clip-1.mp4"]
     for n, asset in enumerate(assets):
         assert hashlib.sha256(archive.read(f"clip-{n}.mp4")).hexdigest() == asset.sha256
@@ -147,7 +146,7 @@ def test_deleting_a_generation_removes_its_objects_from_the_bucket(
     run_until_done(generation.task.pk)
     assert len(keys_in(bucket)) == 3  # the reference image, the video, the poster
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline.delete_generation(generation, owner)
+        actions.delete_generation(generation, owner)
     assert keys_in(bucket) == set()
 
 

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_generation, make_user, png_bytes, run_until_done
-from videos.models import Generation, TaskState
-from videos.pipeline import NewReference
+from videos.models import Generation, NewReference, TaskState
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -7,8 +7,8 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from videos import desk
-from videos.files import serve_file
+from videos import actions
+from videos.lib.files import serve_file
 from videos.models import Asset, AuditEntry, Event, GatewayKey, Generation, LedgerEntry, Price, Review, Task
 
 
@@ -52,7 +52,7 @@ class GenerationAdmin(admin.ModelAdmin):
     list_filter = ["dialect", "task__state", "review"]
     search_fields = ["prompt"]
     list_select_related = ["team", "author", "task", "asset"]
-    actions = ["approve_review", "reject_review"]
+    actions = ["accept_review", "reject_review"]
     readonly_fields = [
         "uuid",
         "team",
@@ -103,9 +103,9 @@ class GenerationAdmin(admin.ModelAdmin):
     def short_prompt(self, obj):
         return obj.prompt[:80]
 
-    def _decide(self, request, queryset, review: str, comment: str, words: str) -> None:
+    def _decide(self, request, queryset, verdict: str, comment: str, words: str) -> None:
         decided = sum(
-            desk.decide_review(generation, request.user, review, comment, via="admin")
+            actions.decide_review(generation, request.user, verdict, comment, via="admin")
             for generation in queryset.select_related("team", "author")
         )
         skipped = len(queryset) - decided
@@ -113,9 +113,9 @@ class GenerationAdmin(admin.ModelAdmin):
         if skipped:
             self.message_user(request, f"Skipped {skipped}: not completed and awaiting review.", messages.WARNING)
 
-    @admin.action(description="Approve selected generations awaiting review", permissions=["change"])
-    def approve_review(self, request, queryset):
-        self._decide(request, queryset, Review.APPROVED, "", "Approved")
+    @admin.action(description="Accept selected generations awaiting review", permissions=["change"])
+    def accept_review(self, request, queryset):
+        self._decide(request, queryset, Review.ACCEPTED, "", "Accepted")
 
     @admin.action(description="Reject selected generations awaiting review", permissions=["change"])
     def reject_review(self, request, queryset):

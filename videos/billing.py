@@ -4,7 +4,8 @@ Every gateway bills per second of video at a rate that depends on model,
 resolution and sometimes input images (the price book, ``Price``). A request's
 estimate is held when it is submitted; the hold ends exactly once: charged at
 the final cost when the video is archived, or released ("not charged") when the
-task fails, is cancelled, refused or rejected. Each ending is a conditional
+task fails, is cancelled, refused or declined. A retry of a failed request places a
+new hold on the same generation. Each ending is a conditional
 update of ``Generation.billing`` from ``held``, so retries and second workers
 cannot settle or release a hold twice. Budgets count charges plus open holds in
 the calendar month (UTC) and are checked inside the submitting transaction,
@@ -16,6 +17,7 @@ take the last dollars.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +26,8 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from videos.models import Billing, Generation, LedgerEntry, Price
+from videos.gateways.base import GenerationInput, OptionSpec
+from videos.models import Billing, GatewayKey, Generation, LedgerEntry, Price
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -51,7 +54,6 @@ class Estimate:
 
     amount: Decimal | None
     words: str
-    price: Price | None = None
 
     @property
     def known(self) -> bool:
@@ -66,8 +68,9 @@ def find_price(dialect: str, model: str, resolution: str | None) -> Price | None
 def estimate(dialect: str, model: str, resolution: str | None, duration_s: int, images: int = 0) -> Estimate:
     """The cost of ``duration_s`` seconds at ``resolution`` with ``images`` input images.
 
-    reAPI rounds up to whole credits of $0.001 (seed 004: ``credits = ceil(per_second_usd
-    × duration × 1000)``); xAI adds $0.01 per input image (GATEWAYS.md §6).
+    reAPI rounds up to whole credits of $0.001 (``credits = ceil(per_second_usd ×
+    duration × 1000)``, docs/gateways.md §5, https://reapi.ai); xAI adds $0.01 per
+    input image (docs/gateways.md §6, https://docs.x.ai/docs/models).
     """
     price = find_price(dialect, model, resolution)
     if price is None:
@@ -85,7 +88,52 @@ def estimate(dialect: str, model: str, resolution: str | None, duration_s: int, 
     if price.usd_per_image and images:
         amount += price.usd_per_image * images
         words += f" + {images} image{'s' if images != 1 else ''} × {_rate(price.usd_per_image)}"
-    return Estimate(amount, f"{words} = {usd(amount)}", price)
+    return Estimate(amount, f"{words} = {usd(amount)}")
+
+
+def estimate_request(dialect: str, choices: GenerationInput) -> Estimate:
+    """The cost of the request ``choices`` through a gateway of ``dialect``: its model,
+    resolution and duration, and each of its reference images."""
+    return estimate(dialect, choices.model, choices.resolution, choices.duration, len(choices.references))
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The estimate of one request through the chosen key (``this``), and through each
+    of the member's other keys whose gateway can take it as it stands (``others``:
+    ``(key, model spec, Estimate)``, in the keys' order)."""
+
+    this: Estimate
+    others: list[tuple[GatewayKey, OptionSpec, Estimate]]
+
+
+def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[GatewayKey]) -> Quote:
+    """Price ``choices`` (the request as the compose form holds it, reference images
+    included) through ``key``, and the same request through each model of ``other_keys``
+    that accepts it: the same duration, and the same aspect ratio and resolution where
+    the model has them. A model that would refuse it (``Gateway.validate_choices``) is
+    left out; a prompt not written yet does not count against it. Raises nothing; an
+    unknown price is an Estimate with no amount."""
+    others = []
+    for other_key in other_keys:
+        if other_key.pk == key.pk:
+            continue
+        gateway = other_key.gateway_class
+        for spec in gateway.models:
+            retargeted = choices.model_copy(
+                update={
+                    "model": spec.model,
+                    "aspect_ratio": choices.aspect_ratio if spec.aspect_ratios else None,
+                    "resolution": choices.resolution if spec.resolutions else None,
+                    "audio": choices.audio if spec.audio else None,
+                }
+            )
+            problems = gateway.validate_choices(retargeted)
+            if not choices.prompt.strip():
+                problems.pop("prompt", None)  # not written yet: compare the rest
+            if not problems:
+                others.append((other_key, spec, estimate_request(other_key.dialect, retargeted)))
+    return Quote(estimate_request(key.dialect, choices), others)
 
 
 def month_start(now: datetime | None = None) -> datetime:
@@ -146,9 +194,10 @@ def _entry(generation: Generation, kind: str, amount: Decimal) -> LedgerEntry:
 
 
 def place_hold(generation: Generation, amount: Decimal) -> None:
-    """Hold ``amount`` for a new generation (inside its creating transaction)."""
-    Generation.objects.filter(pk=generation.pk).update(billing=Billing.HELD, estimate_usd=amount)
-    generation.billing, generation.estimate_usd = Billing.HELD, amount
+    """Hold ``amount`` (USD) for a generation about to be sent: a new one, or a retry of
+    one whose last hold has ended (inside the same transaction as the request)."""
+    Generation.objects.filter(pk=generation.pk).update(billing=Billing.HELD, estimate_usd=amount, cost_usd=None)
+    generation.billing, generation.estimate_usd, generation.cost_usd = Billing.HELD, amount, None
     _entry(generation, LedgerEntry.Kind.HOLD, amount)
 
 

@@ -15,9 +15,8 @@ from PIL import Image, UnidentifiedImageError
 
 from videos.gateways import REGISTRY, dialect_choices
 from videos.gateways.base import GenerationInput, OptionSpec, ReferenceForm, ReferenceImageData
-from videos.models import GatewayKey
-from videos.pipeline import NewReference
-from videos.references import NoPublicAddress
+from videos.lib.references import NoPublicAddress
+from videos.models import GatewayKey, NewReference
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: What the gateways' request models take as an image URL (``^https?://\S+$``).
@@ -139,7 +138,7 @@ class ComposeForm(forms.Form):
 
     ``keys`` is the queryset of keys this member may use in this team. After
     ``is_valid()``, ``cleaned_data["choices"]`` is a GenerationInput and
-    ``cleaned_data["references"]`` a list of ``pipeline.NewReference`` (uploads
+    ``cleaned_data["references"]`` a list of ``models.NewReference`` (uploads
     first, then pasted URLs).
     """
 
@@ -180,7 +179,7 @@ class ComposeForm(forms.Form):
         self.parents = parents  # the team's generations a remix may start from
         self.remix_of = self._parent()
         self.selected_key = self._selected_key(keys)
-        self.gateway = self.selected_key.gateway if self.selected_key else None
+        self.gateway = self.selected_key.gateway_class if self.selected_key else None
         self.spec: OptionSpec | None = self._selected_spec()
         self._apply_spec()
 
@@ -265,6 +264,56 @@ class ComposeForm(forms.Form):
                 urls.append(ref.source_url)
         return images, urls
 
+    def _reference_data(self, images: list[CheckedImage], urls: list[str]) -> list[ReferenceImageData]:
+        """The reference images as the adapters see them. An upload to a gateway that
+        fetches by URL will be served at its signed link (``STUDIO_PUBLIC_URL``), so it
+        is given that address's form here; the real link is made when it is sent."""
+        link = settings.STUDIO_PUBLIC_URL + "/r/upload" if settings.STUDIO_PUBLIC_URL else ""
+        return [ReferenceImageData(i.content_type, i.data, link) for i in images] + [
+            ReferenceImageData("", b"", url) for url in urls
+        ]
+
+    def draft(self) -> GenerationInput | None:
+        """The request the form holds as it stands, for its estimate on every render:
+        fresh, prefilled (remix), re-rendered after a key or model change, or bound to
+        a post that may not validate. Choices the model does not offer fall back to its
+        defaults; reference images are the uploads and pasted URLs (a remix without new
+        ones: its parent's). None without a key. Never raises."""
+        spec = self.spec
+        if spec is None:
+            return None
+
+        def wanted(name, values, default):
+            value = self._wanted(name)
+            if name == "duration":
+                try:
+                    value = int(value)
+                except (TypeError, ValueError):
+                    return default
+            return value if value in values else default
+
+        images, urls = [], []
+        if self.is_bound:
+            for upload in self.files.getlist("reference_images") if self.files else []:
+                upload.seek(0)
+                images.append(CheckedImage(upload.content_type or "", upload.read(), 0, 0))
+                upload.seek(0)
+            urls = [line.strip() for line in str(self.data.get("reference_urls", "")).splitlines() if line.strip()]
+        if self.remix_of is not None and not images and not urls:
+            images, urls = self._parent_references()
+        audio = self._wanted("audio") if self.is_bound else self.initial.get("audio")
+        return GenerationInput(
+            model=spec.model,
+            prompt=str(self._wanted("prompt") or ""),
+            duration=wanted("duration", spec.durations, spec.default_duration),
+            aspect_ratio=wanted("aspect_ratio", spec.aspect_ratios, spec.default_aspect_ratio)
+            if spec.aspect_ratios
+            else None,
+            resolution=wanted("resolution", spec.resolutions, spec.default_resolution) if spec.resolutions else None,
+            audio=bool(audio) if spec.audio else None,
+            references=self._reference_data(images, urls)[:50],
+        )
+
     def clean_reference_images(self):
         files = self.cleaned_data.get("reference_images") or []
         checked, errors = [], []
@@ -312,7 +361,6 @@ class ComposeForm(forms.Form):
         urls = cleaned.get("reference_urls") or []
         if self.remix_of is not None and not images and not urls:
             images, urls = self._parent_references()
-        placeholder = settings.STUDIO_PUBLIC_URL + "/r/upload" if self.spec.reference_form == ReferenceForm.URL else ""
         choices = GenerationInput(
             model=self.spec.model,
             prompt=cleaned.get("prompt") or "",
@@ -320,8 +368,7 @@ class ComposeForm(forms.Form):
             aspect_ratio=cleaned.get("aspect_ratio"),
             resolution=cleaned.get("resolution"),
             audio=cleaned.get("audio") if "audio" in self.fields else None,
-            references=[ReferenceImageData(i.content_type, i.data, placeholder) for i in images]
-            + [ReferenceImageData("", b"", url) for url in urls],
+            references=self._reference_data(images, urls),
         )
         problems = self.gateway.validate_choices(choices)
         field_for = {"references": "reference_images"}

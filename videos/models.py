@@ -5,19 +5,33 @@ A *generation* is what a member asked for (``Generation``, the request); the
 *task* is the job at the gateway and our progress with it (``Task``); the
 *asset* is the archived MP4 (``Asset``); ``Event`` rows are its timeline. Every
 state change of a task is a conditional update that acts only when exactly one
-row changed (see ``videos.pipeline``).
+row changed (see ``videos.worker``). The recurring filters are QuerySet methods
+(``Generation.objects.for_team(team).awaiting_review()``, ``Task.objects.due(now)``),
+so views and the worker never spell them out.
+
+Two words that must not be confused: a request's *approval* (``Approval``) is an
+owner's or admin's yes to spending before it is sent; a video's *review*
+(``Review``) is the verdict on a finished video (accepted, rejected, changes).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Team
-from videos import vault
+from videos.gateways import Gateway, get_gateway_class
+from videos.lib import media, references, vault
+
+
+class GatewayKeyQuerySet(models.QuerySet):
+    def owned_by(self, team, user) -> GatewayKeyQuerySet:
+        """The keys ``user`` stored in ``team`` (a member uses only their own keys)."""
+        return self.filter(team=team, owner=user)
 
 
 class GatewayKey(models.Model):
@@ -38,6 +52,8 @@ class GatewayKey(models.Model):
     fingerprint = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = GatewayKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["label", "pk"]
@@ -61,10 +77,9 @@ class GatewayKey(models.Model):
         return vault.decrypt(self.secret_encrypted)
 
     @property
-    def gateway(self):
-        """The adapter class for this key's dialect (``videos.gateways``)."""
-        from videos.gateways import get_gateway_class
-
+    def gateway_class(self) -> type[Gateway]:
+        """The adapter class for this key's dialect (``videos.gateways``); an adapter
+        instance that talks to the gateway is ``videos.worker.adapters.adapter_for``."""
         return get_gateway_class(self.dialect)
 
 
@@ -79,20 +94,42 @@ class Billing(models.TextChoices):
 
 
 class Approval(models.TextChoices):
+    """An owner's or admin's yes or no to *spending* on a request before it is sent
+    (over the team's approval threshold); not the review of a finished video."""
+
     NOT_NEEDED = "not_needed", "Not needed"
     WAITING = "waiting", "Waiting for approval"
     APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    DECLINED = "declined", "Declined"
 
 
 class Review(models.TextChoices):
-    """Where a generation stands at the review desk."""
+    """Where a finished video stands at the review desk: the reviewer's verdict."""
 
     NONE = "none", "Not reviewed"
     AWAITING = "awaiting", "Awaiting review"
-    APPROVED = "approved", "Approved"
+    ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
     CHANGES = "changes", "Changes requested"
+
+
+class GenerationQuerySet(models.QuerySet):
+    def for_team(self, team) -> GenerationQuerySet:
+        return self.filter(team=team)
+
+    def for_cards(self) -> GenerationQuerySet:
+        """With what a card or tile shows joined: task, asset, author, reference positions."""
+        return self.select_related("task", "asset", "author").prefetch_related(
+            models.Prefetch("reference_images", queryset=ReferenceImage.objects.only("pk", "generation_id", "position"))
+        )
+
+    def awaiting_review(self) -> GenerationQuerySet:
+        """Finished videos sent to review and not yet decided, oldest first."""
+        return self.filter(review=Review.AWAITING, task__state=TaskState.COMPLETED).order_by("created_at", "pk")
+
+    def awaiting_approval(self) -> GenerationQuerySet:
+        """Requests waiting for an owner's or admin's approval before they are sent, oldest first."""
+        return self.filter(approval=Approval.WAITING).order_by("created_at", "pk")
 
 
 class Generation(models.Model):
@@ -138,6 +175,8 @@ class Generation(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     favorited_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="favorites")
 
+    objects = GenerationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         # Ascending on purpose: read backwards, (created_at, id) serves the newest-first
@@ -155,6 +194,24 @@ class Generation(models.Model):
     @property
     def kind(self) -> str:
         return "image-to-video" if self.reference_images.all() else "text-to-video"
+
+    def changeable_by(self, membership) -> bool:
+        """Whether ``membership`` (of this generation's team) may change it: cancel, retry,
+        resubmit, abandon, delete. Its author may, and so may owners and admins."""
+        return membership is not None and (self.author_id == membership.user_id or membership.can_manage)
+
+
+@dataclass(frozen=True)
+class NewReference:
+    """A reference image as the compose form hands it over: an upload already verified
+    as an image (``data``, ``content_type``, ``width``/``height`` in pixels), or a
+    pasted public ``url``."""
+
+    content_type: str = ""
+    data: bytes = b""
+    width: int | None = None
+    height: int | None = None
+    url: str = ""
 
 
 def reference_upload_to(instance: ReferenceImage, filename: str) -> str:
@@ -181,7 +238,13 @@ class ReferenceImage(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(self.content_type, "bin")
+        """The file name ending for the image's content type (``png``; ``bin`` if unknown)."""
+        return media.extension_for(self.content_type)
+
+    def signed_url(self) -> str:
+        """The upload's absolute, signed, expiring URL for gateways that fetch references
+        by URL. Raises references.NoPublicAddress when ``STUDIO_PUBLIC_URL`` is unset."""
+        return references.signed_url(self.pk, self.extension)
 
 
 class TaskState(models.TextChoices):
@@ -205,19 +268,52 @@ ACTIVE_STATES = (
     TaskState.PROCESSING,
     TaskState.ARCHIVING,
 )
+#: The states a task ends in: no lease, no next poll, ``finished_at`` set.
 FINAL_STATES = (
     TaskState.COMPLETED,
     TaskState.FAILED,
     TaskState.CANCELLED,
     TaskState.NEEDS_ATTENTION,
 )
+#: The states the worker's sweep acts on.
+SWEEP_STATES = (
+    TaskState.PENDING,
+    TaskState.SUBMITTING,
+    TaskState.QUEUED,
+    TaskState.PROCESSING,
+    TaskState.ARCHIVING,
+)
+
+
+def ending_fields(now) -> dict:
+    """The columns every ending of a task writes, beside its state: the lease and the
+    next poll cleared, ``finished_at`` (and ``updated_at``) set to ``now``."""
+    return {"lease_token": "", "leased_until": None, "next_poll_at": None, "finished_at": now, "updated_at": now}
+
+
+class TaskQuerySet(models.QuerySet):
+    def active(self) -> TaskQuerySet:
+        return self.filter(state__in=ACTIVE_STATES)
+
+    def free(self, now) -> TaskQuerySet:
+        """Tasks no worker holds a live lease on at ``now``."""
+        return self.filter(models.Q(leased_until__isnull=True) | models.Q(leased_until__lt=now))
+
+    def due(self, now) -> TaskQuerySet:
+        """Tasks the sweep should act on at ``now``: in a sweep state, due, and free."""
+        return self.filter(state__in=SWEEP_STATES, next_poll_at__lte=now).free(now)
+
+    def end(self, state: str, *, now=None, **fields) -> int:
+        """End the matching tasks in ``state`` (one of FINAL_STATES) with ``fields``; the
+        number of rows changed (a conditional update: filter on the state you expect)."""
+        return self.update(state=state, **ending_fields(now or timezone.now()), **fields)
 
 
 class Task(models.Model):
     """The job at the gateway, and the worker's bookkeeping for it.
 
     ``next_poll_at`` is when the sweep next acts on it; ``leased_until`` and
-    ``lease_token`` mark a worker's claim (see ``videos.pipeline.claim_due``).
+    ``lease_token`` mark a worker's claim (see ``videos.worker.leases``).
     ``attempts`` counts consecutive transient failures (reset on success).
     """
 
@@ -240,6 +336,8 @@ class Task(models.Model):
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_poll_at"])]
@@ -314,8 +412,8 @@ class Price(models.Model):
     (channel) at one resolution, plus a fee per input image.
 
     ``rounding`` is the gateway's rule: ``exact`` (the product, shown to the cent)
-    or ``credits`` (reAPI: ``ceil(rate × seconds × 1000)`` credits of $0.001, seed
-    004 "Bill formula"). ``source`` and ``read_on`` say where and when the price
+    or ``credits`` (reAPI: ``ceil(rate × seconds × 1000)`` credits of $0.001,
+    docs/gateways.md §5, https://reapi.ai). ``source`` and ``read_on`` say where and when the price
     was read. Site admins edit the book in the Django admin.
     """
 
@@ -414,7 +512,7 @@ class Notification(models.Model):
 
 class GatewayCircuit(models.Model):
     """A per-gateway circuit breaker: polling of ``host`` pauses until ``open_until``
-    after repeated transient failures, and resumes by itself (``videos.circuit``)."""
+    after repeated transient failures, and resumes by itself (``videos.worker.circuit``)."""
 
     host = models.CharField(max_length=300, unique=True, help_text="scheme://host:port")
     failures = models.PositiveIntegerField(default=0)

@@ -1,7 +1,8 @@
 """The aijisu dialect: ``grok-video-1.5`` over JSON, image-to-video only.
 
-Source: seed 001 (aijisu, "Grok Video 1.5 Video Generation", updated 2026-06-26,
-base URL ``https://api.aijisu.cn``); ``shared/GATEWAYS.md`` §3.
+Wire rules: docs/gateways.md §3 "aijisu", from aijisu's page "Grok Video 1.5 Video
+Generation" (updated 2026-06-26; base URL https://api.aijisu.cn; the same page is at
+https://docs.uniall.ai/models/video/grok/grok-video-1-5).
 
 - Submit ``POST {base}/v1/videos`` (JSON, ``Authorization: Bearer KEY``) with
   ``model`` (always ``grok-video-1.5``), ``prompt`` (required), exactly one of
@@ -11,18 +12,19 @@ base URL ``https://api.aijisu.cn``); ``shared/GATEWAYS.md`` §3.
   compatibility field ``resolution``). Image-to-video only: no text-to-video, one
   input image, no ``aspect_ratio`` (orientation follows the input image), no
   ``images``/``image_urls``/``reference_image_urls``, no video fields, no
-  ``extra_body.operation``.
+  ``extra_body.operation`` (§3.2).
 - The answer is ``{id, task_id, object: "video.generation.job", model,
   status: "queued", progress: 0, created_at}``.
 - Poll ``GET {base}/v1/videos/{task_id}`` (``/v1/videos/generations/{task_id}`` is
   the compatibility path): ``queued``, ``in_progress``, ``completed`` (with
   ``video_url`` and ``result.video_url`` / ``result.outputs[]``), ``failed`` (with
-  ``error.message``). Poll every 3 to 10 seconds.
-- The result is ``video_url``, or ``GET {base}/v1/videos/{task_id}/content``.
+  ``error.message``) (§3.4). Poll every 3 to 10 seconds (§3.6).
+- The result is ``video_url``, or ``GET {base}/v1/videos/{task_id}/content`` (§3.5).
 
-Not documented (coded defensively): the error envelope and its codes, a prompt
+Not documented (coded defensively, §3.8): the error envelope and its codes, a prompt
 length limit, the defaults for ``duration``/``size``, and the shape of
-``result.outputs[]`` items.
+``result.outputs[]`` items. No delivered duration is reported, so ``duration_s``
+stays None (§7.9).
 """
 
 from __future__ import annotations
@@ -46,20 +48,20 @@ from videos.gateways.base import (
 
 MODEL = "grok-video-1.5"
 
-# Seed 001 §3/§9: "size or resolution only pass: 480p, 720p, 1080p" (never 1920x1080, 4k).
+# docs/gateways.md §3.2: size/resolution only 480p, 720p, 1080p (never 1920x1080, 4k).
 # The studio's names are the wire spelling.
 RESOLUTIONS = ("480p", "720p", "1080p")
 WireResolution = Literal["480p", "720p", "1080p"]
 
-# Seed 001 §3: image / image_url are "Input image URL"s; §1: "the input image must be a
-# URL accessible by the platform and upstream service", so no data URIs.
+# docs/gateways.md §3.2: image / image_url are input image URLs the platform and upstream
+# service can fetch, so no data URIs.
 PUBLIC_URL = r"^https?://\S+$"
 
 
 class VideoCreate(BaseModel):
-    """The submit body: exactly the fields seed 001 §3 documents, forbidding the rest
+    """The submit body: exactly the fields docs/gateways.md §3.2 lists, forbidding the rest
     (``images``, ``image_urls``, ``reference_image_urls``, video fields, ``aspect_ratio``,
-    ``extra_body`` — seed 001 §3 "Field Constraints")."""
+    ``extra_body`` — the page's "Field Constraints")."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -67,20 +69,20 @@ class VideoCreate(BaseModel):
     prompt: str = Field(min_length=1)
     image: str | None = Field(default=None, pattern=PUBLIC_URL)
     image_url: str | None = Field(default=None, pattern=PUBLIC_URL)
-    # Seed 001 §3: "duration integer ... supports 1-15"; a string is not the documented type.
+    # docs/gateways.md §3.2: duration is an integer 1-15; a string is not the documented type.
     duration: int | None = Field(default=None, strict=True, ge=1, le=15)
-    # Seed 001 §3: the compatibility fields (the adapter never sends them).
+    # docs/gateways.md §3.2: the compatibility fields (the adapter never sends them).
     seconds: str | None = Field(default=None, pattern=r"^([1-9]|1[0-5])$")
     size: WireResolution | None = None
     resolution: WireResolution | None = None
 
     @model_validator(mode="after")
     def _one_input_image(self) -> VideoCreate:
-        # Seed 001 §3: "image and image_url: one of two required", "only pass" one.
+        # docs/gateways.md §3.2: exactly one of image and image_url.
         if (self.image is None) == (self.image_url is None):
             raise ValueError("pass exactly one of image or image_url (grok-video-1.5 is image-to-video only)")
-        # Seed 001 §3: when both the preferred and the compatibility field are given, they
-        # should carry the same value (the sentence is garbled; read strictly).
+        # docs/gateways.md §3.8: when both the preferred and the compatibility field are
+        # given, they should carry the same value (the sentence is garbled; read strictly).
         if self.duration is not None and self.seconds is not None and str(self.duration) != self.seconds:
             raise ValueError("duration and seconds disagree")
         if self.size is not None and self.resolution is not None and self.size != self.resolution:
@@ -89,7 +91,7 @@ class VideoCreate(BaseModel):
 
 
 class VideoJob(BaseModel):
-    """The task object answered to submit and poll (seed 001 §5 and §6). Lenient.
+    """The task object answered to submit and poll (docs/gateways.md §3.4). Lenient.
 
     The create answer carries ``id`` and ``task_id``; the poll examples only ``id``.
     """
@@ -112,13 +114,13 @@ class VideoJob(BaseModel):
 
     @property
     def external_id(self) -> str:
-        # Seed 001 §5: "Save id or task_id, for later task polling" (they are equal).
+        # docs/gateways.md §3.4: keep id or task_id for polling (they are equal).
         return str(self.task_id or self.id)
 
     def result_url(self) -> str:
         """``video_url``, else ``result.video_url``, else the first of ``result.outputs``
-        (seed 001 §6, "Completed Response Example"). Items of ``outputs`` are strings in
-        the seed; an object with ``url``/``video_url`` is accepted too (shape unknown)."""
+        (docs/gateways.md §3.4, the completed answer). Items of ``outputs`` are strings on
+        aijisu's page; an object with ``url``/``video_url`` is accepted too (shape unknown)."""
         if isinstance(self.video_url, str) and self.video_url:
             return self.video_url
         if not isinstance(self.result, dict):
@@ -135,21 +137,23 @@ class VideoJob(BaseModel):
 
 
 class AijisuGateway(Gateway):
-    """Adapter for the aijisu gateway's ``grok-video-1.5`` (seed 001)."""
+    """Adapter for the aijisu gateway's ``grok-video-1.5`` (docs/gateways.md §3,
+    https://docs.uniall.ai/models/video/grok/grok-video-1-5)."""
 
     dialect = "aijisu"
     label = "aijisu (grok-video-1.5)"
-    default_base_url = "https://api.aijisu.cn"  # seed 001 §4: "{BASE_URL} ... https://api.aijisu.cn"
+    default_base_url = "https://api.aijisu.cn"  # docs/gateways.md §3.1: the page's {BASE_URL}
     sandbox_path = "/aijisu"
-    source = "seed 001"
+    source = "docs/gateways.md §3 (https://docs.uniall.ai/models/video/grok/grok-video-1-5)"
     STATUS_MAP = {
-        # Seed 001 §8, the documented words.
+        # docs/gateways.md §3.4, the documented words.
         "queued": GatewayStatus.QUEUED,
         "in_progress": GatewayStatus.RUNNING,
         "completed": GatewayStatus.SUCCEEDED,
         "failed": GatewayStatus.FAILED,
-        # Not in seed 001: the word the same /v1/videos family uses for in_progress, and a
-        # cancel its hosts may report (GATEWAYS.md §1). Accepted rather than logged as unknown.
+        # Not on aijisu's page: the word the same /v1/videos family uses for in_progress, and
+        # a cancel its hosts may report (docs/gateways.md §1.4, §3.4). Accepted rather than
+        # logged as unknown.
         "processing": GatewayStatus.RUNNING,
         "cancelled": GatewayStatus.CANCELLED,
     }
@@ -157,26 +161,26 @@ class AijisuGateway(Gateway):
         OptionSpec(
             model=MODEL,
             model_label="grok-video-1.5",
-            # Seed 001 §1: "only supports single-image-to-video, does not support text-to-video,
-            # multiple reference images".
+            # docs/gateways.md §3.2: single-image-to-video only: no text-to-video, no
+            # multiple reference images.
             text_to_video=False,
-            prompt_required=True,  # seed 001 §3: prompt "Required: Yes"
+            prompt_required=True,  # docs/gateways.md §3.2: prompt required
             max_reference_images=1,
             reference_form=ReferenceForm.URL,
-            durations=tuple(range(1, 16)),  # seed 001 §3: duration "supports 1-15"
-            default_duration=6,  # seed 001 §11, the minimum valid request
-            aspect_ratios=(),  # seed 001 §3: "do not pass aspect_ratio"
+            durations=tuple(range(1, 16)),  # docs/gateways.md §3.2: duration 1-15
+            default_duration=6,  # docs/gateways.md §3.2: the page's minimum valid request
+            aspect_ratios=(),  # docs/gateways.md §3.2: do not pass aspect_ratio
             default_aspect_ratio=None,
             resolutions=RESOLUTIONS,
-            default_resolution="720p",  # seed 001 §11
-            audio=False,  # no audio field in seed 001
+            default_resolution="720p",  # docs/gateways.md §3.2: the page's minimum valid request
+            audio=False,  # no audio field (docs/gateways.md §3.2)
             # No prompt limit is documented: the base's 4096, as on the sibling channels.
         ),
     )
 
     @classmethod
     def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
-        """The generic checks, with messages naming seed 001's rules."""
+        """The generic checks, with messages naming aijisu's rules (docs/gateways.md §3.2)."""
         errors = super().validate_choices(choices)
         if "model" in errors:
             return errors
@@ -204,14 +208,15 @@ class AijisuGateway(Gateway):
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
-        """Seed 001 §11's shape: ``image_url``, ``duration`` as an integer, ``size`` as ``720p``.
+        """The shape of aijisu's minimum valid request (docs/gateways.md §3.2): ``image_url``,
+        ``duration`` as an integer, ``size`` as ``720p``.
 
         Only the preferred fields are sent, never the compatibility ones (``seconds``,
         ``resolution``), and never ``aspect_ratio``.
         """
         body: dict[str, Any] = {"model": MODEL, "prompt": choices.prompt}
         if choices.references:
-            # Seed 001 §4.1/§11 use image_url; one image only (validate_choices).
+            # aijisu's examples use image_url (docs/gateways.md §3.2); one image only (validate_choices).
             body["image_url"] = choices.references[0].url
         body["duration"] = choices.duration
         if choices.resolution:
@@ -228,24 +233,24 @@ class AijisuGateway(Gateway):
         return Submission.from_result(job.external_id, self._result(job, answer))
 
     def poll(self, external_id: str) -> PollResult:
-        # Seed 001 §2.2: the primary query path (the /generations/ one is a compatibility alias).
+        # docs/gateways.md §3.4: the primary query path (the /generations/ one is a compatibility alias).
         answer = self.request("GET", f"/v1/videos/{external_id}")
         return self._result(self.parse_answer(VideoJob, answer), answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
-        """``video_url`` when given, else ``/v1/videos/{task_id}/content`` (seed 001 §7);
+        """``video_url`` when given, else ``/v1/videos/{task_id}/content`` (docs/gateways.md §3.5);
         the key goes only to the gateway's own host."""
         url = result.video_url or f"{self.base_url}/v1/videos/{external_id}/content"
         return url, self.headers_for(url)
 
     def poll_interval(self, age_s: float) -> float:
-        """Seed 001 §8: "Clients should poll every 3 to 10 seconds": 3 s for the first
+        """docs/gateways.md §3.6: aijisu advises polling every 3 to 10 seconds: 3 s for the first
         minute, 5 s to five minutes, then 10 s, never outside the documented range."""
         return stepped_interval(age_s, (60, 3.0), (300, 5.0), then=10.0)
 
     def _result(self, job: VideoJob, answer: dict[str, Any]) -> PollResult:
         word = (job.status or "").strip().lower()
         status = self.status_for(word, job.external_id)
-        # The failure text is the base's: seed 001 §8, a failed task "responses error.message".
+        # The failure text is the base's: a failed task carries error.message (docs/gateways.md §3.4).
         video_url = job.result_url() if status == GatewayStatus.SUCCEEDED else ""
         return self.poll_result(status, word, answer, progress=job.progress, video_url=video_url)

@@ -1,7 +1,7 @@
 """The small base every gateway adapter builds on, and the types they share.
 
 An adapter turns the member's choices (``GenerationInput``) into one gateway's
-wire format, sends it through ``videos.http``, and reads the answers back into
+wire format, sends it through ``videos.lib.http``, and reads the answers back into
 ``Submission`` / ``PollResult``. Errors are ``GatewayError`` and say whether
 they are permanent (stop, show the gateway's message) or transient (retry), and
 for a submit whether the gateway may have created the task anyway.
@@ -14,7 +14,7 @@ import enum
 import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from videos import http
+from videos.lib import http, media
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +125,7 @@ class ReferenceImageData:
 
     @property
     def filename(self) -> str:
-        return "reference." + {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(
-            self.content_type, "bin"
-        )
+        return "reference." + media.extension_for(self.content_type)
 
 
 class GenerationInput(BaseModel):
@@ -176,7 +174,9 @@ class PollResult:
     """What a gateway answered to a status query.
 
     ``video_url`` is set once the task succeeded (where the dialect gives one);
-    ``error`` holds the gateway's own failure message.
+    ``error`` holds the gateway's own failure message. ``duration_s`` is the length in
+    seconds the gateway reports having delivered, where it reports one (only xAI does:
+    docs/gateways.md §7.9); None otherwise. Read it with ``reported_duration``.
     """
 
     status: GatewayStatus
@@ -185,8 +185,7 @@ class PollResult:
     raw: Any
     video_url: str = ""
     error: str = ""
-    duration_s: float | None = None  # what the gateway reports delivering, where it does
-    extra: dict[str, Any] = field(default_factory=dict)
+    duration_s: float | None = None
 
 
 class Gateway:
@@ -354,18 +353,20 @@ class Gateway:
         progress: Any,
         video_url: str = "",
         error: str | None = None,
-        extra: dict[str, Any] | None = None,
+        duration_s: float | None = None,
     ) -> PollResult:
         """The PollResult of one answer: progress 100 on success, else ``clamp_progress(progress)``.
 
         ``error`` None means the generic failure text: for a failed or cancelled task,
         the gateway's own message in ``answer`` (``error_message``) or "The gateway
-        reports the task <word>."; for any other status, none.
+        reports the task <word>."; for any other status, none. ``duration_s`` is the
+        delivered length the gateway reported (``reported_duration``), kept only on success.
         """
         if error is None:
             error = ""
             if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
-                error = self.error_message(answer) or f"The gateway reports the task {word}."
+                # strip(): a whitespace-only message is no message.
+                error = self.error_message(answer).strip() or f"The gateway reports the task {word}."
         return PollResult(
             status=status,
             status_word=word,
@@ -373,7 +374,7 @@ class Gateway:
             raw=answer,
             video_url=video_url,
             error=error,
-            extra=extra or {},
+            duration_s=duration_s if status == GatewayStatus.SUCCEEDED else None,
         )
 
     @property
@@ -427,7 +428,7 @@ class Gateway:
     def error_from_response(self, response: httpx.Response, body: Any, *, submit: bool) -> GatewayError:
         """Turn an error answer into a GatewayError; subclasses refine the message."""
         status = response.status_code
-        message = self.error_message(body) or f"{self.label} answered HTTP {status}"
+        message = self.error_message(body).strip() or f"{self.label} answered HTTP {status}"
         retry_after = _retry_after(response)
         if status == 429:
             return GatewayError(message, permanent=False, status_code=status, retry_after=retry_after, raw=body)
@@ -490,6 +491,26 @@ def clamp_progress(value: Any) -> int:
     if 0 < number < 1 and not float(number).is_integer():
         number *= 100
     return max(0, min(100, int(number)))
+
+
+#: The longest delivered duration taken at its word, in seconds: the model renders at most
+#: 15 s, so a larger figure is a unit mix-up (milliseconds) or garbage (docs/gateways.md §7.9).
+MAX_REPORTED_DURATION_S = 3600.0
+
+
+def reported_duration(value: Any) -> float | None:
+    """A gateway's reported video length in seconds (a number or a numeric string), or None
+    for anything else: missing, a boolean, text, zero or negative, NaN, an infinity, an
+    integer too large for a float, or more than MAX_REPORTED_DURATION_S. Never raises."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    if not math.isfinite(number) or not 0 < number <= MAX_REPORTED_DURATION_S:
+        return None
+    return number
 
 
 def _describe_durations(durations: tuple[int, ...]) -> str:

@@ -1,8 +1,9 @@
 """The jimmyai dialect: ``grok-imagine-video-1.5`` behind jimmyai's ``{code, msg, data}`` envelope.
 
-Sources: seed 002 (jimmyai, "Create Grok 1.5 Video", https://www.jimmyai.cn), jimmyai's
-"Query Video Task" page (docs.jimmyai.cn/en/api-reference/common/query), jimmyai's FAQ page
-(docs.jimmyai.cn/en/faq); ``shared/GATEWAYS.md`` §4.
+Wire rules: docs/gateways.md §4 "jimmyai", from jimmyai's pages "Create Grok 1.5 Video"
+(https://docs.jimmyai.cn/en/api-reference/grok/create; API host https://www.jimmyai.cn),
+"Query Video Task" (https://docs.jimmyai.cn/en/api-reference/common/query) and its FAQ
+(https://docs.jimmyai.cn/en/faq).
 
 - Submit ``POST {base}/api/open-api/v1/grok/videos`` (JSON, ``Authorization: Bearer KEY``)
   with ``model`` (``grok-imagine-video-1.5``; the aliases ``grok-1.5`` and ``grok_1_5``
@@ -10,15 +11,16 @@ Sources: seed 002 (jimmyai, "Create Grok 1.5 Video", https://www.jimmyai.cn), ji
   image"; ``images`` is only the compatibility field, so it is never sent), ``duration``
   (enum<integer> 10 | 15, default 10) and ``ratio`` (``16:9 9:16 1:1 3:2 2:3``, default 16:9).
   ``orientation`` (``landscape|portrait``) is "active only when ratio is empty": the studio
-  always sends ``ratio`` and so never sends ``orientation``. There is no resolution field.
+  always sends ``ratio`` and so never sends ``orientation``. There is no resolution field (§4.2).
 - Answer: ``{"code": "20000", "msg": "ok", "data": {task_id, status, model, created_at}}``;
-  any other ``code`` is an error. The catalogue of codes is *unknown* (GATEWAYS.md §4).
+  any other ``code`` is an error. The catalogue of codes is *unknown* (§4.3).
 - Poll ``GET {base}/api/open-api/v1/videos/{task_id}``: the same envelope around
   ``{task_id, status, progress, model, created_at, completed_at, result: {video_url},
   error_message}``; the Chinese copy of the page shows that object without the envelope,
   so both shapes are accepted. Statuses: ``queued`` / ``pending`` / ``submitted`` (progress
   0), ``processing`` (1–99), ``completed`` (100, ``result.video_url``), ``failed``
-  (``error_message``). ``video_url`` is valid for 3 days: the studio archives at once.
+  (``error_message``) (§4.4). ``video_url`` is valid for 3 days: the studio archives at
+  once (§4.5). No delivered duration is reported, so ``duration_s`` stays None (§7.9).
 """
 
 from __future__ import annotations
@@ -43,25 +45,25 @@ from videos.gateways.base import (
 log = logging.getLogger(__name__)
 
 MODEL = "grok-imagine-video-1.5"
-# Seed 002: "grok-imagine-video-1.5, grok-1.5, and grok_1_5 normalize to grok-imagine-video-1.5."
+# docs/gateways.md §4.2: grok-1.5 and grok_1_5 are aliases of grok-imagine-video-1.5.
 MODEL_ALIASES = ("grok-1.5", "grok_1_5")
 
-# Seed 002: "Duration: Only supports 10 or 15 seconds (defaults to 10)."
+# docs/gateways.md §4.2: duration 10 or 15 seconds only (default 10).
 DURATIONS = (10, 15)
-# Seed 002: "Aspect Ratio: Supports 16:9, 9:16, 1:1, 3:2, 2:3 (defaults to 16:9)."
+# docs/gateways.md §4.2: ratio 16:9, 9:16, 1:1, 3:2 or 2:3 (default 16:9).
 RATIOS = ("16:9", "9:16", "1:1", "3:2", "2:3")
 
-SUBMIT_PATH = "/api/open-api/v1/grok/videos"  # seed 002
-POLL_PATH = "/api/open-api/v1/videos/{task_id}"  # Query Video Task page
+SUBMIT_PATH = "/api/open-api/v1/grok/videos"  # docs/gateways.md §4.2
+POLL_PATH = "/api/open-api/v1/videos/{task_id}"  # docs/gateways.md §4.4 (Query Video Task page)
 
-# Seed 002's answer example: {"code": "20000", "msg": "ok", ...}; "any other code is an error".
+# docs/gateways.md §4.3: {"code": "20000", "msg": "ok", ...}; any other code is an error.
 OK_CODE = "20000"
 
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
 
 class VideoCreate(BaseModel):
-    """The submit body, exactly the fields seed 002 documents (strict: 10 is an integer).
+    """The submit body, exactly the fields docs/gateways.md §4.2 lists (strict: 10 is an integer).
 
     ``orientation`` and ``images`` exist at jimmyai but the studio never sends them (it
     always sends ``ratio`` and ``image_urls``), so they are not allowed here either.
@@ -73,12 +75,12 @@ class VideoCreate(BaseModel):
     prompt: str = Field(min_length=1)
     duration: Literal[10, 15] = 10
     ratio: Literal["16:9", "9:16", "1:1", "3:2", "2:3"] = "16:9"
-    # Seed 002: "image_urls string[] required ... requires exactly 1 reference image."
+    # docs/gateways.md §4.2: image_urls is required and holds exactly 1 reference image.
     image_urls: list[HttpUrl] = Field(min_length=1, max_length=1)
 
 
 class TaskResult(BaseModel):
-    """``data.result`` of the Query Video Task page (lenient)."""
+    """``data.result`` of the Query Video Task page (docs/gateways.md §4.4; lenient)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -101,31 +103,32 @@ class TaskData(BaseModel):
 
 
 class JimmyaiGateway(Gateway):
-    """Adapter for jimmyai's Grok 1.5 video endpoint (seed 002, Query Video Task page)."""
+    """Adapter for jimmyai's Grok 1.5 video endpoint (docs/gateways.md §4,
+    https://docs.jimmyai.cn/en/api-reference/grok/create)."""
 
     dialect = "jimmyai"
     label = "jimmyai (grok-imagine-video-1.5)"
-    default_base_url = "https://www.jimmyai.cn"  # seed 002's host
+    default_base_url = "https://www.jimmyai.cn"  # docs/gateways.md §4.1
     sandbox_path = "/jimmyai"
-    source = "seed 002; jimmyai Query Video Task page"
+    source = "docs/gateways.md §4 (https://docs.jimmyai.cn/en/api-reference/grok/create)"
     STATUS_MAP = {
-        # Query Video Task page: "queued / pending / submitted — Queued / Submitted ... Initial state."
+        # docs/gateways.md §4.4 (Query Video Task page): queued / pending / submitted is the
+        # initial state.
         "queued": GatewayStatus.QUEUED,
         "pending": GatewayStatus.QUEUED,
         "submitted": GatewayStatus.QUEUED,
         "processing": GatewayStatus.RUNNING,
         "completed": GatewayStatus.SUCCEEDED,
         "failed": GatewayStatus.FAILED,
-        # jimmyai's FAQ: "Once the task status changes to completed or success, the response will
-        # include the generated url". Not in the query page's table; accepted as a variant.
+        # docs/gateways.md §4.4: jimmyai's FAQ also names "success" as the finished word. Not in
+        # the query page's table; accepted as a variant.
         "success": GatewayStatus.SUCCEEDED,
     }
     models = (
         OptionSpec(
             model=MODEL,
             model_label="Grok Imagine Video 1.5",
-            # Seed 002: "must be used with a reference image. Upload exactly 1 image in the
-            # image_urls (or images) field." — no text-to-video.
+            # docs/gateways.md §4.2: exactly 1 reference image in image_urls — no text-to-video.
             text_to_video=False,
             max_reference_images=1,
             reference_form=ReferenceForm.URL,  # "Reference image URL list"
@@ -141,19 +144,19 @@ class JimmyaiGateway(Gateway):
 
     @classmethod
     def spec(cls, model: str | None = None) -> OptionSpec:
-        """As the base, but the documented aliases find the one model (seed 002)."""
+        """As the base, but the documented aliases find the one model (docs/gateways.md §4.2)."""
         if model in MODEL_ALIASES:
             model = MODEL
         return super().spec(model)
 
     @classmethod
     def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
-        """The generic checks, with seed 002's own wording for its rules."""
+        """The generic checks, with jimmyai's own wording for its rules (docs/gateways.md §4.2)."""
         errors = super().validate_choices(choices)
         if "model" in errors:
             return errors
         if "duration" in errors:
-            errors["duration"] = f"{cls.label} only supports 10 or 15 seconds (seed 002)."
+            errors["duration"] = f"{cls.label} only supports 10 or 15 seconds."
         if "aspect_ratio" in errors:
             errors["aspect_ratio"] = f"{cls.label} supports the ratios {', '.join(RATIOS)}."
         if len(choices.references) != 1:
@@ -169,7 +172,7 @@ class JimmyaiGateway(Gateway):
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
-        """Seed 002's JSON body: ``duration`` an integer, ``ratio`` (never ``orientation``),
+        """The JSON body of docs/gateways.md §4.2: ``duration`` an integer, ``ratio`` (never ``orientation``),
         one URL in ``image_urls`` (never the ``images`` compatibility field)."""
         body: dict[str, Any] = {
             "model": MODEL,  # an alias is normalised to the canonical id
@@ -191,14 +194,14 @@ class JimmyaiGateway(Gateway):
         return self._result(self.parse_answer(TaskData, self._unwrap(answer, submit=False), raw=answer), answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
-        """``result.video_url`` (valid 3 days); no download endpoint of jimmyai's own is
-        documented. The key goes only to jimmyai's own host, never to a CDN."""
+        """``result.video_url`` (valid 3 days, docs/gateways.md §4.5); no download endpoint of
+        jimmyai's own is documented. The key goes only to jimmyai's own host, never to a CDN."""
         url = result.video_url
         return url, self.headers_for(url)
 
     def poll_interval(self, age_s: float) -> float:
-        """jimmyai documents no polling cadence (seed 002, Query Video Task page). This follows
-        the cadence reAPI publishes for the same model (GATEWAYS.md §5): every 5 s for the
+        """jimmyai documents no polling cadence (docs/gateways.md §4.6). This follows
+        the cadence reAPI publishes for the same model (§5.6): every 5 s for the
         first 5 minutes, then slower; the result URL lives 3 days, so there is no hurry."""
         return stepped_interval(age_s, (300, 5.0), (1800, 15.0), then=60.0)
 
@@ -214,7 +217,7 @@ class JimmyaiGateway(Gateway):
         return super().error_message(body)
 
     # An error envelope on an HTTP 4xx goes through ``Gateway.error_from_response``: with the
-    # code catalogue unknown (GATEWAYS.md §4) the HTTP status decides, so a 4xx is permanent
+    # code catalogue unknown (docs/gateways.md §4.3) the HTTP status decides, so a 4xx is permanent
     # (bad field, bad key, no balance), 408/429/5xx transient, and a submit 5xx may have
     # created the task. Only ``error_message`` is jimmyai's own.
 
@@ -222,13 +225,13 @@ class JimmyaiGateway(Gateway):
         """``data`` of the envelope, or the answer itself when it came without one.
 
         A ``code`` other than "20000" on an HTTP 2xx answer is an error whose meaning is
-        *unknown* (no catalogue is published). The brief's rule: permanent only when the
-        HTTP status is 4xx, so this one is transient. On a submit we cannot tell whether
+        *unknown* (no catalogue is published). The studio's rule (docs/gateways.md §4.3):
+        permanent only when the HTTP status is 4xx, so this one is transient. On a submit we cannot tell whether
         jimmyai created (and charged for) the task before answering, so it is also
         ``maybe_created``: the pipeline then asks the member instead of sending it again.
         """
         if "code" not in answer:
-            # The Chinese "Query Video Task" page shows the task object bare (GATEWAYS.md §4).
+            # The Chinese "Query Video Task" page shows the task object bare (docs/gateways.md §4.3).
             return answer
         code = str(answer.get("code")).strip()
         if code != OK_CODE:
@@ -245,8 +248,8 @@ class JimmyaiGateway(Gateway):
         status = self.status_for(word, task.task_id)
         video_url = _video_url(task)
         if status == GatewayStatus.SUCCEEDED and not video_url:
-            # "completed ... The download link is available in the result.video_url field":
-            # without it there is nothing to archive yet; keep polling (the 24-hour cap ends it).
+            # docs/gateways.md §4.4: a completed task has its link in result.video_url; without
+            # it there is nothing to archive yet: keep polling (the time limit ends it, §7.8).
             log.warning("jimmyai: %s is %r but has no result.video_url yet; still polling", task.task_id, word)
             status = GatewayStatus.RUNNING
         error = ""
@@ -256,7 +259,7 @@ class JimmyaiGateway(Gateway):
 
 
 def _video_url(task: TaskData) -> str:
-    """``result.video_url`` (Query Video Task page); a top-level ``video_url`` is accepted too."""
+    """``result.video_url`` (docs/gateways.md §4.4); a top-level ``video_url`` is accepted too."""
     result = task.result
     url: Any = None
     if isinstance(result, dict):
@@ -269,7 +272,7 @@ def _video_url(task: TaskData) -> str:
 
 
 def _failure_reason(task: TaskData) -> str:
-    """``error_message`` (Query Video Task page); jimmyai's FAQ also names ``error_msg`` and
+    """``error_message`` (docs/gateways.md §4.4); jimmyai's FAQ also names ``error_msg`` and
     ``reason``, so those are read when it is empty."""
     extra = task.model_extra or {}
     for value in (task.error_message, extra.get("error_msg"), extra.get("reason"), extra.get("error")):

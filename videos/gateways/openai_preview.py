@@ -1,16 +1,19 @@
 """The openai-preview dialect: ``grok-imagine-video-1.5-preview`` over JSON.
 
-Source: seeds 000 ("OpenAI Format", Grok Imagine 1.5 Preview) and 003 (duoyuanx,
-the same page with request/response examples); ``shared/GATEWAYS.md`` §1.
+Wire rules: docs/gateways.md §1 "openai-preview", from duoyuanx's page
+https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview (API host
+``https://duoyuanx.com``; octopusx publishes the same text).
 
 - Submit ``POST {base}/v1/videos`` with ``model``, ``prompt`` (≤ 4096 chars),
   ``seconds`` (a string, "passing it as a string is recommended", minimum 1),
   ``aspect_ratio``, ``resolution`` (``480P`` | ``720P``), and for image-to-video
-  ``image`` (one data URI) or ``images`` (several), never both.
+  ``image`` (one data URI) or ``images`` (several), never both (§1.2).
 - Poll ``GET {base}/v1/videos/{id}``: ``status`` is one of ``queued``,
   ``processing``, ``completed``, ``failed``, ``cancelled``; hosts built on
-  new-api send ``in_progress`` for ``processing`` (GATEWAYS.md §1), accepted too.
-- The result is ``video_url``, or ``GET {base}/v1/videos/{id}/content``.
+  new-api send ``in_progress`` for ``processing``, accepted too (§1.4).
+- The result is ``video_url``, or ``GET {base}/v1/videos/{id}/content`` (§1.5).
+- The answer's ``seconds`` echoes the requested length: it is not a delivered
+  duration, so ``duration_s`` stays None (§1.4, §7.9).
 """
 
 from __future__ import annotations
@@ -32,19 +35,19 @@ from videos.gateways.base import (
 
 MODEL = "grok-imagine-video-1.5-preview"
 
-# Seed 000: "Supports common presets 1:1, 16:9, 9:16, 4:3, 3:4, 3:2, 2:3, 2:1, 1:2,
-# 19.5:9, 9:19.5, 20:9, 9:20, as well as custom number:number ratios."
+# docs/gateways.md §1.2: the presets 1:1, 16:9, 9:16, 4:3, 3:4, 3:2, 2:3, 2:1, 1:2,
+# 19.5:9, 9:19.5, 20:9, 9:20 (custom number:number ratios exist but are not offered).
 ASPECT_RATIOS = (
     "16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "2:1", "1:2",
     "19.5:9", "9:19.5", "20:9", "9:20",
 )  # fmt: skip
 
-# Seed 000: "resolution supports 480P and 720P".
+# docs/gateways.md §1.2: resolution 480P or 720P.
 RESOLUTION_WIRE = {"480p": "480P", "720p": "720P"}
 
 
 class VideoCreate(BaseModel):
-    """The submit body, exactly the fields seed 000 documents."""
+    """The submit body, exactly the fields docs/gateways.md §1.2 lists."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -66,7 +69,7 @@ class VideoCreate(BaseModel):
 
 
 class VideoObject(BaseModel):
-    """The video object answered to submit and poll (seed 003's response example).
+    """The video object answered to submit and poll (docs/gateways.md §1.4).
 
     Lenient: gateway answers may carry more fields or leave some out.
     """
@@ -81,21 +84,22 @@ class VideoObject(BaseModel):
 
 
 class OpenAIPreviewGateway(Gateway):
-    """Adapter for gateways speaking the openai-preview dialect (seeds 000, 003).
+    """Adapter for gateways speaking the openai-preview dialect (docs/gateways.md §1,
+    https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview).
 
     The multipart dialect subclasses it: its answers, statuses, polling and download
-    are this dialect's (GATEWAYS.md §2); only its models and submit differ.
+    are this dialect's (docs/gateways.md §2.4); only its models and submit differ.
     """
 
     dialect = "openai-preview"
     label = "OpenAI-format (grok-imagine-video-1.5-preview)"
-    default_base_url = "https://duoyuanx.com"  # seed 003's host
+    default_base_url = "https://duoyuanx.com"  # docs/gateways.md §1.1
     sandbox_path = "/openai"
-    source = "seeds 000 and 003"
+    source = "docs/gateways.md §1 (https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview)"
     STATUS_MAP = {
         "queued": GatewayStatus.QUEUED,
         "processing": GatewayStatus.RUNNING,
-        "in_progress": GatewayStatus.RUNNING,  # new-api hosts (GATEWAYS.md §1)
+        "in_progress": GatewayStatus.RUNNING,  # new-api hosts (docs/gateways.md §1.4)
         "completed": GatewayStatus.SUCCEEDED,
         "failed": GatewayStatus.FAILED,
         "cancelled": GatewayStatus.CANCELLED,
@@ -106,7 +110,7 @@ class OpenAIPreviewGateway(Gateway):
         OptionSpec(
             model=MODEL,
             text_to_video=True,
-            # "images: Multiple reference images" (seed 000); no maximum is documented.
+            # "images: Multiple reference images"; no maximum is documented (docs/gateways.md §1.8).
             max_reference_images=4,
             reference_form=ReferenceForm.DATA_URI,
             # "Minimum is 1 second"; no maximum is documented: 15 s, as on every other channel.
@@ -120,7 +124,7 @@ class OpenAIPreviewGateway(Gateway):
     )
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
-        """The JSON body of seed 000: ``seconds`` as a string, ``resolution`` as ``720P``.
+        """The JSON body of docs/gateways.md §1.2: ``seconds`` as a string, ``resolution`` as ``720P``.
 
         One reference image goes in ``image``, several in ``images``.
         """
@@ -149,20 +153,20 @@ class OpenAIPreviewGateway(Gateway):
         return self._result(self.parse_answer(self.answer_model, answer), answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
-        """``video_url`` when given, else ``/v1/videos/{id}/content`` (seeds 000 and 003)."""
+        """``video_url`` when given, else ``/v1/videos/{id}/content`` (docs/gateways.md §1.5)."""
         url = result.video_url or f"{self.base_url}/v1/videos/{external_id}/content"
         return url, self.headers_for(url)
 
     def poll_interval(self, age_s: float) -> float:
-        """No cadence is documented for this dialect (seeds 000/003); this family's
-        aijisu page advises 3–10 s (seed 001): 3 s for two minutes, then slower."""
+        """No cadence is documented for this dialect (docs/gateways.md §1.6); this family's
+        aijisu page advises 3–10 s (§3.6): 3 s for two minutes, then slower."""
         return stepped_interval(age_s, (120, 3.0), (600, 10.0), then=30.0)
 
     def _result(self, video: VideoObject, answer: dict[str, Any]) -> PollResult:
         # str() and isinstance(): multipart's answer model lets status and video_url be anything.
         word = str(video.status or "").strip().lower()
         status = self.status_for(word, video.id)
-        # The failure text is the base's: dialect 1 says "A failed task may carry
-        # error:{message, code}"; a bare string or a top-level message is read too.
+        # The failure text is the base's: a failed task may carry error: {message, code}
+        # (docs/gateways.md §1.4); a bare string or a top-level message is read too.
         video_url = video.video_url if isinstance(video.video_url, str) else ""
         return self.poll_result(status, word, answer, progress=video.progress, video_url=video_url)

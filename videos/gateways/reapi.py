@@ -1,8 +1,8 @@
 """The reapi dialect: ``grok-imagine-video-1.5-official`` (and the ``-beta`` channel).
 
-Source: seed 004 (reAPI, "Grok Imagine Video 1.5 Official Channel", base URL
-``https://reapi.ai``); ``shared/GATEWAYS.md`` §5 (which adds the tasks, errors and
-beta pages).
+Wire rules: docs/gateways.md §5 "reapi", from reAPI's pages
+https://reapi.ai/docs/grok-imagine-video-1-5-official (official channel) and
+https://reapi.ai/docs/grok-imagine-video-1-5 (beta channel); base URL ``https://reapi.ai``.
 
 - Submit ``POST {base}/api/v1/videos/generations`` (JSON, ``Authorization: Bearer
   KEY``) with ``model``; ``prompt`` (required on the official channel); ``image_urls``
@@ -10,30 +10,29 @@ beta pages).
   rejected platform-wide); ``aspect_ratio`` (``1:1`` | ``16:9`` | ``9:16``, default
   ``16:9``); ``resolution`` (``480p`` | ``720p``, default ``480p``); ``duration``
   (an integer 3-15, default 8; ``"8"`` as a string is a 400); ``audio`` (boolean,
-  default true). Image-to-video only: "exactly one reference image is required on
-  every request. There is no text-to-video mode" (seed 004).
+  default true). Image-to-video only: reAPI requires exactly one reference image on
+  every request and has no text-to-video mode (§5.2).
 - Submit and poll answer one envelope ``{id, model, status, created_at, output,
   error}``: ``processing`` / ``completed`` / ``failed``; ``output.video_urls[]`` holds
   the MP4 (valid 7 days); a failed task carries ``error: {code, message}`` and is
-  refunded by the gateway.
+  refunded by the gateway (§5.4, §5.5).
 - Poll ``GET {base}/api/v1/tasks/{id}``: every 5 s for 5 minutes, then back off
-  toward 1 minute, at most every 3 minutes after an hour (seed 004, "Polling pattern").
+  toward 1 minute, at most every 3 minutes after an hour (§5.6).
 - Errors are ``{"error": {"code", "message", "request_id"}}``; match on ``code``, not
-  the message (seed 004, "Validation errors"): 20002 missing field, 20003 invalid
-  value, 1000x authentication (401/403); a 429 may carry ``Retry-After``
-  (GATEWAYS.md §5).
+  the message: 20002 missing field, 20003 invalid value, 1000x authentication
+  (401/403); a 429 may carry ``Retry-After`` (§5.3).
 
-The ``grok-imagine-video-1.5-beta`` channel (GATEWAYS.md §5, seed 004 "Channel
-differences"): prompt optional, duration 1-15, "wider aspect ratios incl. auto", no
-``audio``, an ``nsfw_checker`` flag. Its exact field list is *unknown*, so the adapter
-is conservative: only the ratios a source names (the official three and ``auto``),
-no ``nsfw_checker`` (nothing says it is required), and the official channel's
-request shape otherwise.
+The ``grok-imagine-video-1.5-beta`` channel (§5.2): prompt optional, duration 1-15,
+wider aspect ratios including ``auto``, no ``audio``, an ``nsfw_checker`` flag. Its exact
+field list is *unknown* (§5.8), so the adapter is conservative: only the ratios a page
+names (the official three and ``auto``), no ``nsfw_checker`` (nothing says it is
+required), and the official channel's request shape otherwise.
 
-Not documented (coded defensively): the prompt length limit, whether ``code`` is a
-number or a string, any progress field, a status word other than the three, the
+Not documented (coded defensively, §5.8): the prompt length limit, whether ``code`` is
+a number or a string, any progress field, a status word other than the three, the
 beta channel's defaults, and the submit answer's id field (the prose says
-``task_id``, the example shows ``id``: both are read).
+``task_id``, the example shows ``id``: both are read). reAPI reports no delivered
+duration, so ``duration_s`` stays None (§7.9).
 """
 
 from __future__ import annotations
@@ -62,28 +61,29 @@ BETA = "grok-imagine-video-1.5-beta"
 SUBMIT_PATH = "/api/v1/videos/generations"
 TASK_PATH = "/api/v1/tasks/{id}"
 
-# Seed 004: "aspect_ratio outside 1:1 / 16:9 / 9:16 -> 20003"; "auto is not available
-# on this channel".
+# docs/gateways.md §5.2/§5.3: the official channel takes 1:1, 16:9 or 9:16 (no auto);
+# any other ratio is refused with code 20003.
 OFFICIAL_ASPECT_RATIOS = ("16:9", "9:16", "1:1")
-# GATEWAYS.md §5: the beta channel has "wider aspect ratios incl. auto"; the others are
-# not named anywhere, so only auto is added to the official three.
+# docs/gateways.md §5.2: the beta channel has wider aspect ratios including auto; the
+# others are not named anywhere (§5.8), so only auto is added to the official three.
 BETA_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "auto")
 
-# Seed 004: "resolution — string, default "480p". 480p or 720p." Same spelling as the studio's.
+# docs/gateways.md §5.2: resolution 480p or 720p, default 480p. Same spelling as the studio's.
 RESOLUTIONS = ("480p", "720p")
 
-# Seed 004: "image_urls ... Accepted source formats: JPEG, PNG, WebP."
+# docs/gateways.md §5.2: image_urls takes JPEG, PNG or WebP images.
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
-# Seed 004: "Pattern-match on code, not message". 20002: a required field is missing;
-# 20003: a value is invalid. Both refuse the request, so resending cannot help.
+# docs/gateways.md §5.3 (https://reapi.ai/docs/grok-imagine-video-1-5-official): match on
+# code, not message. 20002: a required field is missing; 20003: a value is invalid. Both
+# refuse the request, so resending cannot help.
 PERMANENT_CODES = {20002, 20003}
-# GATEWAYS.md §5: "1000x auth (401/403)" — 10000 to 10009.
+# docs/gateways.md §5.3: "1000x" authentication codes (401/403) — 10000 to 10009.
 AUTH_CODES = range(10000, 10010)
 
 
 class GenerationCreate(BaseModel):
-    """The submit body, exactly the fields seed 004 documents (GATEWAYS.md §5 for beta).
+    """The submit body, exactly the fields docs/gateways.md §5.2 lists for both channels.
 
     ``duration`` is a strict integer ("Send a number, not a string"); ``audio`` a strict
     boolean; ``image_urls`` exactly one http(s) URL.
@@ -121,7 +121,7 @@ class GenerationCreate(BaseModel):
 
 
 class TaskEnvelope(BaseModel):
-    """The envelope answered to submit and poll (seed 004, "Response envelope").
+    """The envelope answered to submit and poll (docs/gateways.md §5.4).
 
     Lenient: other fields are kept; ``output`` and ``error`` are read defensively.
     """
@@ -137,16 +137,17 @@ class TaskEnvelope(BaseModel):
 
 
 class ReapiGateway(Gateway):
-    """Adapter for reAPI's Grok Imagine Video 1.5 channels (seed 004, GATEWAYS.md §5)."""
+    """Adapter for reAPI's Grok Imagine Video 1.5 channels (docs/gateways.md §5,
+    https://reapi.ai/docs/grok-imagine-video-1-5-official)."""
 
     dialect = "reapi"
     label = "reAPI (grok-imagine-video-1.5)"
-    default_base_url = "https://reapi.ai"  # seed 004's host
+    default_base_url = "https://reapi.ai"  # docs/gateways.md §5.1
     sandbox_path = "/reapi"
-    source = "seed 004 and GATEWAYS.md §5"
-    # Seed 004, response envelope: "status — processing / completed / failed". reAPI has
-    # no queued word; nothing else is documented (an unknown word is logged, still running).
-    # Seed 004, polling pattern: "The worker's wall-clock cap is 48 hours".
+    source = "docs/gateways.md §5 (https://reapi.ai/docs/grok-imagine-video-1-5-official)"
+    # docs/gateways.md §5.4: status is processing / completed / failed. reAPI has no
+    # queued word; nothing else is documented (an unknown word is logged, still running).
+    # docs/gateways.md §5.6: reAPI's worker caps a task at 48 hours of wall-clock time.
     max_task_hours = 48
     STATUS_MAP = {
         "processing": GatewayStatus.RUNNING,
@@ -157,44 +158,45 @@ class ReapiGateway(Gateway):
         OptionSpec(
             model=OFFICIAL,
             model_label="Official channel (grok-imagine-video-1.5-official)",
-            # Seed 004: "This is an image-to-video model — exactly one reference image
-            # is required on every request. There is no text-to-video mode".
+            # docs/gateways.md §5.2: image-to-video only, exactly one reference image on
+            # every request, no text-to-video mode.
             text_to_video=False,
             prompt_required=True,
             max_reference_images=1,
             reference_form=ReferenceForm.URL,
-            durations=tuple(range(3, 16)),  # seed 004: "Any integer in [3, 15]"
-            default_duration=8,  # seed 004: "duration — integer, default 8"
+            durations=tuple(range(3, 16)),  # docs/gateways.md §5.2: any integer 3-15
+            default_duration=8,  # docs/gateways.md §5.2: duration default 8
             aspect_ratios=OFFICIAL_ASPECT_RATIOS,
-            default_aspect_ratio="16:9",  # seed 004: 'aspect_ratio — string, default "16:9"'
+            default_aspect_ratio="16:9",  # docs/gateways.md §5.2: aspect_ratio default 16:9
             resolutions=RESOLUTIONS,
-            default_resolution="480p",  # seed 004: 'resolution — string, default "480p"'
-            audio=True,  # seed 004: "audio — boolean, default true"
+            default_resolution="480p",  # docs/gateways.md §5.2: resolution default 480p
+            audio=True,  # docs/gateways.md §5.2: audio boolean, default true
             default_audio=True,
         ),
         OptionSpec(
             model=BETA,
             model_label="Beta channel (grok-imagine-video-1.5-beta)",
-            # Seed 004: the official channel has the "Same one-reference-image workflow"
-            # as beta, and "the beta channel accepts image-only requests".
+            # docs/gateways.md §5.2: the same one-reference-image workflow as the official
+            # channel, and the beta channel accepts requests without a prompt.
             text_to_video=False,
             prompt_required=False,
             max_reference_images=1,
             reference_form=ReferenceForm.URL,
-            durations=tuple(range(1, 16)),  # GATEWAYS.md §5: "duration 1–15"
-            # The beta defaults are unknown: the official channel's (16:9, 480p, 8 s).
+            durations=tuple(range(1, 16)),  # docs/gateways.md §5.2: duration 1-15
+            # The beta defaults are unknown (docs/gateways.md §5.8): the official
+            # channel's (16:9, 480p, 8 s).
             default_duration=8,
             aspect_ratios=BETA_ASPECT_RATIOS,
             default_aspect_ratio="16:9",
             resolutions=RESOLUTIONS,
             default_resolution="480p",
-            audio=False,  # GATEWAYS.md §5: "no audio"
+            audio=False,  # docs/gateways.md §5.2: no audio field on beta
         ),
     )
 
     @classmethod
     def validate_choices(cls, choices: GenerationInput) -> dict[str, str]:
-        """The generic checks, with seed 004's own rules in the messages."""
+        """The generic checks, with reAPI's own rules in the messages (docs/gateways.md §5.2)."""
         errors = super().validate_choices(choices)
         try:
             spec = cls.spec(choices.model)
@@ -202,12 +204,12 @@ class ReapiGateway(Gateway):
             return errors
         name = f"{cls.label} {spec.label}"
         if "duration" in errors and spec.model == OFFICIAL:
-            # Seed 004: "Any integer in [3, 15] — note the 3-second minimum (the beta channel starts at 1)."
+            # docs/gateways.md §5.2: 3-15 on the official channel (the beta channel starts at 1).
             errors["duration"] = f"{name} renders 3 to 15 seconds (the 3-second minimum is this channel's rule)."
         if "aspect_ratio" in errors and spec.model == OFFICIAL and choices.aspect_ratio == "auto":
             errors["aspect_ratio"] = f"{name} has no auto aspect ratio: choose 1:1, 16:9 or 9:16."
         if "references" in errors and len(choices.references) > 1:
-            # Seed 004: "More than one entry is rejected."
+            # docs/gateways.md §5.2: more than one image_urls entry is refused.
             errors["references"] = f"{name} takes exactly one reference image (image_urls allows at most 1 entry)."
         if "references" not in errors:
             for ref in choices.references:
@@ -217,10 +219,10 @@ class ReapiGateway(Gateway):
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
-        """The JSON body of seed 004: ``duration`` an integer, ``image_urls`` one URL.
+        """The JSON body of docs/gateways.md §5.2: ``duration`` an integer, ``image_urls`` one URL.
 
-        ``audio`` is sent only as ``false`` (its documented default is true, and the
-        seed's quick example leaves it out); the beta channel never gets it. An empty
+        ``audio`` is sent only as ``false`` (its documented default is true, and reAPI's
+        quick example leaves it out); the beta channel never gets it. An empty
         prompt is left out (beta only: the official channel requires it).
         """
         spec = self.spec(choices.model)
@@ -246,14 +248,15 @@ class ReapiGateway(Gateway):
         return self._result(self._parse(answer), answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
-        """The first of ``output.video_urls`` (a CDN URL, seed 004); the key goes
-        only to the gateway's own host. reAPI documents no content endpoint."""
+        """The first of ``output.video_urls`` (a CDN URL, docs/gateways.md §5.5); the key
+        goes only to the gateway's own host. reAPI documents no content endpoint."""
         url = result.video_url
         return url, self.headers_for(url)
 
     def poll_interval(self, age_s: float) -> float:
-        """Seed 004, "Polling pattern": "0–5 minutes: poll every 5s; 5 min – 1 h: back
-        off gradually toward 1 min; ≥ 1 h: cap at 3 min between polls"."""
+        """docs/gateways.md §5.6 (reAPI's polling pattern): every 5 s for the first
+        5 minutes, then back off gradually toward 1 minute, at most every 3 minutes
+        after an hour."""
         if age_s < 300:
             return 5.0
         if age_s < 3600:
@@ -263,8 +266,8 @@ class ReapiGateway(Gateway):
     # --- errors ---------------------------------------------------------------------
 
     def error_from_response(self, response, body: Any, *, submit: bool) -> GatewayError:
-        """Classify by reAPI's ``error.code`` first (seed 004: match on code, not
-        message), then by HTTP status. 429 is transient with ``Retry-After``."""
+        """Classify by reAPI's ``error.code`` first (docs/gateways.md §5.3: match on code,
+        not message), then by HTTP status. 429 is transient with ``Retry-After``."""
         error = super().error_from_response(response, body, submit=submit)
         if response.status_code == 429:
             return error
@@ -293,8 +296,8 @@ class ReapiGateway(Gateway):
 
     def _parse(self, answer: dict[str, Any], *, submit: bool = False) -> TaskEnvelope:
         data = answer
-        # Not documented: a {"data": {...}} wrapper, or "task_id" (seed 004's prose says
-        # "returns ... a task_id" while its example shows "id"). Both are read.
+        # Not documented: a {"data": {...}} wrapper, or "task_id" (reAPI's prose speaks of a
+        # task_id while its example shows "id", docs/gateways.md §5.4). Both are read.
         if "id" not in data and isinstance(data.get("data"), dict):
             data = data["data"]
         if "id" not in data and data.get("task_id"):
@@ -308,32 +311,33 @@ class ReapiGateway(Gateway):
         status = self.status_for(word, envelope.id)
         video_url = _first_video_url(envelope.output)
         if status == GatewayStatus.SUCCEEDED and not video_url:
-            # Seed 004: output.video_urls holds the MP4 on completion. Without it there
-            # is nothing to archive yet: keep polling rather than fail a paid task.
+            # docs/gateways.md §5.4: output.video_urls holds the MP4 on completion. Without
+            # it there is nothing to archive yet: keep polling rather than fail a paid task.
             log.warning("reapi: %s completed without output.video_urls; polling again", envelope.id)
             status = GatewayStatus.RUNNING
-        error, extra = "", {}
+        error = ""
         if status == GatewayStatus.FAILED:
+            # docs/gateways.md §5.4: a failed task carries error: {code, message}; reAPI
+            # refunds it itself. The code goes into the message, for reAPI's support.
             failure = envelope.error
-            message = ""
+            message, code = "", None
             if isinstance(failure, dict):
                 message = str(failure.get("message") or "")
                 if failure.get("code") not in (None, ""):
-                    extra["error_code"] = failure["code"]
+                    code = failure["code"]
             elif isinstance(failure, str):
                 message = failure
             error = message or "reAPI reports the task failed."
-            if "error_code" in extra:
-                error = f"{error} (reAPI code {extra['error_code']})"
-            extra["refunded"] = True  # seed 004: "Failed jobs refund automatically."
+            if code is not None:
+                error = f"{error} (reAPI code {code})"
         # No progress field is documented; read one if a host sends it.
         progress = (envelope.model_extra or {}).get("progress", 0)
-        return self.poll_result(status, word, answer, progress=progress, video_url=video_url, error=error, extra=extra)
+        return self.poll_result(status, word, answer, progress=progress, video_url=video_url, error=error)
 
 
 def _first_video_url(output: Any) -> str:
-    """The first URL of ``output.video_urls`` (seed 004); a lone ``video_url`` string or
-    a bare list is accepted too (not documented, read defensively)."""
+    """The first URL of ``output.video_urls`` (docs/gateways.md §5.4); a lone ``video_url``
+    string or a bare list is accepted too (not documented, read defensively)."""
     candidates: Any = None
     if isinstance(output, dict):
         candidates = output.get("video_urls")
@@ -353,7 +357,8 @@ def _first_video_url(output: Any) -> str:
 
 
 def _error_code(body: Any) -> int | None:
-    """``error.code`` as an integer (the seed shows numbers; a numeric string is read too)."""
+    """``error.code`` as an integer (reAPI's page shows numbers; a numeric string is read too,
+    docs/gateways.md §5.3)."""
     if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
         return None
     code = body["error"].get("code")

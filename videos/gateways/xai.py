@@ -1,20 +1,21 @@
 """The xai dialect: xAI's own API, ``grok-imagine-video-1.5-preview``.
 
-Source: ``shared/GATEWAYS.md`` §6 "xAI direct" (xAI video guide); there is no seed
-document for this dialect.
+Wire rules: docs/gateways.md §6 "xai", from xAI's video generation guide,
+https://docs.x.ai/docs/guides/video-generations.
 
 - Submit ``POST {base}/v1/videos/generations`` (JSON, ``Authorization: Bearer KEY``)
   → ``{"request_id": "..."}``. Body: ``prompt``, ``model``, ``duration`` (an
   integer, 1–15, default 8), ``aspect_ratio`` (``1:1 16:9 9:16 4:3 3:4 3:2 2:3``),
   ``resolution`` (``480p`` | ``720p``), and for image-to-video ``image: {"url": …}``
-  holding a URL or a data URI. One image at most; text-to-video is allowed.
+  holding a URL or a data URI. One image at most; text-to-video is allowed (§6.2).
 - Poll ``GET {base}/v1/videos/{request_id}``: ``pending`` (an early answer may carry
   no status at all: still pending), ``done`` with ``video: {url, duration}``,
-  ``failed`` with ``error``, ``expired``. Every one of these answers is HTTP 200.
-- A request id works only with the key that made it.
-- 60 requests per minute per key; a 429 is transient (``Retry-After`` honoured).
+  ``failed`` with ``error``, ``expired``. Every one of these answers is HTTP 200 (§6.4).
+  ``video.duration`` is the generated video's length: it becomes ``duration_s``.
+- A request id works only with the key that made it (§6.3).
+- 60 requests per minute per key; a 429 is transient (``Retry-After`` honoured) (§6.3).
 
-What GATEWAYS.md leaves *unknown*, coded defensively:
+What the guide leaves *unknown*, coded defensively (§6.8):
 - the error envelope: xAI's API answers errors as ``{"code": "...", "error": "..."}``
   (``error`` a string), sometimes percent-encoded; ``{"error": {"message": …}}`` is
   read too (``error_message``);
@@ -23,7 +24,9 @@ What GATEWAYS.md leaves *unknown*, coded defensively:
 - a ``done`` answer without ``video.url`` (e.g. withheld by moderation): failed, with a
   message, rather than archiving nothing;
 - an answer without ``status`` but with ``video.url``: done (older answers left the
-  status out once the video was ready).
+  status out once the video was ready);
+- a ``video.duration`` that is missing or not a sane number of seconds: no delivered
+  duration (``reported_duration``, §7.9), never an error.
 """
 
 from __future__ import annotations
@@ -45,18 +48,20 @@ from videos.gateways.base import (
     ReferenceImageData,
     Submission,
     first_validation_error,
+    reported_duration,
     stepped_interval,
 )
 
 MODEL = "grok-imagine-video-1.5-preview"
 
-# GATEWAYS.md §6 (xAI video guide): aspect_ratio "1:1 16:9 9:16 4:3 3:4 3:2 2:3".
+# docs/gateways.md §6.2 (https://docs.x.ai/docs/guides/video-generations): aspect_ratio
+# "1:1 16:9 9:16 4:3 3:4 3:2 2:3".
 ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3")
 
-# GATEWAYS.md §6 (xAI video guide): resolution "480p|720p" — the studio's own spelling.
+# docs/gateways.md §6.2: resolution "480p|720p" — the studio's own spelling.
 RESOLUTIONS = ("480p", "720p")
 
-# GATEWAYS.md §6 (xAI video guide): duration 1–15, default 8.
+# docs/gateways.md §6.2: duration 1–15, default 8.
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 1, 15, 8
 
 EXPIRED_MESSAGE = (
@@ -65,7 +70,7 @@ EXPIRED_MESSAGE = (
 
 
 class ImageRef(BaseModel):
-    """``image: {"url": …}`` — a URL xAI fetches, or a data URI (GATEWAYS.md §6)."""
+    """``image: {"url": …}`` — a URL xAI fetches, or a data URI (docs/gateways.md §6.2)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -73,7 +78,7 @@ class ImageRef(BaseModel):
 
 
 class VideoGenerationRequest(BaseModel):
-    """The submit body, exactly the fields GATEWAYS.md §6 lists.
+    """The submit body, exactly the fields docs/gateways.md §6.2 lists.
 
     Strict: ``duration`` must be an integer (never the string ``"8"``).
     """
@@ -89,7 +94,7 @@ class VideoGenerationRequest(BaseModel):
 
 
 class SubmitAnswer(BaseModel):
-    """``{"request_id": …}`` (GATEWAYS.md §6). Lenient: more fields may come."""
+    """``{"request_id": …}`` (docs/gateways.md §6.4). Lenient: more fields may come."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -112,27 +117,27 @@ class StatusAnswer(BaseModel):
 
 
 class XaiGateway(Gateway):
-    """Adapter for xAI's own video API (GATEWAYS.md §6, xAI video guide)."""
+    """Adapter for xAI's own video API (docs/gateways.md §6, https://docs.x.ai/docs/guides/video-generations)."""
 
     dialect = "xai"
     label = "xAI (grok-imagine-video-1.5-preview)"
-    default_base_url = "https://api.x.ai"  # GATEWAYS.md §6: POST https://api.x.ai/v1/videos/generations
+    default_base_url = "https://api.x.ai"  # docs/gateways.md §6.1
     sandbox_path = "/xai"
-    source = "GATEWAYS.md §6 (xAI video guide)"
+    source = "docs/gateways.md §6 (https://docs.x.ai/docs/guides/video-generations)"
     STATUS_MAP = {
         # xAI has one word for "not done yet", whether waiting or rendering; an answer
         # without any status (the very first ones) is read as queued in ``_result``.
         "pending": GatewayStatus.RUNNING,
         "done": GatewayStatus.SUCCEEDED,
         "failed": GatewayStatus.FAILED,
-        # GATEWAYS.md §6: "expired" — the request will never finish: a failure, with a message.
+        # docs/gateways.md §6.4: "expired" — the request will never finish: a failure, with a message.
         "expired": GatewayStatus.FAILED,
     }
     models = (
         OptionSpec(
             model=MODEL,
             model_label="Grok Imagine Video 1.5 preview",
-            text_to_video=True,  # the image is optional (GATEWAYS.md §6)
+            text_to_video=True,  # the image is optional (docs/gateways.md §6.2)
             max_reference_images=1,  # one ``image: {url}``
             # Uploads reach xAI at the studio's signed URL; xAI takes a data URI too,
             # used when a reference has bytes but no URL (``_image_url``).
@@ -140,8 +145,8 @@ class XaiGateway(Gateway):
             durations=tuple(range(MIN_DURATION, MAX_DURATION + 1)),
             default_duration=DEFAULT_DURATION,
             aspect_ratios=ASPECT_RATIOS,
-            # Defaults for ratio and resolution are not in GATEWAYS.md; xAI's guide
-            # renders 16:9 at 480p when they are left out, so those are preselected.
+            # Defaults for ratio and resolution are not documented (docs/gateways.md §6.8);
+            # xAI's guide renders 16:9 at 480p when they are left out, so those are preselected.
             default_aspect_ratio="16:9",
             resolutions=RESOLUTIONS,
             default_resolution="480p",
@@ -167,7 +172,7 @@ class XaiGateway(Gateway):
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
-        """The JSON body of GATEWAYS.md §6: ``duration`` an integer, ``image`` an object."""
+        """The JSON body of docs/gateways.md §6.2: ``duration`` an integer, ``image`` an object."""
         body: dict[str, Any] = {
             "model": MODEL,
             "prompt": choices.prompt,
@@ -197,13 +202,13 @@ class XaiGateway(Gateway):
         return self._result(external_id, answer)
 
     def result_download(self, external_id: str, result: PollResult) -> tuple[str, dict[str, str]]:
-        """``video.url`` from the ``done`` answer (GATEWAYS.md §6 documents no other
-        download path); the key goes along only if it points at the API host itself."""
+        """``video.url`` from the ``done`` answer (docs/gateways.md §6.5: no other download
+        path is documented); the key goes along only if it points at the API host itself."""
         url = result.video_url
         return url, self.headers_for(url) if url else {}
 
     def poll_interval(self, age_s: float) -> float:
-        """GATEWAYS.md §6: 60 requests/min per key, and a request id works only with
+        """docs/gateways.md §6.6: 60 requests/min per key, and a request id works only with
         its own key, so every task of a key shares that budget. 5 s (12 requests/min
         per task) while a video is typically rendered (xAI's guide: up to several
         minutes), then slower so long tasks leave room for the key's other tasks."""
@@ -237,7 +242,7 @@ class XaiGateway(Gateway):
         video = parsed.video if isinstance(parsed.video, dict) else {}
         video_url = video.get("url") if isinstance(video.get("url"), str) else ""
         if not word:
-            # GATEWAYS.md §6: an early answer may carry no status at all — still pending.
+            # docs/gateways.md §6.4: an early answer may carry no status at all — still pending.
             # Defensive: one with a video URL but no status is read as done.
             status = GatewayStatus.SUCCEEDED if video_url else GatewayStatus.QUEUED
         else:
@@ -260,14 +265,15 @@ class XaiGateway(Gateway):
             progress=parsed.progress,
             video_url=video_url if status == GatewayStatus.SUCCEEDED else "",
             error=error,
-            extra={"duration": video.get("duration")} if video.get("duration") is not None else None,
+            # docs/gateways.md §6.4: video.duration is the generated video's length (§7.9).
+            duration_s=reported_duration(video.get("duration")),
         )
 
 
 def _image_url(ref: ReferenceImageData) -> str:
     """What goes in ``image.url``: the reference's http(s) URL when it has one (a pasted
     URL, or the studio's signed URL for an upload), else its bytes as a data URI
-    (GATEWAYS.md §6: "URL or data URI"); empty when it has neither."""
+    (docs/gateways.md §6.2: "URL or data URI"); empty when it has neither."""
     if ref.url.startswith(("http://", "https://", "data:image/")):
         return ref.url
     if ref.data:

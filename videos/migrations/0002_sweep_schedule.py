@@ -1,8 +1,8 @@
 """Creates the django-q2 schedule that restarts the poller's sweep loop every minute.
 
 The loop re-queues itself while tasks are in flight; this schedule is the safety
-net that brings it back if its message is ever lost (shared/PITFALLS.md: create
-schedules idempotently in a migration, not in AppConfig.ready()).
+net that brings it back if its message is ever lost. Schedules are created
+idempotently in a migration, not in AppConfig.ready(), which runs in every process.
 """
 
 from django.db import migrations

@@ -1,10 +1,12 @@
-"""The sandbox's aijisu dialect, strictly as seed 001 documents it (GATEWAYS.md §3).
+"""The sandbox's aijisu dialect, strictly as docs/gateways.md §3 describes it (aijisu's page,
+https://docs.uniall.ai/models/video/grok/grok-video-1-5; base URL https://api.aijisu.cn).
 
 ``POST /v1/videos`` (JSON) creates an image-to-video task, ``GET /v1/videos/{task_id}``
 and its compatibility twin ``GET /v1/videos/generations/{task_id}`` read it, and
-``GET /v1/videos/{task_id}/content`` downloads the MP4 (seed 001 §2).
+``GET /v1/videos/{task_id}/content`` downloads the MP4 (docs/gateways.md §3.4, §3.5).
 
-Refused with HTTP 400, as seed 001 §3 "Field Constraints" and §9 "Common Errors" say:
+Refused with HTTP 400, as the page's "Field Constraints" and "Common Errors" say
+(docs/gateways.md §3.2):
 a model other than ``grok-video-1.5``; a missing prompt; no input image, or both
 ``image`` and ``image_url``; an input image that is not an http(s) URL (a data URI),
 cannot be fetched, or is not an image; ``images``, ``image_urls``,
@@ -13,11 +15,11 @@ cannot be fetched, or is not an image; ``images``, ``image_urls``,
 ``duration`` that is not an integer from 1 to 15 (a string included: the string field
 is ``seconds``); ``size``/``resolution`` other than ``480p``, ``720p``, ``1080p``.
 
-Seed 001 documents no error envelope: the sandbox answers OpenAI's
+aijisu documents no error envelope (docs/gateways.md §3.3): the sandbox answers OpenAI's
 ``{"error": {"message", "type", "param", "code"}}`` (``openai_preview.error_response``),
 which the new-api gateways serving ``/v1/videos`` use. Nor does it give defaults: a request without
 ``duration`` renders 6 s and without ``size`` 720p (the values of §11's minimum
-valid request). The output's orientation follows the input image (§1, §3).
+valid request, docs/gateways.md §3.2). The output's orientation follows the input image.
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ DIALECT = "aijisu"
 MODEL = "grok-video-1.5"
 FIELDS = {"model", "prompt", "image", "image_url", "duration", "seconds", "size", "resolution"}
 SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
-DEFAULT_SECONDS = 6  # not documented: seed 001 §11's value
-DEFAULT_SIZE = "720p"  # not documented: seed 001 §11's value
+DEFAULT_SECONDS = 6  # not documented: the minimum valid request's value (docs/gateways.md §3.8)
+DEFAULT_SIZE = "720p"  # not documented: the minimum valid request's value (docs/gateways.md §3.8)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # not documented: a sane cap for the sandbox's fetch
 
-# Seed 001 §3 and §9: fields named as forbidden, each with the seed's own reason.
+# docs/gateways.md §3.2: fields aijisu names as forbidden, each with the page's own reason.
 FORBIDDEN = {
     "images": "grok-video-1.5 supports one input image: do not pass images, image_urls or reference_image_urls.",
     "image_urls": "grok-video-1.5 supports one input image: do not pass images, image_urls or reference_image_urls.",
@@ -151,14 +153,14 @@ def fetch_image(url: str, param: str) -> bytes:
 
 
 def frame_for(image: bytes, size: str) -> tuple[int, int]:
-    """Width and height: the input image's orientation at ``size`` (seed 001 §1, §3)."""
+    """Width and height: the input image's orientation at ``size`` (docs/gateways.md §3.2)."""
     with Image.open(io.BytesIO(image)) as img:
         width, height = img.size
     return engine.dimensions(f"{width}:{height}", SHORT_SIDE[size])
 
 
 def job_object(request: HttpRequest, job: SandboxJob, *, created: bool = False) -> dict:
-    """The task as seed 001 shows it: §5 when just created, §6 when queried."""
+    """The task as aijisu's page shows it, when just created and when queried (docs/gateways.md §3.4)."""
     answer = {
         "id": job.id,
         "task_id": job.id,
@@ -170,17 +172,17 @@ def job_object(request: HttpRequest, job: SandboxJob, *, created: bool = False) 
     }
     if created:
         return answer
-    del answer["task_id"]  # seed 001 §6: the query examples carry only id
+    del answer["task_id"]  # docs/gateways.md §3.4: the query examples carry only id
     status, progress = engine.snapshot(job)
     if status == "processing":
-        status = "in_progress"  # seed 001 §8's word
+        status = "in_progress"  # aijisu's word (docs/gateways.md §3.4)
     answer.update(status=status, progress=progress)
     if status == "completed":
         prefix = request.path[: request.path.index("/v1/videos")]
         url = request.build_absolute_uri(f"{prefix}/v1/videos/{job.id}/content")
         answer.update(video_url=url, result={"video_url": url, "outputs": [url]})
     elif status in ("failed", "cancelled"):
-        # Seed 001 §8 knows no cancelled: a cancelled task reads as failed.
+        # aijisu's status list has no cancelled (docs/gateways.md §3.4): a cancelled task reads as failed.
         message = engine.FAILURE_MESSAGE if status == "failed" else "The task was cancelled."
         answer.update(status="failed", error={"message": message})
     return answer
@@ -211,7 +213,7 @@ def create(request: HttpRequest) -> JsonResponse:
         prompt=body["prompt"],
         params=params,
         image=image,
-        id_prefix="task_",  # seed 001 §5: "task_xxxxxxxxxxxxx"
+        id_prefix="task_",  # docs/gateways.md §3.4: "task_…"
     )
     return JsonResponse(job_object(request, job, created=True))
 
@@ -227,7 +229,7 @@ def retrieve(request: HttpRequest, task_id: str) -> JsonResponse:
 
 @require_GET
 def content(request: HttpRequest, task_id: str) -> FileResponse | JsonResponse:
-    """The MP4 (seed 001 §7). Needs the same key; 409 until the task is completed."""
+    """The MP4 (docs/gateways.md §3.5). Needs the same key; 409 until the task is completed."""
     try:
         return ready_video(_job(request, task_id))
     except Refusal as refusal:

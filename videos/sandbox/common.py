@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from videos import http
+from videos.lib import http
 from videos.sandbox import engine
 from videos.sandbox.models import SandboxJob
 

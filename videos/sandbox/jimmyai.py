@@ -1,5 +1,6 @@
-"""The sandbox's jimmyai dialect, strictly as seed 002 and jimmyai's Query Video Task page
-document it (``shared/GATEWAYS.md`` §4).
+"""The sandbox's jimmyai dialect, strictly as docs/gateways.md §4 describes it (jimmyai's
+pages https://docs.jimmyai.cn/en/api-reference/grok/create and
+https://docs.jimmyai.cn/en/api-reference/common/query).
 
 ``POST api/open-api/v1/grok/videos`` (JSON) creates a task and answers
 ``{"code": "20000", "msg": "ok", "data": {task_id, status, model, created_at}}``;
@@ -17,7 +18,7 @@ unknown fields, a model other than ``grok-imagine-video-1.5`` or its aliases ``g
 URL (a data URI, say), or a URL that cannot be fetched or is not an image. No key: 401;
 another key's task: 404.
 
-jimmyai publishes no catalogue of error codes (*unknown*, GATEWAYS.md §4). The sandbox's
+jimmyai publishes no catalogue of error codes (*unknown*, docs/gateways.md §4.3). The sandbox's
 codes follow the shape of the one documented code, "20000" (HTTP status × 100): "40000"
 bad request, "40100" missing key, "40400" unknown task. The studio must not depend on them.
 """
@@ -46,11 +47,11 @@ from videos.sandbox.models import SandboxJob
 
 DIALECT = "jimmyai"
 MODEL = "grok-imagine-video-1.5"
-MODELS = {MODEL, "grok-1.5", "grok_1_5"}  # seed 002: aliases "normalize to" the model
+MODELS = {MODEL, "grok-1.5", "grok_1_5"}  # docs/gateways.md §4.2: aliases "normalize to" the model
 FIELDS = {"model", "prompt", "image_urls", "images", "duration", "ratio", "orientation"}
 DURATIONS = (10, 15)
 RATIOS = ("16:9", "9:16", "1:1", "3:2", "2:3")
-ORIENTATIONS = {"landscape": "16:9", "portrait": "9:16"}  # seed 002, ``orientation``
+ORIENTATIONS = {"landscape": "16:9", "portrait": "9:16"}  # docs/gateways.md §4.2, ``orientation``
 # jimmyai documents no output resolution; the sandbox renders a 480-pixel short side so
 # its clips stay quick to make.
 SHORT_SIDE = 480
@@ -91,7 +92,7 @@ def parse_create(body: dict) -> tuple[dict, bytes]:
         raise Refusal(400, "'duration' only supports the integers 10 or 15.", param="duration")
     ratio = body.get("ratio")
     if ratio in (None, ""):
-        # Seed 002: orientation is "active only when ratio is empty"; ratio defaults to 16:9.
+        # docs/gateways.md §4.2: orientation counts only when ratio is empty; ratio defaults to 16:9.
         orientation = body.get("orientation")
         if orientation is not None and orientation not in ORIENTATIONS:
             raise Refusal(400, "'orientation' must be landscape or portrait.", param="orientation")
@@ -100,7 +101,7 @@ def parse_create(body: dict) -> tuple[dict, bytes]:
         raise Refusal(400, f"'ratio' supports {', '.join(RATIOS)}.", param="ratio")
     elif "orientation" in body and body["orientation"] not in ORIENTATIONS:
         raise Refusal(400, "'orientation' must be landscape or portrait.", param="orientation")
-    # Seed 002: ``images`` is "used when image_urls is empty"; either way exactly 1 image.
+    # docs/gateways.md §4.2: ``images`` is used when image_urls is empty; either way exactly 1 image.
     param = "image_urls"
     urls = body.get("image_urls")
     if urls in (None, []):
@@ -161,7 +162,7 @@ def create(request: HttpRequest) -> JsonResponse:
         image=image,
         id_prefix="task_",
     )
-    # The create answer of seed 002: task_id, status, model, created_at.
+    # The create answer of docs/gateways.md §4.4: task_id, status, model, created_at.
     return _envelope(
         {"task_id": job.id, "status": "submitted", "model": MODEL, "created_at": int(job.created_at.timestamp())}
     )

@@ -1,9 +1,10 @@
 """The sandbox's multipart dialect (``grok-video-1.5``, ``-pro``, ``-max``), strictly.
 
-Source: seed 003's last table "Differences from Grok 1.5" (also in seed 000) and
-``shared/GATEWAYS.md`` §2; the fields beyond the table follow the closest documented
-sibling (octopusx ``grok-video-3``: ``-F model -F prompt -F aspect_ratio -F seconds
--F size -F input_reference=@reference.png``).
+Wire rules: docs/gateways.md §2, from the closing table "Differences from Grok 1.5" of
+https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview; the fields beyond the
+table follow the closest documented sibling, octopusx ``grok-video-3``
+(https://docs.octopusx.ai/en/videos/grok/generation: ``-F model -F prompt
+-F aspect_ratio -F seconds -F size -F input_reference=@reference.png``).
 
 ``POST /v1/videos`` takes ``multipart/form-data`` only ("Request format:
 multipart/form-data"): a JSON or urlencoded body is refused. The reference image is
@@ -13,11 +14,11 @@ preview model's JSON fields (``image``, ``images``, ``resolution``) and any othe
 unknown field. ``size`` is one of ``480P 540P 720P 1080P`` ("Resolution values").
 ``-pro`` renders 10 s and ``-max`` 15 s whatever ``seconds`` says ("10s for Pro,
 15s for Max"; the sibling: "automatically fixed"); the base model takes ``seconds``
-1–15 (the cap of every channel, GATEWAYS.md §1). With no ``aspect_ratio`` the
+1–15 (the cap of every channel, docs/gateways.md §2.8). With no ``aspect_ratio`` the
 orientation follows the uploaded image.
 
-Answers, polling and download are dialect 1's (GATEWAYS.md §2): the video object of
-seed 003, ``GET /v1/videos/{id}``, ``GET /v1/videos/{id}/content``; errors are
+Answers, polling and download are dialect 1's (docs/gateways.md §2.4, §1.4): the video
+object, ``GET /v1/videos/{id}``, ``GET /v1/videos/{id}/content``; errors are
 OpenAI-style ``{"error": {message, type, param, code}}`` with HTTP 400/401/404. So this
 module reuses ``openai_preview``'s answer builder, error envelope and views, with its
 own dialect name (a multipart task is not found under ``/openai/`` nor the reverse).
@@ -39,14 +40,14 @@ from videos.sandbox import engine, openai_preview
 from videos.sandbox.common import Refusal, bearer_key, check_image
 
 DIALECT = "multipart"
-#: model → its fixed duration (seed 003: "10s for Pro, 15s for Max"); None takes ``seconds``.
+#: model → its fixed duration (docs/gateways.md §2.2: "10s for Pro, 15s for Max"); None takes ``seconds``.
 MODELS = {"grok-video-1.5": None, "grok-video-1.5-pro": 10, "grok-video-1.5-max": 15}
 TEXT_FIELDS = {"model", "prompt", "seconds", "aspect_ratio", "size"}
 FILE_FIELD = "input_reference"
-#: seed 003: "Resolution values 480P, 540P, 720P, 1080P" → the short side in pixels.
+#: docs/gateways.md §2.2: size 480P, 540P, 720P, 1080P → the short side in pixels.
 SIZES = {"480P": 480, "540P": 540, "720P": 720, "1080P": 1080}
 #: This family's own list is *unknown*: the presets of the preview model on the same
-#: host's /v1/videos (seed 000/003), without its custom ratios.
+#: host's /v1/videos (docs/gateways.md §1.2), without its custom ratios.
 ASPECT_RATIOS = {
     "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "2:1", "1:2",
     "19.5:9", "9:19.5", "20:9", "9:20",

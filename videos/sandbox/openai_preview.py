@@ -1,4 +1,5 @@
-"""The sandbox's openai-preview dialect, strictly as seeds 000 and 003 document it.
+"""The sandbox's openai-preview dialect, strictly as docs/gateways.md §1 describes it
+(https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview).
 
 ``POST /v1/videos`` (JSON) creates a task, ``GET /v1/videos/{id}`` reads it,
 ``GET /v1/videos/{id}/content`` downloads the MP4. Anything the documents do not
@@ -8,7 +9,7 @@ unknown fields, a wrong model, a prompt over 4096 characters, ``seconds`` below 
 a preset nor ``number:number``, a resolution other than 480P/720P/480/720, and
 ``image`` together with ``images``.
 
-The multipart dialect answers exactly as this one (seed 003; GATEWAYS.md §2), so it
+The multipart dialect answers exactly as this one (docs/gateways.md §2.4), so it
 reuses ``error_response``, ``video_object`` and the ``retrieve``/``content`` views,
 giving its own dialect name through the URL conf.
 """
@@ -107,7 +108,7 @@ def parse_create(body: dict) -> tuple[dict, bytes | None]:
 
 
 def video_object(request: HttpRequest, job: SandboxJob, *, created: bool = False) -> dict:
-    """The task as seed 003's response example shows it (``queued`` when just created)."""
+    """The task as duoyuanx's answer example shows it (docs/gateways.md §1.4; ``queued`` when just created)."""
     status, progress = ("queued", 0) if created else engine.snapshot(job)
     answer = {
         "id": job.id,

@@ -1,24 +1,26 @@
-"""The sandbox's reapi dialect, strictly as seed 004 and GATEWAYS.md §5 document it.
+"""The sandbox's reapi dialect, strictly as docs/gateways.md §5 describes it
+(https://reapi.ai/docs/grok-imagine-video-1-5-official, https://reapi.ai/docs/grok-imagine-video-1-5).
 
 ``POST /api/v1/videos/generations`` (JSON, Bearer key) creates a task,
 ``GET /api/v1/tasks/{id}`` reads it; both answer the envelope ``{id, model, status,
 created_at, output, error}`` with ``processing`` / ``completed`` / ``failed``. The
 finished MP4 is listed in ``output.video_urls`` and served at
-``/media/tasks/{id}/0.mp4`` (the path of seed 004's CDN example; public, like a CDN).
+``/media/tasks/{id}/0.mp4`` (the path of reAPI's CDN example, docs/gateways.md §5.4;
+public, like a CDN).
 
 Refusals use reAPI's envelope ``{"error": {"code", "message", "request_id"}}`` with
-seed 004's codes: 20002 for a missing ``prompt`` (official) or ``image_urls``, 20003
-for any invalid value (wrong model, an unknown field, ``duration`` outside the
-channel's range or not an integer — ``"8"`` is refused, a data URI or non-http(s)
-entry in ``image_urls``, more than one entry, an aspect ratio or resolution outside
-the lists, ``audio`` on the beta channel, an image URL that cannot be fetched or is
-not a JPEG/PNG/WebP). A missing or malformed key is 401 with code 10001 (GATEWAYS.md
-§5: "1000x auth"). Not documented, the sandbox's own choices: unknown fields are
-refused (the real gateway may ignore them), an unknown task is 404 with code 20004,
-and a failed task's ``error.code`` is 50001.
+its codes (docs/gateways.md §5.3): 20002 for a missing ``prompt`` (official) or
+``image_urls``, 20003 for any invalid value (wrong model, an unknown field,
+``duration`` outside the channel's range or not an integer — ``"8"`` is refused, a
+data URI or non-http(s) entry in ``image_urls``, more than one entry, an aspect ratio
+or resolution outside the lists, ``audio`` on the beta channel, an image URL that
+cannot be fetched or is not a JPEG/PNG/WebP). A missing or malformed key is 401 with
+code 10001 (one of the "1000x" authentication codes). Not documented, the sandbox's
+own choices: unknown fields are refused (the real gateway may ignore them), an unknown
+task is 404 with code 20004, and a failed task's ``error.code`` is 50001.
 
-Output sizes follow seed 004's ratio × resolution matrix (16:9 at 480p is 736×400);
-the beta channel's ``auto`` follows the reference image's aspect ratio.
+Output sizes follow reAPI's ratio × resolution matrix (docs/gateways.md §5.2; 16:9 at
+480p is 736×400); the beta channel's ``auto`` follows the reference image's aspect ratio.
 """
 
 from __future__ import annotations
@@ -49,17 +51,17 @@ DIALECT = "reapi"
 OFFICIAL = "grok-imagine-video-1.5-official"
 BETA = "grok-imagine-video-1.5-beta"
 
-MISSING = 20002  # seed 004: "prompt missing or empty", "image_urls missing"
-INVALID = 20003  # seed 004: every other validation error in its table
-AUTH = 10001  # GATEWAYS.md §5: "1000x auth (401/403)"
+MISSING = 20002  # docs/gateways.md §5.3: prompt missing or empty, image_urls missing
+INVALID = 20003  # docs/gateways.md §5.3: every other validation error in reAPI's table
+AUTH = 10001  # docs/gateways.md §5.3: "1000x" authentication (401/403)
 NOT_FOUND = 20004  # not documented: the sandbox's own code for an unknown task
 TASK_FAILED = 50001  # not documented: a failed task's error.code
 
 OFFICIAL_FIELDS = {"model", "prompt", "image_urls", "aspect_ratio", "resolution", "duration", "audio"}
-# GATEWAYS.md §5: beta has "no audio, an nsfw_checker flag"; its full field list is unknown.
+# docs/gateways.md §5.2: beta has no audio and an nsfw_checker flag; its full field list is unknown (§5.8).
 BETA_FIELDS = {"model", "prompt", "image_urls", "aspect_ratio", "resolution", "duration", "nsfw_checker"}
 
-# Seed 004's "ratio × resolution matrix".
+# reAPI's ratio × resolution matrix (docs/gateways.md §5.2).
 SIZES = {
     ("1:1", "480p"): (544, 544),
     ("16:9", "480p"): (736, 400),
@@ -70,7 +72,7 @@ SIZES = {
 }
 ASPECT_RATIOS = {OFFICIAL: ("1:1", "16:9", "9:16"), BETA: ("1:1", "16:9", "9:16", "auto")}
 DURATIONS = {OFFICIAL: (3, 15), BETA: (1, 15)}
-IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}  # seed 004: "Accepted source formats: JPEG, PNG, WebP."
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}  # docs/gateways.md §5.2: JPEG, PNG or WebP
 
 
 def _error(refusal: Refusal) -> JsonResponse:
@@ -127,7 +129,7 @@ def parse_create(body: dict) -> dict:
     duration = body.get("duration", 8)
     low, high = DURATIONS[model]
     if isinstance(duration, bool) or not isinstance(duration, int):
-        # Seed 004: 'Send a number, not a string. "duration": "8" is rejected with 400.'
+        # docs/gateways.md §5.2: duration is a number; "duration": "8" is refused with 400.
         raise _refuse(f"duration must be an integer number of seconds, not {type(duration).__name__}")
     if not low <= duration <= high:
         raise _refuse(f"duration must be {low}-{high} seconds")
@@ -163,7 +165,7 @@ def fetch_image(url: str) -> tuple[bytes, tuple[int, int]]:
 
 
 def frame_size(aspect_ratio: str, resolution: str, image_size: tuple[int, int]) -> tuple[int, int]:
-    """Seed 004's matrix; for ``auto`` the image's ratio at about the same pixel count
+    """reAPI's matrix (docs/gateways.md §5.2); for ``auto`` the image's ratio at about the same pixel count
     (multiples of 16, like the matrix; at most 4:1)."""
     if aspect_ratio != "auto":
         return SIZES[(aspect_ratio, resolution)]
@@ -177,7 +179,7 @@ def frame_size(aspect_ratio: str, resolution: str, image_size: tuple[int, int]) 
 
 
 def envelope(request: HttpRequest, job: SandboxJob, *, created: bool = False) -> dict:
-    """Seed 004's envelope: ``output`` null until completion, ``error`` null unless failed."""
+    """reAPI's envelope (docs/gateways.md §5.4): ``output`` null until completion, ``error`` null unless failed."""
     status, _progress = ("processing", 0) if created else engine.snapshot(job)
     answer = {
         "id": job.id,
@@ -237,7 +239,7 @@ def task(request: HttpRequest, task_id: str) -> JsonResponse:
 
 @require_GET
 def media(request: HttpRequest, task_id: str) -> FileResponse:
-    """The finished MP4, public like seed 004's CDN URL (the task id is unguessable)."""
+    """The finished MP4, public like reAPI's CDN URL (docs/gateways.md §5.5; the task id is unguessable)."""
     return public_video(DIALECT, task_id)
 
 

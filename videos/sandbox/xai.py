@@ -1,4 +1,5 @@
-"""The sandbox's xai dialect, strictly as GATEWAYS.md §6 (xAI video guide) documents it.
+"""The sandbox's xai dialect, strictly as docs/gateways.md §6 describes it (xAI's video guide,
+https://docs.x.ai/docs/guides/video-generations).
 
 ``POST /v1/videos/generations`` (JSON, Bearer key) answers ``{"request_id": …}``;
 ``GET /v1/videos/{request_id}`` answers, always with HTTP 200, an early answer with
@@ -8,9 +9,9 @@ shown only to the key that made it. The finished MP4 is served at the ``video.ur
 the ``done`` answer gives (``files/{request_id}.mp4``): like xAI's own video links it
 needs no key, and the request id is unguessable.
 
-Refused, with xAI's error envelope ``{"code": "...", "error": "..."}`` (the envelope
-is not in GATEWAYS.md; it is what xAI's API answers, e.g. ``{"code": "Client
-specified an invalid argument", "error": "Incorrect API key provided…"}``):
+Refused, with xAI's error envelope ``{"code": "...", "error": "..."}`` (not in xAI's
+video guide; it is what xAI's API answers, docs/gateways.md §6.3), e.g. ``{"code":
+"Client specified an invalid argument", "error": "Incorrect API key provided…"}``:
 - HTTP 422 for a body that does not deserialise: unknown fields (``images``,
   ``seconds``, ``audio``…), a missing ``model``/``prompt``, wrong JSON types (a string
   ``duration`` such as ``"8"``, an ``image`` that is not ``{"url": …}``, a list of
@@ -56,7 +57,7 @@ MODEL = "grok-imagine-video-1.5-preview"
 FIELDS = ("model", "prompt", "duration", "aspect_ratio", "resolution", "image")
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
 RESOLUTIONS = {"480p": 480, "720p": 720}
-DEFAULT_DURATION = 8  # GATEWAYS.md §6: duration 1–15, default 8
+DEFAULT_DURATION = 8  # docs/gateways.md §6.2: duration 1–15, default 8
 
 # gRPC-style status descriptions, as xAI puts them in ``code``.
 CODES = {

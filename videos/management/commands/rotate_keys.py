@@ -3,7 +3,7 @@ key of ``STUDIO_ENCRYPTION_KEYS`` (after putting a new key in front)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from videos import vault
+from videos.lib import vault
 from videos.models import GatewayKey
 
 

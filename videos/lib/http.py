@@ -18,7 +18,8 @@ real network path (``make_client()`` without a transport) is guarded:
   routable (IPv4-mapped, NAT64 and 6to4 IPv6 forms are unwrapped first) is refused
   with ``BlockedAddress``; if any address of a name is refused, the name is;
 * except for the hosts in ``private_allowlist()``: the default base URLs of the
-  registered gateways, the sandbox (``STUDIO_SANDBOX_URL`` while
+  registered gateways (handed in once by ``allow_gateway_hosts`` when the app is
+  ready: this module knows no gateway), the sandbox (``STUDIO_SANDBOX_URL`` while
   ``STUDIO_SANDBOX_ENABLED``), and ``STUDIO_ALLOWED_PRIVATE_HOSTS``. They are read
   from the settings at every new connection. A key whose own base URL is on a
   private address is refused unless its host is in that setting: otherwise any
@@ -141,6 +142,18 @@ def _refusal(ip: IPAddress) -> str | None:
 HostEntry = tuple[str, int | None]  # (host as httpx spells it, port or None for any port)
 
 
+#: The gateways' documented base URLs, handed in by ``allow_gateway_hosts``.
+_gateway_hosts: frozenset[str] = frozenset()
+
+
+def allow_gateway_hosts(base_urls: Iterable[str]) -> None:
+    """Let the guard through to each of ``base_urls`` (the registered gateways' documented
+    base URLs) whatever they resolve to. Called once when the app is ready
+    (``videos.apps.VideosConfig.ready``), so this module need not know the gateways."""
+    global _gateway_hosts
+    _gateway_hosts = frozenset(base_urls)
+
+
 def private_allowlist() -> set[HostEntry]:
     """The hosts the guard lets through whatever they resolve to, from the current settings.
 
@@ -150,9 +163,7 @@ def private_allowlist() -> set[HostEntry]:
     URL; port None means any port). Hosts match as written in the URL, never by
     address: allowing ``10.0.0.5`` does not allow a name that resolves to it.
     """
-    from videos.gateways import REGISTRY  # videos.gateways imports this module
-
-    entries = {_url_entry(cls.default_base_url) for cls in REGISTRY.values()}
+    entries = {_url_entry(url) for url in _gateway_hosts}
     if settings.STUDIO_SANDBOX_ENABLED and settings.STUDIO_SANDBOX_URL:
         entries.add(_url_entry(settings.STUDIO_SANDBOX_URL))
     for item in _items(getattr(settings, "STUDIO_ALLOWED_PRIVATE_HOSTS", ())):

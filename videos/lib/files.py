@@ -27,7 +27,7 @@ def open_stream(storage: Storage, name: str, start: int = 0, end: int | None = N
     """A readable binary stream of ``name`` from byte ``start`` (to ``end``, inclusive,
     when the storage can stop there; callers read only what they need).
 
-    A bucket (``videos.storage.BucketStorage``) streams one ranged GET; other storages
+    A bucket (``videos.lib.storage.BucketStorage``) streams one ranged GET; other storages
     open the file and seek. Raises FileNotFoundError (or OSError) when it is missing.
     """
     if hasattr(storage, "open_stream"):

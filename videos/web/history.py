@@ -1,7 +1,7 @@
-"""The team's gallery (the "History" page) and its bulk actions.
+"""The team's History page (its generations as tiles) and its bulk actions.
 
-``gallery`` lists the team's generations as poster tiles, filtered by the GET
-query (``GalleryFilters``: search, gateway, member, dates, state, review state,
+``history`` lists the team's generations as poster tiles, filtered by the GET
+query (``HistoryFilters``: search, gateway, member, dates, state, review state,
 my favorites, sort, ``page``), so any view of it can be shared as a URL; htmx
 requests get only the ``results`` partial. ``bulk`` acts on the ticked tiles:
 a streamed ZIP of their videos, favorite/unfavorite, send to review, delete.
@@ -15,17 +15,12 @@ whether an older page exists.
 from __future__ import annotations
 
 import uuid
-import zipfile
-from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import Storage
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -37,8 +32,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import team_required
 from accounts.models import User
-from videos import audit, files, pipeline
+from videos import actions, audit
 from videos.gateways import dialect_choices
+from videos.lib.zipstream import ZipEntry, stream_zip
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 
 PAGE_SIZE = 24
@@ -47,8 +43,6 @@ PAGE_SIZE = 24
 MAX_PAGE = 1_000_000
 #: The most tiles one bulk action takes (a page holds PAGE_SIZE; this bounds forged posts).
 BULK_LIMIT = 200
-#: Bytes read from storage at a time while zipping: memory stays flat whatever the sizes.
-ZIP_CHUNK = 1024 * 1024
 RUNNING = "running"  # a pseudo-state in the state filter: any of ACTIVE_STATES
 
 Favorite = Generation.favorited_by.through
@@ -62,8 +56,8 @@ class SearchInput(forms.TextInput):
     input_type = "search"
 
 
-class GalleryFilters(forms.Form):
-    """The gallery's filters, read from the GET query.
+class HistoryFilters(forms.Form):
+    """History's filters, read from the GET query.
 
     Every field is optional; an invalid one (a bad date, an unknown state) is
     reported in ``errors`` and left out of ``values()``, never an exception.
@@ -118,7 +112,7 @@ def _day_start(day: date) -> datetime:
 
 
 def filtered_generations(team, user, filters: dict) -> QuerySet[Generation]:
-    """The team's generations matching ``filters`` (``GalleryFilters.values()``), sorted.
+    """The team's generations matching ``filters`` (``HistoryFilters.values()``), sorted.
 
     Each row carries ``is_favorite`` (whether ``user`` favorited it), with its task,
     asset and author joined. Dates are whole days in the current time zone, ``until``
@@ -127,7 +121,7 @@ def filtered_generations(team, user, filters: dict) -> QuerySet[Generation]:
     """
     mine = Favorite.objects.filter(generation_id=OuterRef("pk"), user_id=user.pk)
     qs = (
-        Generation.objects.filter(team=team)
+        Generation.objects.for_team(team)
         .select_related("task", "asset", "author")
         .defer("options", "review_comment", "task__last_raw", "task__last_error")
         .annotate(is_favorite=Exists(mine))
@@ -192,7 +186,7 @@ def _members(team) -> list[tuple[int, str]]:
 
 
 def _history_url(request: HttpRequest) -> str:
-    """The gallery with the query string this request came with (its filters and page)."""
+    """History with the query string this request came with (its filters and page)."""
     query = request.GET.urlencode()
     return reverse("history") + (f"?{query}" if query else "")
 
@@ -200,13 +194,13 @@ def _history_url(request: HttpRequest) -> str:
 def _results_template(request: HttpRequest) -> str:
     # A history restore (back button after the cache was evicted) needs the whole page.
     if request.htmx and not request.htmx.history_restore_request:
-        return "videos/gallery.html#results"
-    return "videos/gallery.html"
+        return "videos/history.html#results"
+    return "videos/history.html"
 
 
 @require_GET
 @team_required
-def gallery(request: HttpRequest) -> HttpResponse:
+def history(request: HttpRequest) -> HttpResponse:
     """The team's generations as tiles, ``PAGE_SIZE`` a page, filtered by the GET query.
 
     Query: ``q`` (words in the prompt, any case), ``gateway`` (dialect), ``member``
@@ -215,7 +209,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
     (``newest``, the default, or ``oldest``) and ``page``. Invalid values are
     ignored and named above the tiles. htmx requests get the ``results`` partial.
     """
-    form = GalleryFilters(request.GET, members=_members(request.team))
+    form = HistoryFilters(request.GET, members=_members(request.team))
     filters = form.values()
     page = get_page(filtered_generations(request.team, request.user, filters), request.GET.get("page"))
     context = {
@@ -249,7 +243,8 @@ def selected_generations(request: HttpRequest) -> list[Generation] | None:
     if not ids:
         return []
     return list(
-        Generation.objects.filter(team=request.team, uuid__in=ids)
+        Generation.objects.for_team(request.team)
+        .filter(uuid__in=ids)
         .select_related("task", "asset", "author", "team")
         .order_by("-created_at", "-pk")
     )
@@ -259,75 +254,6 @@ def zip_entry_name(generation: Generation) -> str:
     """``2026-11-21-a-paper-boat-on-a-rainy-1a2b3c4d.mp4``: local day, first words, short uuid."""
     words = slugify(" ".join(generation.prompt.split()[:6]))[:48].strip("-") or "video"
     return f"{timezone.localdate(generation.created_at):%Y-%m-%d}-{words}-{generation.uuid.hex[:8]}.mp4"
-
-
-class _ZipSink:
-    """A write-only, non-seekable file for ``zipfile``: holds what was written until ``take()``.
-
-    Without ``seek`` zipfile writes each entry's sizes and CRC in a data descriptor
-    after its bytes, so nothing is ever rewritten and the archive streams.
-    """
-
-    def __init__(self):
-        self._parts: list[bytes] = []
-        self._offset = 0
-
-    def write(self, data) -> int:
-        self._parts.append(bytes(data))
-        self._offset += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._offset
-
-    def flush(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        return data
-
-
-@dataclass(frozen=True)
-class ZipEntry:
-    """One file of a streamed ZIP: its name in the archive, its storage and name there,
-    its size in bytes and its time (aware datetime)."""
-
-    name: str
-    storage: Storage
-    path: str
-    size: int
-    when: datetime
-
-
-def stream_zip(entries: list[ZipEntry], chunk_size: int = ZIP_CHUNK) -> Iterator[bytes]:
-    """Yield a ZIP (stored, not compressed: MP4 does not shrink) of ``entries`` as it is written.
-
-    Each file is read ``chunk_size`` bytes at a time, so memory stays flat whatever
-    the sizes. A file missing from storage is left out (the response has already
-    started by then, so it cannot fail).
-    """
-    sink = _ZipSink()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for entry in entries:
-            try:
-                source = files.open_stream(entry.storage, entry.path)
-            except Exception:  # missing, or the store failing: left out, the rest still comes
-                continue
-            local = timezone.localtime(entry.when)
-            info = zipfile.ZipInfo(entry.name, date_time=max(local.timetuple()[:6], (1980, 1, 1, 0, 0, 0)))
-            info.compress_type = zipfile.ZIP_STORED
-            info.file_size = entry.size
-            with closing(source), archive.open(info, "w", force_zip64=entry.size > zipfile.ZIP64_LIMIT // 2) as target:
-                while chunk := source.read(chunk_size):
-                    target.write(chunk)
-                    if data := sink.take():
-                        yield data
-            if data := sink.take():
-                yield data
-    if data := sink.take():
-        yield data
 
 
 def zip_response(request: HttpRequest, generations: list[Generation]) -> HttpResponse:
@@ -356,53 +282,18 @@ def zip_response(request: HttpRequest, generations: list[Generation]) -> HttpRes
     return response
 
 
-def set_favorite(generations: list[Generation], user, favorite: bool) -> int:
-    """Add ``generations`` to ``user``'s favorites (or remove them); returns how many changed."""
-    pks = [g.pk for g in generations]
-    already = set(
-        Favorite.objects.filter(user_id=user.pk, generation_id__in=pks).values_list("generation_id", flat=True)
-    )
-    if not favorite:
-        Favorite.objects.filter(user_id=user.pk, generation_id__in=already).delete()
-        return len(already)
-    new = [Favorite(generation_id=pk, user_id=user.pk) for pk in pks if pk not in already]
-    Favorite.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
-
-
-def send_to_review(generations: list[Generation], actor) -> int:
-    """Mark the completed, not yet reviewed ones ``Review.AWAITING`` (a conditional update
-    each) and record ``generation.sent_to_review``; returns how many were sent."""
-    sent = 0
-    for generation in generations:
-        if generation.task.state != TaskState.COMPLETED or generation.review != Review.NONE:
-            continue
-        with transaction.atomic():
-            if Generation.objects.filter(pk=generation.pk, review=Review.NONE).update(review=Review.AWAITING) != 1:
-                continue
-            audit.record_action(
-                generation.team,
-                actor,
-                "generation.sent_to_review",
-                audit.describe(generation),
-                uuid=str(generation.uuid),
-            )
-        sent += 1
-    return sent
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _favorite(request, generations, back, *, on: bool) -> HttpResponse:
-    changed = set_favorite(generations, request.user, on)
+    changed = actions.set_favorite(generations, request.user, on)
     messages.success(request, f"{'Added to' if on else 'Removed from'} your favorites: {_plural(changed, 'video')}.")
     return redirect(back)
 
 
 def _review(request, generations, back) -> HttpResponse:
-    sent = send_to_review(generations, request.user)
+    sent = actions.send_to_review(generations, request.user)
     left = len(generations) - sent
     note = f" ({_plural(left, 'video')} not completed or already reviewed {'was' if left == 1 else 'were'} left out)"
     messages.success(request, f"Sent to review: {_plural(sent, 'video')}{note if left else ''}.")
@@ -411,16 +302,16 @@ def _review(request, generations, back) -> HttpResponse:
 
 def _delete(request, generations, back) -> HttpResponse:
     """Without ``confirm=1``: the confirmation page. With it: delete those the member may."""
-    allowed = [g for g in generations if request.membership.can_manage or g.author_id == request.user.pk]
+    allowed = [g for g in generations if g.changeable_by(request.membership)]
     kept = len(generations) - len(allowed)
     if not allowed:
         messages.error(request, "You can delete only the videos you made.")
         return redirect(back)
     if request.POST.get("confirm") != "1":
         context = {"to_delete": allowed, "skipped": kept, "bulk_url": request.get_full_path(), "back": back}
-        return render(request, "videos/gallery.html", context)
+        return render(request, "videos/history.html", context)
     for generation in allowed:
-        pipeline.delete_generation(generation, request.user)
+        actions.delete_generation(generation, request.user)
     note = f" {_plural(kept, 'video')} made by others {'was' if kept == 1 else 'were'} kept." if kept else ""
     messages.success(request, f"Deleted {_plural(len(allowed), 'video')}, with their files.{note}")
     return redirect(back)
@@ -447,7 +338,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     review desk; ``delete`` asks for confirmation, then (with ``confirm=1``) deletes
     those the member made (all of them for owners and admins). Viewers get 403 for
     ``review`` and ``delete``. Ids outside the current team are ignored. Everything
-    but ``zip`` and the confirmation redirects to the gallery with this request's
+    but ``zip`` and the confirmation redirects to History with this request's
     query string (its filters and page) and a message.
     """
     action = request.POST.get("action", "")

@@ -52,7 +52,16 @@ from fractions import Fraction
 import av
 from PIL import Image
 
-__all__ = ["InvalidVideo", "VideoInfo", "extract_poster", "probe_video"]
+__all__ = ["IMAGE_EXTENSIONS", "InvalidVideo", "VideoInfo", "extension_for", "extract_poster", "probe_video"]
+
+#: The reference-image types the studio accepts, and each one's file name ending.
+IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def extension_for(content_type: str) -> str:
+    """The file name ending for an image ``content_type`` (``"png"``), ``"bin"`` if unknown."""
+    return IMAGE_EXTENSIONS.get(content_type, "bin")
+
 
 #: Which fraction of the duration the poster frame is taken from.
 POSTER_POSITION = 0.10

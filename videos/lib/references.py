@@ -23,15 +23,16 @@ class NoPublicAddress(Exception):
     )
 
 
-def signed_url(reference) -> str:
-    """The absolute, signed URL of an uploaded reference (valid ``STUDIO_REFERENCE_URL_SECONDS``).
+def signed_url(pk: int, extension: str) -> str:
+    """The absolute, signed URL of the uploaded reference image ``pk`` (a file name
+    ending ``extension``, e.g. ``"png"``), valid ``STUDIO_REFERENCE_URL_SECONDS``.
 
     Raises NoPublicAddress when ``STUDIO_PUBLIC_URL`` is empty.
     """
     if not settings.STUDIO_PUBLIC_URL:
         raise NoPublicAddress(NoPublicAddress.message)
-    token = signing.dumps(reference.pk, salt=SALT, compress=True)
-    return settings.STUDIO_PUBLIC_URL + reverse("reference_public", args=[token, reference.extension])
+    token = signing.dumps(pk, salt=SALT, compress=True)
+    return settings.STUDIO_PUBLIC_URL + reverse("reference_public", args=[token, extension])
 
 
 def unsign(token: str) -> int:

@@ -1,0 +1,130 @@
+"""Everything a person can do to accounts and teams, one function each: sign up,
+create a team, invite, accept an invitation, set budgets, change a role. Each does
+its write, its audit entry and its notification in one transaction; views call
+these and write nothing themselves."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import Invitation, Membership, Role, Team, User
+from videos import audit
+
+MEMBER_ROLES = (Role.MEMBER, Role.VIEWER)
+
+
+class RoleChangeRefused(Exception):
+    """A role change that cannot be made as asked; ``message`` says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def sign_up(form) -> tuple[User, Team]:
+    """Create the account of a valid sign-up ``form`` and its personal team (owned by it)."""
+    with transaction.atomic():
+        user = form.save()
+        team = Team.create_personal(user)
+    return user, team
+
+
+def create_team(form, owner: User) -> Team:
+    """Create the team of a valid ``TeamForm``, with ``owner`` as its owner."""
+    with transaction.atomic():
+        team = form.save()
+        Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+    return team
+
+
+def invite(team: Team, actor: User, role: str) -> Invitation:
+    """Make a one-use invitation link to ``team`` as ``role`` (valid 7 days). The audit
+    trail names its role and expiry, never its token: the link is a credential."""
+    with transaction.atomic():
+        invitation = Invitation.objects.create(team=team, role=role, created_by=actor)
+        audit.record_action(
+            team,
+            actor,
+            "member.invited",
+            f"Invitation link as {invitation.get_role_display().lower()}",
+            role=invitation.role,
+            expires_at=invitation.expires_at.isoformat(timespec="minutes"),
+        )
+    return invitation
+
+
+def accept_invitation(invitation: Invitation, user: User) -> Membership | None:
+    """Join ``user`` to the invitation's team; the membership, or None when the link is
+    spent or expired (one link admits one user, even when opened twice at once)."""
+    with transaction.atomic():
+        membership = invitation.accept(user)
+        if membership is not None:
+            audit.record_action(membership.team, user, "member.joined", user.get_username(), role=membership.role)
+    return membership
+
+
+def set_budgets(form, actor: User) -> dict:
+    """Save a valid ``BudgetForm`` (team budget, approval threshold, members' caps) and
+    record what changed as ``budget.changed``: ``{name: {"old": "10.00", "new": None}}``
+    (USD as strings, None for no limit; caps named ``cap:<username>``). Returns that."""
+    changes = _budget_changes(form)
+    with transaction.atomic():
+        form.save()
+        if changes:
+            audit.record_action(form.team, actor, "budget.changed", form.team.name, **changes)
+    return changes
+
+
+def _budget_changes(form) -> dict:
+    def usd(value):
+        return None if value is None else f"{value:.2f}"
+
+    names = {"monthly_budget_usd": "monthly_budget_usd", "approval_threshold_usd": "approval_threshold_usd"}
+    names.update({f"cap_{m.pk}": f"cap:{m.user.get_username()}" for m in form.memberships})
+    changes = {}
+    for field, name in names.items():
+        old, new = usd(form.initial.get(field)), usd(form.cleaned_data.get(field))
+        if old != new:
+            changes[name] = {"old": old, "new": new}
+    return changes
+
+
+def assignable_roles(actor: Membership, target: Membership) -> list[Role]:
+    """The roles ``actor`` may give ``target`` (same team), other than its current one.
+
+    An owner may give any role; an admin only member or viewer, and only to a member
+    or viewer (owners and admins are made and unmade by owners). Nobody else any.
+    The last owner's demotion is refused separately (see ``change_role``).
+    """
+    if actor.role == Role.OWNER:
+        allowed = list(Role)
+    elif actor.role == Role.ADMIN and target.role in MEMBER_ROLES:
+        allowed = list(MEMBER_ROLES)
+    else:
+        allowed = []
+    return [r for r in allowed if r != target.role]
+
+
+def change_role(actor: Membership, target: Membership, role: str) -> None:
+    """Give ``target`` the role ``role`` (the caller has checked ``assignable_roles``);
+    records ``member.role_changed`` and tells the member.
+
+    Raises RoleChangeRefused when it would leave the team without an owner, or when the
+    target's role changed meanwhile (a conditional update).
+    """
+    team, old = actor.team, target.role
+    with transaction.atomic():
+        # Under the write lock (SQLite BEGIN IMMEDIATE), so two owners demoting each
+        # other at once cannot leave the team with none.
+        if old == Role.OWNER and not team.memberships.filter(role=Role.OWNER).exclude(pk=target.pk).exists():
+            raise RoleChangeRefused("A team needs an owner: make someone else owner first.")
+        if Membership.objects.filter(pk=target.pk, role=old).update(role=role) != 1:
+            raise RoleChangeRefused("Their role changed meanwhile; look again.")
+        target.role = role
+        audit.record_action(team, actor.user, "member.role_changed", target.user.get_username(), old=old, new=role)
+        if target.user_id != actor.user_id:
+            audit.notify(
+                target.user,
+                team,
+                f"{actor.user.get_username()} made you {target.get_role_display().lower()} in {team.name}.",
+            )

@@ -1,0 +1,461 @@
+"""Everything a member can do that changes the studio's state, one function each.
+
+Views, the Django admin and management commands call these; none of them writes
+state itself. Each function does its write (a conditional update where two people
+could race), its timeline line, its audit entry, its notification and its queueing
+after commit, all in one transaction, so a refusal leaves nothing half-made.
+Functions that may find the state already changed by someone else return False.
+
+*Approval* is an owner's or admin's yes to spending before a request is sent
+(``approve_spending``, ``decline_spending``); a *review* is the verdict on a
+finished video (``send_to_review``, ``decide_review``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from videos import audit, billing
+from videos.gateways.base import GenerationInput
+from videos.models import (
+    Approval,
+    Asset,
+    GatewayKey,
+    Generation,
+    NewReference,
+    ReferenceImage,
+    Review,
+    Task,
+    TaskState,
+)
+from videos.timeline import record
+from videos.worker.queue import SUBMIT, enqueue_on_commit
+
+#: A pending task's safety net: the sweep submits it if the queued nudge was lost.
+SUBMIT_RESCUE = timedelta(seconds=15)
+#: What each review verdict reads as in the author's notification and the timeline.
+VERDICT_WORDS = {Review.ACCEPTED: "was accepted", Review.REJECTED: "was rejected", Review.CHANGES: "needs changes"}
+
+Favorite = Generation.favorited_by.through
+
+
+# --- generations ------------------------------------------------------------------------
+
+
+def _lock_and_price(generation_or_team, membership, cost: billing.Estimate):
+    """Lock the team row, check budgets for ``cost`` (BudgetExceeded) and say whether the
+    request needs an admin's approval (over the threshold, or unpriced while one is set)."""
+    from accounts.models import Team
+
+    team = Team.objects.select_for_update().get(pk=generation_or_team.pk)
+    if cost.known:
+        billing.check_budgets(team, membership, cost.amount)
+    threshold = team.approval_threshold_usd
+    return team, threshold is not None and (not cost.known or cost.amount > threshold)
+
+
+def _send_or_wait(generation: Generation, task: Task, needs_approval: bool) -> None:
+    """After a request is saved: queue its submit on commit, or say it waits for approval."""
+    if needs_approval:
+        record(generation.pk, "approval", "Waiting for an owner or admin to approve it before it is sent.")
+    else:
+        enqueue_on_commit(SUBMIT, task.pk)
+
+
+def create_generation(
+    *,
+    team,
+    author,
+    key: GatewayKey,
+    choices: GenerationInput,
+    references: Iterable[NewReference] = (),
+    membership=None,
+    parent: Generation | None = None,
+) -> Generation:
+    """Save a request, its reference images and its task; hold its estimate; queue the
+    submit on commit.
+
+    The team row is locked first and the budgets checked before anything is
+    written, so a refused request leaves nothing behind. A request estimated above
+    the team's approval threshold (or of unknown price while a threshold is set)
+    waits in ``awaiting_approval`` and is not sent until an admin approves it.
+    Raises billing.BudgetExceeded. ``choices.references`` is ignored: references
+    are stored from ``references``.
+    """
+    from accounts.models import Membership
+
+    references = list(references)
+    cost = billing.estimate(key.dialect, choices.model, choices.resolution, choices.duration, len(references))
+    with transaction.atomic():
+        if membership is None:
+            membership = Membership.objects.filter(team=team, user=author).first()
+        team, needs_approval = _lock_and_price(team, membership, cost)
+        generation = Generation.objects.create(
+            team=team,
+            author=author,
+            key=key,
+            dialect=key.dialect,
+            model_name=choices.model,
+            key_label=key.label,
+            prompt=choices.prompt,
+            options={
+                "duration": choices.duration,
+                "aspect_ratio": choices.aspect_ratio,
+                "resolution": choices.resolution,
+                "audio": choices.audio,
+            },
+            estimate_words=cost.words[:300],
+            approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
+            parent=parent,
+        )
+        for position, new in enumerate(references):
+            ref = ReferenceImage(
+                generation=generation,
+                position=position,
+                content_type=new.content_type,
+                width=new.width,
+                height=new.height,
+                source_url=new.url,
+            )
+            if new.data:
+                ref.image.save("reference", ContentFile(new.data), save=False)
+            ref.save()
+        if cost.known:
+            billing.place_hold(generation, cost.amount)
+        task = Task.objects.create(
+            generation=generation,
+            state=TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING,
+            next_poll_at=None if needs_approval else timezone.now() + SUBMIT_RESCUE,
+        )
+        record(
+            generation.pk,
+            "created",
+            f"Requested {choices.model} through {key.label} ({key.gateway_class.label}); estimate: {cost.words}",
+            state=task.state,
+            data=generation.options,
+        )
+        audit.record_action(
+            team,
+            author,
+            "generation.submitted",
+            audit.describe(generation),
+            uuid=str(generation.uuid),
+            estimate=cost.words,
+        )
+        _send_or_wait(generation, task, needs_approval)
+    return generation
+
+
+def retry(generation: Generation, actor, *, membership=None) -> bool:
+    """Send a failed or cancelled generation again, as a new attempt of the same request:
+    the same card, the same timeline (a ``retried`` line), the same reference images.
+
+    Its estimate is held again, with the budgets checked and the approval threshold
+    applied as for a new request (raises billing.BudgetExceeded, changing nothing).
+    False when it had not failed or been cancelled (it is running, or completed).
+    """
+    from accounts.models import Membership
+
+    cost = billing.estimate(
+        generation.dialect,
+        generation.model_name,
+        generation.options.get("resolution"),
+        generation.options["duration"],
+        generation.reference_images.count(),
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        if membership is None:
+            membership = Membership.objects.filter(team_id=generation.team_id, user=generation.author_id).first()
+        _, needs_approval = _lock_and_price(generation.team, membership, cost)
+        state = TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING
+        changed = Task.objects.filter(generation=generation, state__in=(TaskState.FAILED, TaskState.CANCELLED)).update(
+            **_fresh_attempt(state, None if needs_approval else now + SUBMIT_RESCUE, now)
+        )
+        if changed != 1:
+            return False
+        Generation.objects.filter(pk=generation.pk).update(
+            approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
+            approved_by=None,
+            estimate_words=cost.words[:300],
+        )
+        if cost.known:
+            billing.place_hold(generation, cost.amount)
+        record(generation.pk, "retried", f"Retried by {actor.get_username()}; estimate: {cost.words}", state=state)
+        audit.record_action(
+            generation.team, actor, "generation.retried", audit.describe(generation), uuid=str(generation.uuid)
+        )
+        _send_or_wait(generation, Task.objects.get(generation=generation), needs_approval)
+    return True
+
+
+def _fresh_attempt(state: str, next_poll_at, now) -> dict:
+    """The task columns of an attempt that starts from scratch in ``state``."""
+    return {
+        "state": state,
+        "external_id": "",
+        "status_word": "",
+        "progress": 0,
+        "result_url": "",
+        "attempts": 0,
+        "polls": 0,
+        "last_error": "",
+        "last_raw": None,
+        "lease_token": "",
+        "leased_until": None,
+        "next_poll_at": next_poll_at,
+        "submitted_at": None,
+        "delivered_seconds": None,
+        "finished_at": None,
+        "updated_at": now,
+    }
+
+
+def cancel(generation: Generation, actor) -> bool:
+    """Stop a running generation: it is not sent (or no longer followed) and its hold is
+    released. Any worker holding its lease loses it, so nothing writes over the cancel.
+
+    None of the documented dialects has a cancel endpoint (docs/gateways.md §7), so a
+    task already at the gateway may still run there; the timeline says so. False when
+    it was not running.
+    """
+    sent = bool(generation.task.external_id)
+    message = f"Cancelled by {actor.get_username()}." + (
+        " The gateway documents no way to cancel, so it may still finish the video there."
+        if sent
+        else " It was not sent."
+    )
+    with transaction.atomic():
+        if Task.objects.filter(generation=generation).active().end(TaskState.CANCELLED, last_error=message) != 1:
+            return False
+        Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING).update(approval=Approval.DECLINED)
+        billing.release(generation)
+        record(generation.pk, "cancelled", message, state=TaskState.CANCELLED)
+        audit.record_action(
+            generation.team, actor, "generation.cancelled", audit.describe(generation), uuid=str(generation.uuid)
+        )
+    return True
+
+
+def delete_generation(generation: Generation, actor) -> None:
+    """Delete a generation with its archived video, poster and reference images.
+
+    A running task is cancelled first (its hold released). Files are removed after the
+    rows are gone, once the transaction has committed.
+    """
+    if generation.task.is_active:
+        cancel(generation, actor)
+    files = [ref.image for ref in generation.reference_images.all() if ref.image]
+    asset = Asset.objects.filter(generation=generation).first()
+    if asset is not None:
+        files += [f for f in (asset.file, asset.poster) if f]
+    names = [(f.storage, f.name) for f in files]
+    with transaction.atomic():
+        audit.record_action(
+            generation.team, actor, "generation.deleted", audit.describe(generation), uuid=str(generation.uuid)
+        )
+        generation.delete()
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+
+
+def resubmit(generation: Generation, actor) -> bool:
+    """Send a task that needs attention once more, at the member's request.
+
+    The first send's outcome is unknown: the gateway may have created, and may bill,
+    that task, so this may bill twice; the timeline says so. The hold stays open and
+    covers the new attempt. The task goes back to ``pending`` from scratch (no
+    gateway id, no lease, no attempts) and its submit is queued on commit. False when
+    it was not waiting for attention.
+    """
+    now = timezone.now()
+    message = f"Resubmitted by {actor.get_username()}: the gateway may bill twice if it had created the first one."
+    with transaction.atomic():
+        changed = Task.objects.filter(pk=generation.task.pk, state=TaskState.NEEDS_ATTENTION).update(
+            **_fresh_attempt(TaskState.PENDING, now + SUBMIT_RESCUE, now)
+        )
+        if changed != 1:
+            return False
+        record(generation.pk, "resubmitted", message, state=TaskState.PENDING)
+        audit.record_action(
+            generation.team, actor, "generation.resubmitted", audit.describe(generation), uuid=str(generation.uuid)
+        )
+        enqueue_on_commit(SUBMIT, generation.task.pk)
+    return True
+
+
+def abandon(generation: Generation, actor) -> bool:
+    """Give up on a task that needs attention: it fails, is not sent again, and its hold
+    is released. If the gateway had created it, it may still bill it; the timeline says
+    so. False when it was not waiting for attention."""
+    message = f"Abandoned by {actor.get_username()}; if the gateway had created it, it may still bill it."
+    with transaction.atomic():
+        tasks = Task.objects.filter(pk=generation.task.pk, state=TaskState.NEEDS_ATTENTION)
+        if tasks.end(TaskState.FAILED, last_error=message) != 1:
+            return False
+        billing.release(generation)
+        record(generation.pk, "abandoned", message, state=TaskState.FAILED)
+        audit.record_action(
+            generation.team, actor, "generation.abandoned", audit.describe(generation), uuid=str(generation.uuid)
+        )
+    return True
+
+
+# --- approval of spending ---------------------------------------------------------------
+
+
+def _settle_approval(generation: Generation, approver, approval: str) -> bool:
+    """Settle a waiting request as ``approval`` (a conditional update); False when it was
+    not waiting (someone else decided first)."""
+    waiting = Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING)
+    return waiting.update(approval=approval, approved_by=approver) == 1
+
+
+def approve_spending(generation: Generation, approver) -> bool:
+    """Let a request waiting for approval go to its gateway. False when it was not waiting."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not _settle_approval(generation, approver, Approval.APPROVED):
+            return False
+        Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).update(
+            state=TaskState.PENDING, next_poll_at=now + SUBMIT_RESCUE, updated_at=now
+        )
+        record(generation.pk, "approval", f"Approved by {approver.get_username()}.", state=TaskState.PENDING)
+        audit.record_action(
+            generation.team, approver, "generation.approved", audit.describe(generation), uuid=str(generation.uuid)
+        )
+        enqueue_on_commit(SUBMIT, generation.task.pk)
+    return True
+
+
+def decline_spending(generation: Generation, approver) -> bool:
+    """Refuse a request waiting for approval: it is never sent and its hold is released.
+    False when it was not waiting."""
+    with transaction.atomic():
+        if not _settle_approval(generation, approver, Approval.DECLINED):
+            return False
+        Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).end(
+            TaskState.CANCELLED, last_error=f"Declined by {approver.get_username()}; it was not sent."
+        )
+        billing.release(generation)
+        message = f"Declined by {approver.get_username()}; not sent, not charged."
+        record(generation.pk, "approval", message, state=TaskState.CANCELLED)
+        audit.record_action(
+            generation.team, approver, "generation.declined", audit.describe(generation), uuid=str(generation.uuid)
+        )
+    return True
+
+
+# --- favorites and review ---------------------------------------------------------------
+
+
+def set_favorite(generations: Iterable[Generation], user, favorite: bool) -> int:
+    """Add ``generations`` to ``user``'s favorites (or remove them); returns how many changed."""
+    pks = [g.pk for g in generations]
+    mine = Favorite.objects.filter(user_id=user.pk, generation_id__in=pks)
+    already = set(mine.values_list("generation_id", flat=True))
+    if not favorite:
+        mine.delete()
+        return len(already)
+    new = [Favorite(generation_id=pk, user_id=user.pk) for pk in pks if pk not in already]
+    Favorite.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def toggle_favorite(generation: Generation, user) -> bool:
+    """Flip ``generation`` in ``user``'s favorites; True when it is a favorite now."""
+    on = not Favorite.objects.filter(user_id=user.pk, generation_id=generation.pk).exists()
+    set_favorite([generation], user, on)
+    return on
+
+
+def send_to_review(generations: Iterable[Generation], actor) -> int:
+    """Mark the completed, not yet reviewed ones ``Review.AWAITING`` (a conditional update
+    each) and record ``generation.sent_to_review``; returns how many were sent."""
+    sent = 0
+    for generation in generations:
+        if generation.task.state != TaskState.COMPLETED or generation.review != Review.NONE:
+            continue
+        with transaction.atomic():
+            if Generation.objects.filter(pk=generation.pk, review=Review.NONE).update(review=Review.AWAITING) != 1:
+                continue
+            audit.record_action(
+                generation.team,
+                actor,
+                "generation.sent_to_review",
+                audit.describe(generation),
+                uuid=str(generation.uuid),
+            )
+        sent += 1
+    return sent
+
+
+def decide_review(generation: Generation, reviewer, verdict: str, comment: str = "", *, via: str = "desk") -> bool:
+    """Record ``reviewer``'s verdict (a ``Review``: accepted, rejected or changes) on a
+    completed generation awaiting review, with ``comment`` for its author.
+
+    Records ``generation.reviewed`` in the audit trail (``via``: ``desk`` or ``admin``)
+    and notifies the author (unless they reviewed it themselves). False, and nothing
+    changes, when it was not awaiting review (already decided by someone else, or
+    never sent) or is not completed. Raises ValueError for a value that is no verdict.
+    """
+    if verdict not in VERDICT_WORDS:
+        raise ValueError(f"not a review verdict: {verdict!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        changed = (
+            Generation.objects.filter(pk=generation.pk)
+            .awaiting_review()
+            .update(review=verdict, review_comment=comment, reviewed_by=reviewer, reviewed_at=now)
+        )
+        if changed != 1:
+            return False
+        generation.review, generation.review_comment = verdict, comment
+        generation.reviewed_by, generation.reviewed_at = reviewer, now
+        label, words = audit.describe(generation), VERDICT_WORDS[verdict]
+        record(generation.pk, "review", f"{reviewer.get_username()}: {words}" + (f" — {comment}" if comment else "."))
+        audit.record_action(
+            generation.team,
+            reviewer,
+            "generation.reviewed",
+            label,
+            uuid=str(generation.uuid),
+            decision=verdict,
+            comment=comment,
+            via=via,
+        )
+        if generation.author_id is not None and generation.author_id != reviewer.pk:
+            message = f"Your video {label} {words}" + (f": {comment}" if comment else ".")
+            audit.notify(generation.author, generation.team, message, generation=generation)
+    return True
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def add_key(key: GatewayKey, team, owner) -> GatewayKey:
+    """Store a new key (``key`` unsaved, its secret set) as ``owner``'s in ``team``."""
+    with transaction.atomic():
+        key.team, key.owner = team, owner
+        key.save()
+        audit.record_action(team, owner, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect)
+    return key
+
+
+def replace_key_secret(key: GatewayKey, secret: str, actor) -> None:
+    """Replace a key's secret (its label, base URL and history stay)."""
+    with transaction.atomic():
+        key.set_secret(secret)
+        key.save(update_fields=["secret_encrypted", "last4", "fingerprint", "updated_at"])
+        audit.record_action(key.team, actor, "key.replaced", f"{key.label} ({key.masked})", dialect=key.dialect)
+
+
+def delete_key(key: GatewayKey, actor) -> None:
+    """Delete a key; generations made with it stay in the history (without a key)."""
+    with transaction.atomic():
+        audit.record_action(key.team, actor, "key.deleted", f"{key.label} ({key.masked})", dialect=key.dialect)
+        key.delete()

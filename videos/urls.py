@@ -1,0 +1,46 @@
+"""The studio's pages, grouped as the web modules are (``videos.web``)."""
+
+from django.urls import path
+
+from videos.web import activity, compose, generations, history, keys, money, review
+
+urlpatterns = [
+    # compose (the studio page)
+    path("", compose.studio, name="studio"),
+    path("compose/options", compose.compose_options, name="compose_options"),
+    path("compose/estimate", compose.estimate, name="estimate"),
+    path("generate", compose.generate, name="generate"),
+    path("generations/<uuid:uuid>/card", compose.card, name="card"),
+    # one generation
+    path("generations/<uuid:uuid>/", generations.detail, name="generation"),
+    path("generations/<uuid:uuid>/video.mp4", generations.video_file, name="video_file"),
+    path("generations/<uuid:uuid>/poster.jpg", generations.poster_file, name="poster_file"),
+    path("generations/<uuid:uuid>/references/<int:position>", generations.reference_file, name="reference_file"),
+    path("r/<str:token>.<str:ext>", generations.reference_public, name="reference_public"),
+    path("generations/<uuid:uuid>/remix", generations.remix, name="remix"),
+    path("generations/<uuid:uuid>/retry", generations.retry, name="retry"),
+    path("generations/<uuid:uuid>/cancel", generations.cancel, name="cancel"),
+    path("generations/<uuid:uuid>/resubmit", generations.resubmit, name="resubmit"),
+    path("generations/<uuid:uuid>/abandon", generations.abandon, name="abandon"),
+    path("generations/<uuid:uuid>/favorite", generations.favorite, name="favorite"),
+    path("generations/<uuid:uuid>/delete", generations.delete, name="delete"),
+    # history
+    path("history/", history.history, name="history"),
+    path("history/bulk", history.bulk, name="bulk"),
+    # review desk
+    path("review/", review.review_queue, name="review_queue"),
+    path("generations/<uuid:uuid>/review", review.review_decide, name="review_decide"),
+    # activity
+    path("audit/", activity.audit_log, name="audit_log"),
+    path("notifications/", activity.notifications, name="notifications"),
+    # keys
+    path("keys/", keys.keys, name="keys"),
+    path("keys/base-url", keys.key_base_url, name="key_base_url"),
+    path("keys/<uuid:uuid>/replace", keys.key_replace, name="key_replace"),
+    path("keys/<uuid:uuid>/delete", keys.key_delete, name="key_delete"),
+    # money
+    path("spend/", money.spend, name="spend"),
+    path("approvals/", money.approvals, name="approvals"),
+    path("generations/<uuid:uuid>/approve", money.settle_approval, {"decision": "approve"}, name="approve_spending"),
+    path("generations/<uuid:uuid>/decline", money.settle_approval, {"decision": "decline"}, name="decline_spending"),
+]

@@ -1,0 +1,36 @@
+"""The web layer: one module per page group, each a set of thin function views that
+validate with a form, call ``videos.actions`` for any change, and render one
+template per page (or one of its partials, by name, for htmx requests).
+
+``compose`` the studio page (compose form, estimate, progress cards) ·
+``generations`` a generation's page, its files and its actions · ``history`` the
+team's history and its bulk actions · ``review`` the review desk · ``activity`` the
+audit trail and notifications · ``keys`` gateway keys · ``money`` spend and
+approvals. Every object is looked up inside the current team (404 outside it).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from accounts.access import get_for_team
+from videos.models import GatewayKey, Generation
+
+
+def my_keys(request):
+    """The keys the member stored in the current team (a member uses only their own)."""
+    return GatewayKey.objects.owned_by(request.team, request.user)
+
+
+def team_generations(request):
+    """The current team's generations, with what a card shows joined."""
+    return Generation.objects.for_team(request.team).for_cards()
+
+
+def changeable_generation(request, uuid, verb: str) -> Generation:
+    """The team's generation ``uuid`` if the member may change it (``changeable_by``).
+    Raises Http404 outside the team, PermissionDenied (naming ``verb``) otherwise."""
+    generation = get_for_team(request, team_generations(request), uuid=uuid)
+    if not generation.changeable_by(request.membership):
+        raise PermissionDenied(f"Only its author or an admin can {verb} a generation.")
+    return generation

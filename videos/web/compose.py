@@ -1,0 +1,128 @@
+"""The studio page: the compose form with its live estimate, and the member's latest
+progress cards, which follow their task until it ends."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget
+
+from accounts.access import get_for_team, team_required
+from videos import actions, billing
+from videos.forms import ComposeForm
+from videos.models import Generation
+from videos.web import my_keys, team_generations
+
+RECENT_CARDS = 12
+
+
+def compose_quote(form: ComposeForm) -> billing.Quote | None:
+    """The estimate of the request the form holds as it stands (``ComposeForm.draft``),
+    and of the same request through the member's other keys; None without a key."""
+    draft = form.draft()
+    if draft is None:
+        return None
+    return billing.quote(form.selected_key, draft, form.fields["key"].queryset)
+
+
+def _page(request, form: ComposeForm, status: int = 200) -> HttpResponse:
+    cards = team_generations(request).filter(author=request.user)[:RECENT_CARDS]
+    context = {"form": form, "cards": cards, "estimate": compose_quote(form)}
+    return render(request, "videos/studio.html", context, status=status)
+
+
+@require_GET
+@team_required
+def studio(request):
+    """The compose form and the member's latest progress cards. ``?remix=<uuid>`` opens the
+    form prefilled from a team generation (prompt, options, reference images), linked as its child."""
+    form = ComposeForm(keys=my_keys(request), parents=team_generations(request), initial=_remix_initial(request))
+    return _page(request, form)
+
+
+def _remix_initial(request) -> dict:
+    """The compose form's initial values for ``?remix=<uuid>``: that generation's prompt,
+    model and options, and its key when it is one of the member's; {} otherwise."""
+    wanted = request.GET.get("remix")
+    if not wanted:
+        return {}
+    try:
+        parent = Generation.objects.for_team(request.team).filter(uuid=wanted).first()
+    except (ValueError, ValidationError):
+        parent = None
+    if parent is None:
+        return {}
+    initial = {"parent": parent.uuid, "prompt": parent.prompt, "model": parent.model_name, **parent.options}
+    key = my_keys(request).filter(pk=parent.key_id).first()
+    if key is not None:
+        initial["key"] = key.uuid
+    return {k: v for k, v in initial.items() if v is not None}
+
+
+@require_POST
+@team_required
+def estimate(request):
+    """The live estimate under the compose form (htmx, on every change of an option)."""
+    form = ComposeForm(request.POST, request.FILES, keys=my_keys(request), parents=team_generations(request))
+    return render(request, "videos/studio.html#estimate", {"estimate": compose_quote(form)})
+
+
+@require_GET
+@team_required
+def compose_options(request):
+    """The option fields for the key chosen in the compose form (htmx partial)."""
+    form = ComposeForm(
+        keys=my_keys(request), initial={"key": request.GET.get("key"), "model": request.GET.get("model")}
+    )
+    return render(request, "videos/studio.html#options", {"form": form, "estimate": compose_quote(form)})
+
+
+def _compose_refused(request, form: ComposeForm) -> HttpResponse:
+    """The compose form with its errors: swapped in place for htmx, else the whole page (400)."""
+    if request.htmx:
+        response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_quote(form)})
+        return reswap(retarget(response, "#compose"), "outerHTML")
+    return _page(request, form, status=400)
+
+
+@sensitive_post_parameters()
+@require_POST
+@team_required(can_generate=True)
+def generate(request):
+    """Save the request and queue it. htmx gets the new card (or the form with errors)."""
+    form = ComposeForm(request.POST, request.FILES, keys=my_keys(request), parents=team_generations(request))
+    if not form.is_valid():
+        return _compose_refused(request, form)
+    try:
+        generation = actions.create_generation(
+            team=request.team,
+            author=request.user,
+            key=form.cleaned_data["key"],
+            choices=form.cleaned_data["choices"],
+            references=form.cleaned_data["references"],
+            membership=request.membership,
+            parent=form.cleaned_data.get("parent"),
+        )
+    except billing.BudgetExceeded as exc:
+        form.add_error(None, exc.message)
+        return _compose_refused(request, form)
+    if request.htmx:
+        generation = team_generations(request).get(pk=generation.pk)
+        return render(request, "videos/studio.html#card", {"generation": generation, "new": True})
+    messages.success(request, "Queued. The card below follows its progress.")
+    return redirect("studio")
+
+
+@require_GET
+@team_required
+def card(request, uuid):
+    """One progress card; answers 286 (stop polling) once the task has ended."""
+    generation = get_for_team(request, team_generations(request), uuid=uuid)
+    response = render(request, "videos/studio.html#card", {"generation": generation})
+    if not generation.task.is_active:
+        return HttpResponseStopPolling(response.content)
+    return response
