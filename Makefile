@@ -36,9 +36,11 @@ test: $(STAMP)
 test-services: $(STAMP)
 	eval "$$(bash .ci/services)" && $(BIN)/python -m pytest
 
+# Style (ruff) and the layer rules (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,6 +31,7 @@ from videos.models import (
     Review,
     Task,
     TaskState,
+    fresh_attempt_fields,
 )
 from videos.timeline import record
 from videos.worker.queue import SUBMIT, enqueue_on_commit
@@ -67,6 +67,27 @@ def _send_or_wait(generation: Generation, task: Task, needs_approval: bool) -> N
         enqueue_on_commit(SUBMIT, task.pk)
 
 
+def _request_columns(team, author, key: GatewayKey, choices: GenerationInput, parent) -> dict:
+    """A new request's columns: who, through which key, and the dialect-neutral options."""
+    options = {
+        "duration": choices.duration,
+        "aspect_ratio": choices.aspect_ratio,
+        "resolution": choices.resolution,
+        "audio": choices.audio,
+    }
+    return {
+        "team": team,
+        "author": author,
+        "key": key,
+        "dialect": key.dialect,
+        "model_name": choices.model,
+        "key_label": key.label,
+        "prompt": choices.prompt,
+        "options": options,
+        "parent": parent,
+    }
+
+
 def create_generation(
     *,
     team,
@@ -96,35 +117,12 @@ def create_generation(
             membership = Membership.objects.filter(team=team, user=author).first()
         team, needs_approval = _lock_and_price(team, membership, cost)
         generation = Generation.objects.create(
-            team=team,
-            author=author,
-            key=key,
-            dialect=key.dialect,
-            model_name=choices.model,
-            key_label=key.label,
-            prompt=choices.prompt,
-            options={
-                "duration": choices.duration,
-                "aspect_ratio": choices.aspect_ratio,
-                "resolution": choices.resolution,
-                "audio": choices.audio,
-            },
+            **_request_columns(team, author, key, choices, parent),
             estimate_words=cost.words[:300],
             approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
-            parent=parent,
         )
         for position, new in enumerate(references):
-            ref = ReferenceImage(
-                generation=generation,
-                position=position,
-                content_type=new.content_type,
-                width=new.width,
-                height=new.height,
-                source_url=new.url,
-            )
-            if new.data:
-                ref.image.save("reference", ContentFile(new.data), save=False)
-            ref.save()
+            ReferenceImage.store(generation, position, new)
         if cost.known:
             billing.place_hold(generation, cost.amount)
         task = Task.objects.create(
@@ -161,13 +159,7 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
     """
     from accounts.models import Membership
 
-    cost = billing.estimate(
-        generation.dialect,
-        generation.model_name,
-        generation.options.get("resolution"),
-        generation.options["duration"],
-        generation.reference_images.count(),
-    )
+    cost = billing.estimate_generation(generation)
     now = timezone.now()
     with transaction.atomic():
         if membership is None:
@@ -175,7 +167,7 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
         _, needs_approval = _lock_and_price(generation.team, membership, cost)
         state = TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING
         changed = Task.objects.filter(generation=generation, state__in=(TaskState.FAILED, TaskState.CANCELLED)).update(
-            **_fresh_attempt(state, None if needs_approval else now + SUBMIT_RESCUE, now)
+            **fresh_attempt_fields(state, None if needs_approval else now + SUBMIT_RESCUE, now)
         )
         if changed != 1:
             return False
@@ -192,28 +184,6 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
         )
         _send_or_wait(generation, Task.objects.get(generation=generation), needs_approval)
     return True
-
-
-def _fresh_attempt(state: str, next_poll_at, now) -> dict:
-    """The task columns of an attempt that starts from scratch in ``state``."""
-    return {
-        "state": state,
-        "external_id": "",
-        "status_word": "",
-        "progress": 0,
-        "result_url": "",
-        "attempts": 0,
-        "polls": 0,
-        "last_error": "",
-        "last_raw": None,
-        "lease_token": "",
-        "leased_until": None,
-        "next_poll_at": next_poll_at,
-        "submitted_at": None,
-        "delivered_seconds": None,
-        "finished_at": None,
-        "updated_at": now,
-    }
 
 
 def cancel(generation: Generation, actor) -> bool:
@@ -276,7 +246,7 @@ def resubmit(generation: Generation, actor) -> bool:
     message = f"Resubmitted by {actor.get_username()}: the gateway may bill twice if it had created the first one."
     with transaction.atomic():
         changed = Task.objects.filter(pk=generation.task.pk, state=TaskState.NEEDS_ATTENTION).update(
-            **_fresh_attempt(TaskState.PENDING, now + SUBMIT_RESCUE, now)
+            **fresh_attempt_fields(TaskState.PENDING, now + SUBMIT_RESCUE, now)
         )
         if changed != 1:
             return False

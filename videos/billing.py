@@ -201,19 +201,24 @@ def place_hold(generation: Generation, amount: Decimal) -> None:
     _entry(generation, LedgerEntry.Kind.HOLD, amount)
 
 
+def estimate_generation(generation: Generation, duration_s: int | None = None) -> Estimate:
+    """The estimate of a stored request (its model, resolution and reference images),
+    for ``duration_s`` seconds (default: the requested duration)."""
+    options = generation.options
+    return estimate(
+        generation.dialect,
+        generation.model_name,
+        options.get("resolution"),
+        duration_s or options["duration"],
+        generation.reference_images.count(),
+    )
+
+
 def charge(generation: Generation, duration_s: int | None = None) -> Decimal | None:
     """Close the hold at the final cost: the same formula on the duration the gateway
     reports delivering (default: the requested one). Returns the cost, or None when
     the hold was already ended (or never placed)."""
-    options = generation.options
-    seconds = duration_s or options["duration"]
-    final = estimate(
-        generation.dialect,
-        generation.model_name,
-        options.get("resolution"),
-        seconds,
-        generation.reference_images.count(),
-    ).amount
+    final = estimate_generation(generation, duration_s).amount
     if final is None:
         final = generation.estimate_usd
     if (

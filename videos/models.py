@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
 
@@ -236,6 +237,23 @@ class ReferenceImage(models.Model):
     def __str__(self) -> str:
         return f"Reference image {self.position} of {self.generation_id}"
 
+    @classmethod
+    def store(cls, generation: Generation, position: int, new: NewReference) -> ReferenceImage:
+        """Save ``new`` as the ``position``-th reference image of ``generation`` (an upload
+        goes to storage; a pasted URL is kept as it is)."""
+        ref = cls(
+            generation=generation,
+            position=position,
+            content_type=new.content_type,
+            width=new.width,
+            height=new.height,
+            source_url=new.url,
+        )
+        if new.data:
+            ref.image.save("reference", ContentFile(new.data), save=False)
+        ref.save()
+        return ref
+
     @property
     def extension(self) -> str:
         """The file name ending for the image's content type (``png``; ``bin`` if unknown)."""
@@ -289,6 +307,29 @@ def ending_fields(now) -> dict:
     """The columns every ending of a task writes, beside its state: the lease and the
     next poll cleared, ``finished_at`` (and ``updated_at``) set to ``now``."""
     return {"lease_token": "", "leased_until": None, "next_poll_at": None, "finished_at": now, "updated_at": now}
+
+
+def fresh_attempt_fields(state: str, next_poll_at, now) -> dict:
+    """The task columns of an attempt that starts from scratch in ``state`` (a retry or
+    a resubmit): no gateway id, no lease, no tries, no result yet."""
+    return {
+        "state": state,
+        "external_id": "",
+        "status_word": "",
+        "progress": 0,
+        "result_url": "",
+        "attempts": 0,
+        "polls": 0,
+        "last_error": "",
+        "last_raw": None,
+        "lease_token": "",
+        "leased_until": None,
+        "next_poll_at": next_poll_at,
+        "submitted_at": None,
+        "delivered_seconds": None,
+        "finished_at": None,
+        "updated_at": now,
+    }
 
 
 class TaskQuerySet(models.QuerySet):

@@ -58,6 +58,36 @@ def _unavailable(exc: Exception) -> HttpResponse:
     return response
 
 
+def _signed_redirect(storage: Storage, name: str, content_type: str, disposition: str) -> HttpResponse:
+    """A redirect to the store's presigned link for ``name`` (valid STUDIO_MEDIA_URL_SECONDS)."""
+    url = storage.signed_url(
+        name, expire=settings.STUDIO_MEDIA_URL_SECONDS, content_type=content_type, disposition=disposition
+    )
+    response = HttpResponseRedirect(url)
+    # The browser may reuse this redirect (and so the bytes it cached from the link)
+    # for half the link's life, so it never follows an expired link from its cache.
+    response["Cache-Control"] = f"private, max-age={settings.STUDIO_MEDIA_URL_SECONDS // 2}"
+    return response
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int, int] | None:
+    """``(start, end, status)`` for a ``Range`` header over ``size`` bytes: the whole file
+    with 200 when there is no (single, byte) range, the range with 206, None when it is
+    not satisfiable (416)."""
+    match = RANGE.match(header.strip())
+    if not (match and (match.group(1) or match.group(2))):
+        return 0, size - 1, 200
+    first, last = match.groups()
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    else:  # suffix range: the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    if start >= size or start > end:
+        return None
+    return start, end, 206
+
+
 def serve_file(
     request,
     field_file,
@@ -81,38 +111,19 @@ def serve_file(
     disposition = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
     storage = field_file.storage
     if redirect and settings.STUDIO_MEDIA_DELIVERY == "signed" and hasattr(storage, "signed_url"):
-        url = storage.signed_url(
-            field_file.name,
-            expire=settings.STUDIO_MEDIA_URL_SECONDS,
-            content_type=content_type,
-            disposition=disposition,
-        )
-        response = HttpResponseRedirect(url)
-        # The browser may reuse this redirect (and so the bytes it cached from the link)
-        # for half the link's life, so it never follows an expired link from its cache.
-        response["Cache-Control"] = f"private, max-age={settings.STUDIO_MEDIA_URL_SECONDS // 2}"
-        return response
+        return _signed_redirect(storage, field_file.name, content_type, disposition)
     try:
         size = field_file.size if size is None else size
     except (FileNotFoundError, IsADirectoryError):
         raise Http404("The file is missing from storage.") from None
     except Exception as exc:  # the bucket unreachable, a permission error...
         return _unavailable(exc)
-    start, end, status = 0, size - 1, 200
-    match = RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        first, last = match.groups()
-        if first:
-            start = int(first)
-            end = min(int(last), size - 1) if last else size - 1
-        else:  # suffix range: the last N bytes
-            start = max(0, size - int(last))
-            end = size - 1
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        status = 206
+    wanted = _byte_range(request.headers.get("Range", ""), size)
+    if wanted is None:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    start, end, status = wanted
     try:
         stream = open_stream(storage, field_file.name, start, end if size else None)
     except FileNotFoundError:

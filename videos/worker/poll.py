@@ -124,16 +124,7 @@ def apply_poll_result(
         fail(task, token, result.error or "The gateway reports the task failed.", data=result.raw)
         return
     if result.status == GatewayStatus.CANCELLED:
-        common["last_error"] = result.error
-        if release(task, token, state=TaskState.CANCELLED, **common):
-            record(
-                task.generation_id,
-                "cancelled",
-                result.error or "The gateway cancelled the task.",
-                state=TaskState.CANCELLED,
-                data=result.raw,
-            )
-            billing.release(task.generation)
+        _cancelled_there(task, token, result, {**common, "last_error": result.error})
         return
     state = STATE_FOR_STATUS[result.status]
     changed = state != task.state or word[:STATUS_WORD_CHARS] != previous_word
@@ -146,3 +137,11 @@ def apply_poll_result(
             state=state,
             data=result.raw,
         )
+
+
+def _cancelled_there(task: Task, token: str, result: PollResult, fields: dict) -> None:
+    """The gateway reports the task cancelled: end it so, with its hold released."""
+    if release(task, token, state=TaskState.CANCELLED, **fields):
+        message = result.error or "The gateway cancelled the task."
+        record(task.generation_id, "cancelled", message, state=TaskState.CANCELLED, data=result.raw)
+        billing.release(task.generation)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from videos.gateways import GatewayError
-from videos.gateways.base import GatewayStatus
+from videos.gateways import Gateway, GatewayError
+from videos.gateways.base import GatewayStatus, GenerationInput
 from videos.models import Task, TaskState
 from videos.timeline import clean_text, record, scrub
 from videos.worker.adapters import STATE_FOR_STATUS, StepError, adapter_for, generation_input
@@ -28,26 +28,10 @@ def step_submit(task: Task, token: str) -> None:
     backoff; an outcome we cannot know (timeout after sending, 5xx, reset) goes to
     ``needs_attention`` and is never resent automatically; a 4xx fails the task.
     """
-    now = timezone.now()
-    # Record the attempt before sending: a crash from here on is "maybe sent".
-    if (
-        Task.objects.filter(pk=task.pk, lease_token=token, state=TaskState.PENDING).update(
-            state=TaskState.SUBMITTING, submitted_at=now, updated_at=now
-        )
-        != 1
-    ):
+    prepared = _prepare(task, token)
+    if prepared is None:
         return
-    task.state = TaskState.SUBMITTING
-    generation = task.generation
-    try:
-        gateway = adapter_for(generation)
-        choices = generation_input(generation)
-        problems = gateway.validate_choices(choices)
-        if problems:
-            raise StepError(" ".join(problems.values()))
-    except StepError as exc:
-        fail(task, token, str(exc))
-        return
+    gateway, choices = prepared
     try:
         submission = gateway.submit(choices)
         if len(submission.external_id) > EXTERNAL_ID_CHARS:
@@ -79,12 +63,37 @@ def step_submit(task: Task, token: str) -> None:
         last_raw=scrub(submission.raw),
     ):
         record(
-            generation.pk,
+            task.generation_id,
             "submitted",
             f"The gateway accepted the task as {submission.external_id} ({submission.status_word or 'no status'}).",
             state=state,
             data=submission.raw,
         )
+
+
+def _prepare(task: Task, token: str) -> tuple[Gateway, GenerationInput] | None:
+    """Record the attempt (``submitting``) before anything is sent, so a crash from here
+    on reads as "maybe sent"; then the adapter and the rebuilt request. None when the
+    task was not ours to send, or failed here (a deleted key, an option refused)."""
+    now = timezone.now()
+    if (
+        Task.objects.filter(pk=task.pk, lease_token=token, state=TaskState.PENDING).update(
+            state=TaskState.SUBMITTING, submitted_at=now, updated_at=now
+        )
+        != 1
+    ):
+        return None
+    task.state = TaskState.SUBMITTING
+    try:
+        gateway = adapter_for(task.generation)
+        choices = generation_input(task.generation)
+        problems = gateway.validate_choices(choices)
+        if problems:
+            raise StepError(" ".join(problems.values()))
+    except StepError as exc:
+        fail(task, token, str(exc))
+        return None
+    return gateway, choices
 
 
 def _submit_failed(task: Task, token: str, exc: GatewayError) -> None:
