@@ -7,6 +7,7 @@ import threading
 from datetime import date
 from decimal import Decimal
 
+import httpx
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.urls import reverse
 from tests.conftest import add_key, make_generation, run_until_done
 from videos import actions, billing
 from videos.gateways import REGISTRY
+from videos.lib import http
 from videos.models import Billing, Generation, LedgerEntry, Price, Task, TaskState
 from videos.worker import tasks
 
@@ -152,11 +154,45 @@ def test_a_hold_ends_exactly_once(gateway, owner, team, key, priced):
     assert LedgerEntry.objects.filter(generation=generation).count() == 2  # the hold and one charge
 
 
-def test_the_charge_uses_the_duration_the_gateway_reports(gateway, owner, team, key, priced):
-    generation = make_generation(owner, team, key, duration=6)
-    Task.objects.filter(generation=generation).update(delivered_seconds=5)
-    generation.task.refresh_from_db()
-    assert billing.charge(generation, generation.task.delivered_seconds) == Decimal("0.25")
+def _xai_answering_done(duration, tmp_path) -> httpx.MockTransport:
+    """An xAI gateway (its real adapter, on a fake wire) that accepts the request, reports
+    it done with ``duration`` (its ``video.duration``), and serves a real 2 s MP4."""
+    from videos.sandbox.render import render_video
+
+    clip = tmp_path / "clip.mp4"
+    render_video(clip, width=160, height=90, seconds=2, prompt="reported")
+    done = {"status": "done", "video": {"url": "https://vidgen.x.ai/clip.mp4", "duration": duration}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/videos/generations":
+            return httpx.Response(200, json={"request_id": "req-1"})
+        if request.url.path == "/v1/videos/req-1":
+            return httpx.Response(200, json=done)
+        return httpx.Response(200, content=clip.read_bytes(), headers={"Content-Type": "video/mp4"})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(("reported", "charged"), [(6, "0.84"), (None, "1.40"), ("garbage", "1.40")])
+def test_the_charge_uses_the_duration_the_gateway_reports(db, owner, team, tmp_path, reported, charged):
+    """Asked for 10 s at 720p ($0.14/s): the charge follows the poll answer's ``video.duration``
+    where xAI reports one, and the requested duration where it does not (or reports junk)."""
+    Price.objects.update_or_create(
+        dialect="xai", model="grok-imagine-video-1.5-preview", resolution="720p",
+        defaults={"usd_per_second": Decimal("0.14"), "source": "test", "read_on": date(2026, 11, 1)},
+    )  # fmt: skip
+    key = add_key(owner, team, dialect="xai", secret="xai-key-0001", base_url="https://api.x.ai")
+    http.use_transport(_xai_answering_done(reported, tmp_path))
+    try:
+        generation = make_generation(owner, team, key, duration=10, resolution="720p", aspect_ratio="16:9")
+        assert generation.estimate_usd == Decimal("1.40")
+        assert run_until_done(generation.task.pk).state == TaskState.COMPLETED
+    finally:
+        http.use_transport(None)
+    generation.refresh_from_db()
+    assert generation.cost_usd == Decimal(charged) and generation.billing == Billing.CHARGED
+    charge = LedgerEntry.objects.get(generation=generation, kind=LedgerEntry.Kind.CHARGE)
+    assert charge.amount_usd == Decimal(charged)
 
 
 # --- budgets ------------------------------------------------------------------------------

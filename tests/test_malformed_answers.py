@@ -429,6 +429,9 @@ def test_submit_reads_a_malformed_answer_or_raises_gateway_error(dialect, answer
 def test_poll_passes_an_odd_video_url_through_as_text(dialect, url):
     answer = ok(done(dialect, url))
     check_poll(adapter_answering(dialect, answer), answer)
+    result = adapter_answering(dialect, answer).poll("task-1")
+    # The adapter neither parses nor drops it: the archive step refuses it, with a reason.
+    assert result.status == GatewayStatus.SUCCEEDED and result.video_url == url
 
 
 @pytest.mark.parametrize("value", PROGRESS_NO_FLOAT_HOLDS)

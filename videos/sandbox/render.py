@@ -55,14 +55,15 @@ settings matter:
 * ``mbtree=0``.  With x264's macroblock-tree rate control on, the AVX-512
   version of its propagation step (used on CPUs that have AVX-512) handles
   macroblock rows eight at a time and does not mask the tail of a row whose
-  width is not a multiple of 8 macroblocks (128 px: 160, 320, 480, 720 and
-  854 wide all qualify).  Whatever happens to lie in the uninitialised
-  buffer memory past the row's end then changes the quantisers, so two
-  renders of the same input gave different bytes and different decoded
-  frames whenever the heap looked different (for instance another render
-  running in the same process).  Without mbtree the encoder reads no such
-  memory; ``_X264_CRF`` is 3 higher than it was with mbtree, which keeps the
-  picture quality (PSNR within ~0.3 dB) and the encoding time about the same.
+  width is not a multiple of 8 macroblocks, i.e. of 128 px (160, 320, 480,
+  720 and 854 px wide frames are all affected; 1280 is not).  Whatever
+  happens to lie in the uninitialised buffer memory past the row's end then
+  changes the quantisers, so two renders of the same input gave different
+  bytes and different decoded frames whenever the heap looked different (for
+  instance another render running in the same process).  Without mbtree the
+  encoder reads no such memory; ``_X264_CRF`` is 3 higher than it was with
+  mbtree, which keeps the picture quality (PSNR within ~0.3 dB) and the
+  encoding time about the same.
 * A fixed number of slice threads.  x264 cuts every frame into one slice per
   thread and, left to choose, takes as many threads as there are CPUs, so the
   bitstream would depend on the machine (or on its CPU affinity).
