@@ -55,9 +55,9 @@ def expected(dialect, model, resolution, seconds, images):
     rate = rates.get((dialect, model, resolution))
     if rate is None:
         return None
-    if dialect == "reapi":  # seed 004: credits = ceil(per_second_usd × duration × 1000), 1 credit = $0.001
+    if dialect == "reapi":  # docs/gateways.md §5: credits = ceil(per_second_usd × duration × 1000), 1 credit = $0.001
         return Decimal(math.ceil(round(rate * seconds * 1000, 6))) / 1000
-    return Decimal(str(rate)) * seconds + Decimal("0.01") * images  # GATEWAYS.md §6: +$0.01 per input image
+    return Decimal(str(rate)) * seconds + Decimal("0.01") * images  # docs/gateways.md §6: +$0.01 per input image
 
 
 def test_every_documented_combination_with_a_known_price_is_estimated_to_the_cent(db):

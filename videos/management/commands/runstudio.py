@@ -3,7 +3,8 @@
 One Ctrl-C stops both. The children run in sessions of their own so the
 terminal's Ctrl-C reaches only this process; it then stops the web server and
 sends SIGTERM to the worker's main process alone, because ``qcluster`` hangs
-when the signal reaches its whole process group (shared/PITFALLS.md).
+when the signal reaches its whole process group (seen every time with django-q2
+1.11; docs/operations.md has the matching systemd ``KillMode=mixed``).
 """
 
 from __future__ import annotations
