@@ -29,10 +29,10 @@ def sign_up(form) -> tuple[User, Team]:
     return user, team
 
 
-def create_team(form, owner: User) -> Team:
-    """Create the team of a valid ``TeamForm``, with ``owner`` as its owner."""
+def create_team(name: str, owner: User) -> Team:
+    """Create a team called ``name`` with ``owner`` as its owner."""
     with transaction.atomic():
-        team = form.save()
+        team = Team.objects.create(name=name)
         Membership.objects.create(team=team, user=owner, role=Role.OWNER)
     return team
 

@@ -59,7 +59,7 @@ def teams(request):
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
     team_form = TeamForm(request.POST or None)
     if request.method == "POST" and team_form.is_valid():
-        team = actions.create_team(team_form, request.user)
+        team = actions.create_team(team_form.cleaned_data["name"], request.user)
         request.session[SESSION_KEY] = team.pk
         messages.success(request, f"Created {team.name}; you are its owner.")
         return redirect("teams")

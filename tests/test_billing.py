@@ -16,7 +16,7 @@ from tests.conftest import add_key, make_generation, run_until_done
 from videos import actions, billing
 from videos.gateways import REGISTRY
 from videos.lib import http
-from videos.models import Billing, Generation, LedgerEntry, Price, Task, TaskState
+from videos.models import AuditEntry, Billing, Generation, LedgerEntry, Price, Task, TaskState
 from videos.worker import tasks
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -270,6 +270,8 @@ def test_an_over_threshold_request_waits_and_is_sent_only_when_approved(
     assert costly.prompt[:20] in client.get(reverse("approvals")).content.decode()
     client.post(reverse("approve_spending", args=[costly.uuid]))
     assert run_until_done(costly.task.pk).state == TaskState.COMPLETED
+    approved = AuditEntry.objects.get(action="generation.approved")
+    assert approved.actor == owner and approved.data["uuid"] == str(costly.uuid)
 
 
 def test_a_declined_request_is_never_sent(gateway, client_for, owner, team, key, priced):
@@ -279,6 +281,7 @@ def test_a_declined_request_is_never_sent(gateway, client_for, owner, team, key,
     client_for(owner).post(reverse("decline_spending", args=[generation.uuid]))
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.CANCELLED and "Declined" in task.last_error
+    assert AuditEntry.objects.filter(action="generation.declined", actor=owner).count() == 1
     assert gateway.requests == []
     generation.refresh_from_db()
     assert generation.billing == Billing.RELEASED
@@ -312,3 +315,55 @@ def test_owners_set_budgets_and_members_cannot(client_for, owner, team, teammate
         Decimal("2"),
         Decimal("5"),
     )
+
+
+# --- the compose estimate is the request's -----------------------------------------------------
+
+
+def estimate_shown(html: str) -> str:
+    """The amount in the compose form's estimate."""
+    return html.split('class="estimate-this"', 1)[1].split("<strong>", 1)[1].split("</strong>", 1)[0]
+
+
+def test_a_remix_estimate_counts_the_reused_reference_image_and_equals_the_hold(gateway, client_for, owner, team, key):
+    """The remixed form holds 3 s at 480p with the parent's reference image: the estimate
+    on first render is what the submit then holds, per-image fee included."""
+    from tests.conftest import png_bytes
+    from videos.models import NewReference
+
+    Price.objects.create(
+        dialect="openai-preview", model="grok-imagine-video-1.5-preview", resolution="480p",
+        usd_per_second=Decimal("0.05"), usd_per_image=Decimal("0.01"), source="test", read_on=date(2026, 11, 1),
+    )  # fmt: skip
+    parent = make_generation(
+        owner, team, key, prompt="A fox", references=[NewReference("image/png", png_bytes(), 64, 36)], duration=3
+    )
+    client = client_for(owner)
+
+    page = client.get(reverse("studio"), {"remix": str(parent.uuid)}).content.decode()
+
+    assert estimate_shown(page) == "$0.16"  # 3 s × $0.05 + 1 image × $0.01
+    data = {"key": key.uuid, "parent": parent.uuid, "prompt": "A fox", "duration": "3", "resolution": "480p"}
+    data["aspect_ratio"] = parent.options["aspect_ratio"]
+    assert estimate_shown(client.post(reverse("estimate"), data).content.decode()) == "$0.16"
+    client.post(reverse("generate"), data)
+    child = Generation.objects.get(parent=parent)
+    assert child.estimate_usd == Decimal("0.16") and child.reference_images.count() == 1
+
+
+def test_the_estimate_falls_back_to_the_models_defaults_for_a_forged_choice(client_for, owner, key, priced):
+    """A duration or resolution the model does not offer is priced at its default, never
+    at the forged value (a 10,000 s estimate would read as a real price)."""
+    spec = key.gateway_class.spec()
+    client = client_for(owner)
+    forged_duration = {"key": key.uuid, "prompt": "x", "duration": "10000", "resolution": "480p"}
+    html = client.post(reverse("estimate"), forged_duration).content.decode()
+    assert estimate_shown(html) == billing.usd(Decimal("0.05") * spec.default_duration)
+    assert "10000 s" not in html
+    Price.objects.create(
+        dialect="openai-preview", model=spec.model, resolution=spec.default_resolution,
+        usd_per_second=Decimal("0.07"), source="test", read_on=date(2026, 11, 1),
+    )  # fmt: skip
+    forged_resolution = {"key": key.uuid, "prompt": "x", "duration": "2", "resolution": "4k"}
+    html = client.post(reverse("estimate"), forged_resolution).content.decode()
+    assert f"2 s × $0.07/s at {spec.default_resolution} = $0.14" in html and "4k" not in html

@@ -310,6 +310,16 @@ def test_it_filters_the_audit_trail_by_action_and_actor(client_for, owner, team,
     assert "Alice key" in partial and "Invitation link" in partial and "Bob key" not in partial
 
 
+def test_the_audit_page_and_its_partial_vary_on_hx_request(client_for, owner, team):
+    """One URL answers the whole page or (htmx) its results: a cache must keep both apart."""
+    client = client_for(owner)
+    page = client.get(reverse("audit_log"))
+    partial = client.get(reverse("audit_log"), **HTMX)
+    for response in (page, partial):
+        assert "HX-Request" in response["Vary"]
+    assert "<html" in page.content.decode() and "<html" not in partial.content.decode()
+
+
 def test_it_paginates_the_audit_trail_keeping_the_filters(client_for, owner, team):
     from videos.audit import record_action
 

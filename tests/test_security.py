@@ -1,5 +1,5 @@
 """Security: login throttling, CSRF on forms and htmx posts, and `check --deploy` with
-the production environment documented in the README."""
+the production environment documented in docs/operations.md."""
 
 from __future__ import annotations
 
@@ -196,9 +196,9 @@ def test_https_redirect_spares_the_health_probe(client, settings):
 
 
 def documented_environment() -> dict[str, str]:
-    """The variables of the README's production environment block, with the elided
-    secrets (``…``) filled in."""
-    readme = (BASE_DIR / "README.md").read_text()
+    """The variables of the production environment block in docs/operations.md, with the
+    elided secrets (``…``) filled in."""
+    readme = (BASE_DIR / "docs" / "operations.md").read_text()
     section = readme.split("\n## Production\n", 1)[1].split("\n## ", 1)[0]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]
     env = {}

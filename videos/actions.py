@@ -27,6 +27,7 @@ from videos.models import (
     GatewayKey,
     Generation,
     NewReference,
+    Notification,
     ReferenceImage,
     Review,
     Task,
@@ -404,6 +405,14 @@ def decide_review(generation: Generation, reviewer, verdict: str, comment: str =
     return True
 
 
+def mark_read(notifications: Iterable[Notification]) -> int:
+    """Mark the unread ones among ``notifications`` read (now); how many were unread."""
+    unread = [n.pk for n in notifications if n.read_at is None]
+    if not unread:
+        return 0
+    return Notification.objects.filter(pk__in=unread, read_at__isnull=True).update(read_at=timezone.now())
+
+
 # --- keys -------------------------------------------------------------------------------
 
 
@@ -414,6 +423,15 @@ def add_key(key: GatewayKey, team, owner) -> GatewayKey:
         key.save()
         audit.record_action(team, owner, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect)
     return key
+
+
+def update_key(key: GatewayKey, actor, *, base_url: str) -> None:
+    """Point a key at another base URL (its secret stays)."""
+    if key.base_url != base_url:
+        with transaction.atomic():
+            GatewayKey.objects.filter(pk=key.pk).update(base_url=base_url)
+            key.base_url = base_url
+            audit.record_action(key.team, actor, "key.changed", f"{key.label} ({key.masked})", base_url=base_url)
 
 
 def replace_key_secret(key: GatewayKey, secret: str, actor) -> None:

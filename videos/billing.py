@@ -145,7 +145,7 @@ def committed_usd(team, *, member=None, since: datetime | None = None) -> Decima
     """Charges since ``since`` (default: this month) plus every open hold, in USD."""
     since = since or month_start()
     generations = Generation.objects.filter(team=team)
-    ledger = LedgerEntry.objects.filter(team=team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since)
+    ledger = LedgerEntry.objects.charges(team, since)
     if member is not None:
         generations = generations.filter(author=member)
         ledger = ledger.filter(member=member)

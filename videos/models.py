@@ -479,6 +479,12 @@ class Price(models.Model):
         return f"{self.dialect} {self.model} {self.resolution}: ${self.usd_per_second}/s"
 
 
+class LedgerQuerySet(models.QuerySet):
+    def charges(self, team, since) -> LedgerQuerySet:
+        """``team``'s charges since ``since`` (an aware datetime)."""
+        return self.filter(team=team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since)
+
+
 class LedgerEntry(models.Model):
     """One movement of money: a ``hold`` placed at submission, then exactly one of a
     ``charge`` (the final cost, with the hold closed) or a ``release``.
@@ -501,6 +507,8 @@ class LedgerEntry(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount_usd = models.DecimalField(max_digits=12, decimal_places=6)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LedgerQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -533,6 +541,12 @@ class AuditEntry(models.Model):
         return f"{self.action} {self.target}"
 
 
+class NotificationQuerySet(models.QuerySet):
+    def unread_for(self, user) -> NotificationQuerySet:
+        """``user``'s notifications not read yet, from all their teams."""
+        return self.filter(user=user, read_at__isnull=True)
+
+
 class Notification(models.Model):
     """Something a member is told in the studio (and by email when configured)."""
 
@@ -542,6 +556,8 @@ class Notification(models.Model):
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -1,6 +1,8 @@
 from django import template
 from django.utils import timezone
 
+from videos.billing import usd as format_usd
+
 register = template.Library()
 
 
@@ -31,6 +33,11 @@ def elapsed(generation) -> str:
 @register.filter
 def usd(amount) -> str:
     """A USD amount as the studio shows money (see ``videos.billing.usd``)."""
-    from videos.billing import usd as format_usd
-
     return format_usd(amount)
+
+
+@register.filter
+def changeable_by(generation, membership) -> bool:
+    """``{% if generation|changeable_by:membership %}``: the author-or-admin rule
+    (``Generation.changeable_by``), for the buttons that cancel, retry or delete."""
+    return generation.changeable_by(membership)

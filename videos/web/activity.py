@@ -14,12 +14,12 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
 from accounts.access import team_required
+from videos import actions
 from videos.models import AuditEntry, Notification
 
 AUDIT_PAGE = 50
@@ -97,10 +97,6 @@ def audit_log(request):
 # --- notifications -----------------------------------------------------------------------------
 
 
-def unread_notifications(user):
-    return Notification.objects.filter(user=user, read_at__isnull=True)
-
-
 def notification_count(request) -> dict:
     """Context processor: ``notification_count``, the user's unread notifications.
 
@@ -110,7 +106,7 @@ def notification_count(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"notification_count": SimpleLazyObject(lambda: unread_notifications(user).count())}
+    return {"notification_count": SimpleLazyObject(lambda: Notification.objects.unread_for(user).count())}
 
 
 @require_GET
@@ -125,7 +121,5 @@ def notifications(request):
     notes = Notification.objects.filter(user=request.user).select_related("team", "generation")
     page = Paginator(notes, NOTIFICATIONS_PAGE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
-    unread = [n.pk for n in shown if n.read_at is None]
-    if unread:
-        Notification.objects.filter(pk__in=unread, read_at__isnull=True).update(read_at=timezone.now())
+    actions.mark_read(shown)
     return render(request, "videos/notifications.html", {"page": page, "notes": shown})

@@ -22,7 +22,7 @@ from videos.web import team_generations
 def spend(request):
     """This month's spend for the team and for me: by gateway, by member, by day."""
     since = billing.month_start()
-    charges = LedgerEntry.objects.filter(team=request.team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since)
+    charges = LedgerEntry.objects.charges(request.team, since)
     total = lambda qs: qs.aggregate(t=Coalesce(Sum("amount_usd"), Decimal(0)))["t"]  # noqa: E731
     held = Generation.objects.for_team(request.team).filter(billing=Billing.HELD)
     context = {

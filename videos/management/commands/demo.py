@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Membership, Role, Team, User
+from accounts import actions as account_actions
+from accounts.models import Membership, Role, User
+from videos import actions
 from videos.gateways import REGISTRY
 from videos.models import GatewayKey
 
@@ -25,17 +27,16 @@ class Command(BaseCommand):
         user.set_password(PASSWORD)
         user.save()
         membership = Membership.objects.filter(user=user, role=Role.OWNER).select_related("team").first()
-        team = membership.team if membership else Team.objects.create(name="Demo team")
-        if membership is None:
-            Membership.objects.create(team=team, user=user, role=Role.OWNER)
+        team = membership.team if membership else account_actions.create_team("Demo team", user)
         for dialect, gateway in REGISTRY.items():
             base_url = settings.STUDIO_SANDBOX_URL + gateway.sandbox_path
             key = GatewayKey.objects.filter(team=team, owner=user, dialect=dialect, label="Sandbox").first()
             if key is None:
-                key = GatewayKey(team=team, owner=user, dialect=dialect, label="Sandbox")
+                key = GatewayKey(dialect=dialect, label="Sandbox", base_url=base_url)
                 key.set_secret("sk-sandbox-" + secrets.token_hex(16))
-            key.base_url = base_url
-            key.save()
+                actions.add_key(key, team, user)
+            else:
+                actions.update_key(key, user, base_url=base_url)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo login: username {USERNAME!r}, password {PASSWORD!r} "
