@@ -42,7 +42,7 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import Membership, Role, Team, User
-    from tests.test_gallery import fill, insert_rows  # the suite's fast raw-executemany helpers
+    from tests.test_history import fill, insert_rows  # the suite's fast raw-executemany helpers
     from videos.models import GatewayKey, Generation, Task, TaskState
 
     print(_common.machine())

@@ -154,7 +154,7 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import Team, User
-    from tests.test_gallery import insert_rows
+    from tests.test_history import insert_rows
     from videos.gateways.openai_preview import MODEL, OpenAIPreviewGateway
     from videos.lib import http
     from videos.models import Event, GatewayKey, Generation, Task, TaskState

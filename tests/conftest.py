@@ -18,7 +18,7 @@ from PIL import Image
 
 from accounts.models import Membership, Role, Team, User
 from videos.lib import http
-from videos.models import GatewayKey
+from videos.models import GatewayKey, Generation, Review, Task, TaskState
 
 SANDBOX_HOST = "sandbox.test"
 STUDIO_HOST = "studio.test"  # STUDIO_PUBLIC_URL in tests: signed reference URLs live here
@@ -307,3 +307,33 @@ def bucket(s3_endpoint, settings, monkeypatch):
     s3.create_bucket(Bucket=name)
     settings.STORAGES = {**settings.STORAGES, "default": bucket_storage(name, s3_endpoint)}
     return types.SimpleNamespace(name=name, s3=s3, endpoint=s3_endpoint)
+
+
+# --- review and team helpers shared by several modules ---------------------------------------
+
+
+def finished(author, team, key, prompt="A paper boat on a rainy street", *, review=Review.AWAITING) -> Generation:
+    """A completed generation (rendered by the sandbox, with its video and poster) in ``review``."""
+    generation = make_generation(author, team, key, prompt=prompt)
+    assert run_until_done(generation.task.pk).state == TaskState.COMPLETED
+    Generation.objects.filter(pk=generation.pk).update(review=review)
+    return Generation.objects.get(pk=generation.pk)
+
+
+def awaiting(author, team, key, prompt="A paper boat on a rainy street") -> Generation:
+    """A generation marked completed and awaiting review, without rendering (fast)."""
+    generation = make_generation(author, team, key, prompt=prompt)
+    Task.objects.filter(pk=generation.task.pk).update(state=TaskState.COMPLETED)
+    Generation.objects.filter(pk=generation.pk).update(review=Review.AWAITING)
+    return Generation.objects.get(pk=generation.pk)
+
+
+def join(team, username: str, role: Role):
+    user = make_user(username)
+    membership = Membership.objects.create(team=team, user=user, role=role)
+    return user, membership
+
+
+@pytest.fixture
+def bob_key(teammate, team):
+    return add_key(teammate, team, secret="sk-sandbox-bob-0002", label="Bob's sandbox")

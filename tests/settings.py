@@ -25,7 +25,7 @@ STUDIO_PUBLIC_URL = "http://studio.test"
 STATIC_ROOT = None  # whitenoise serves from the finders in tests; nothing is collected
 WHITENOISE_USE_FINDERS = True
 # The in-process sandbox shares the test's open transaction, which other threads cannot
-# see: poll inline. test_pipeline runs the threaded path against a gateway without a DB.
+# see: poll inline. test_worker runs the threaded path against a gateway without a DB.
 STUDIO_POLL_CONCURRENCY = 1
 # A file, not Django's shared in-memory default: concurrency tests need real SQLite locking
 # (WAL, busy timeout, BEGIN IMMEDIATE), the same as in production.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import Invitation, Membership, Role, Team, User
-from tests.conftest import make_user
+from tests.conftest import join, make_user
+from videos.models import AuditEntry, Notification
 
 
 def test_signing_up_creates_a_personal_team_and_logs_in(client, db):
@@ -64,3 +67,127 @@ def test_a_user_switches_between_teams(client_for, owner, team, outsider):
 def test_switching_to_someone_elses_team_is_404(client_for, owner, outsider):
     other = outsider.teams.get()
     assert client_for(owner).post(reverse("switch_team"), {"team": str(other.uuid)}).status_code == 404
+
+
+# --- role changes ------------------------------------------------------------------------------
+
+
+def change_role(client, membership, role):
+    return client.post(reverse("change_role", args=[membership.pk]), {"role": role})
+
+
+def test_an_owner_changes_a_members_role_and_it_is_audited(client_for, owner, team, teammate):
+    bob = Membership.objects.get(team=team, user=teammate)
+
+    response = change_role(client_for(owner), bob, Role.ADMIN)
+
+    assert response.status_code == 302 and response["Location"] == reverse("teams")
+    bob.refresh_from_db()
+    assert bob.role == Role.ADMIN
+    entry = AuditEntry.objects.get(action="member.role_changed")
+    assert entry.actor == owner and entry.target == "bob" and entry.data == {"old": "member", "new": "admin"}
+    assert "made you admin" in Notification.objects.get(user=teammate).message
+
+
+def test_an_owner_can_make_another_owner(client_for, owner, team, teammate):
+    bob = Membership.objects.get(team=team, user=teammate)
+    change_role(client_for(owner), bob, Role.OWNER)
+    bob.refresh_from_db()
+    assert bob.role == Role.OWNER
+
+
+def test_an_admin_sets_member_and_viewer_roles(client_for, team, teammate):
+    admin, _ = join(team, "carol", Role.ADMIN)
+    bob = Membership.objects.get(team=team, user=teammate)
+    client = client_for(admin)
+
+    change_role(client, bob, Role.VIEWER)
+    bob.refresh_from_db()
+    assert bob.role == Role.VIEWER
+    change_role(client, bob, Role.MEMBER)
+    bob.refresh_from_db()
+    assert bob.role == Role.MEMBER
+
+
+def test_an_admin_cannot_make_or_unmake_owners_and_admins(client_for, owner, team, teammate):
+    admin, carol = join(team, "carol", Role.ADMIN)
+    _, dan = join(team, "dan", Role.ADMIN)
+    alice = Membership.objects.get(team=team, user=owner)
+    bob = Membership.objects.get(team=team, user=teammate)
+    client = client_for(admin)
+
+    assert change_role(client, bob, Role.ADMIN).status_code == 403
+    assert change_role(client, bob, Role.OWNER).status_code == 403
+    assert change_role(client, alice, Role.MEMBER).status_code == 403
+    assert change_role(client, dan, Role.MEMBER).status_code == 403
+    assert change_role(client, carol, Role.OWNER).status_code == 403
+
+    roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
+    assert roles == {"alice": "owner", "bob": "member", "carol": "admin", "dan": "admin"}
+    assert not AuditEntry.objects.filter(action="member.role_changed").exists()
+
+
+def test_the_last_owner_cannot_be_demoted(client_for, owner, team):
+    alice = Membership.objects.get(team=team, user=owner)
+
+    response = client_for(owner).post(reverse("change_role", args=[alice.pk]), {"role": "member"}, follow=True)
+
+    assert "A team needs an owner" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.role == Role.OWNER and not AuditEntry.objects.exists()
+
+
+def test_an_owner_can_step_down_when_another_owner_remains(client_for, owner, team):
+    join(team, "olga", Role.OWNER)
+    alice = Membership.objects.get(team=team, user=owner)
+    change_role(client_for(owner), alice, Role.ADMIN)
+    alice.refresh_from_db()
+    assert alice.role == Role.ADMIN
+
+
+def test_members_cannot_change_roles(client_for, owner, team, teammate):
+    viewer, vera = join(team, "vera", Role.VIEWER)
+    assert change_role(client_for(teammate), vera, Role.MEMBER).status_code == 403
+    vera.refresh_from_db()
+    assert vera.role == Role.VIEWER
+
+
+def test_a_membership_of_another_team_is_404(client_for, owner, outsider):
+    theirs = Membership.objects.get(user=outsider)
+    assert change_role(client_for(owner), theirs, Role.VIEWER).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.role == Role.OWNER
+
+
+def test_it_refuses_an_unknown_role_and_get(client_for, owner, team, teammate):
+    bob = Membership.objects.get(team=team, user=teammate)
+    client = client_for(owner)
+    change_role(client, bob, "superuser")
+    bob.refresh_from_db()
+    assert bob.role == Role.MEMBER
+    assert client.get(reverse("change_role", args=[bob.pk])).status_code == 405
+
+
+def role_options(html: str, membership) -> list[str]:
+    """The roles offered in a member's role form on the Team page ([] without a form)."""
+    start = html.find(f'id="role-{membership.pk}"')
+    if start == -1:
+        return []
+    return re.findall(r'<option value="(\w+)">', html[start : html.index("</select>", start)])
+
+
+def test_the_team_page_offers_role_forms_to_managers_only(client_for, owner, team, teammate):
+    bob = Membership.objects.get(team=team, user=teammate)
+    alice = Membership.objects.get(team=team, user=owner)
+    html = client_for(owner).get(reverse("teams")).content.decode()
+    assert reverse("change_role", args=[bob.pk]) in html
+    assert role_options(html, bob) == ["owner", "admin", "viewer"]
+
+    admin, carol = join(team, "carol", Role.ADMIN)
+    html = client_for(admin).get(reverse("teams")).content.decode()
+    assert role_options(html, bob) == ["viewer"]
+    assert role_options(html, alice) == [] and role_options(html, carol) == []
+    assert reverse("change_role", args=[alice.pk]) not in html
+
+    html = client_for(teammate).get(reverse("teams")).content.decode()
+    assert role_options(html, bob) == [] and reverse("change_role", args=[bob.pk]) not in html

@@ -642,7 +642,7 @@ def test_an_estimate_for_a_huge_duration_is_not_a_500(client_for, owner, keys, e
     assert response.status_code < 500
 
 
-# --- the gallery's filters ----------------------------------------------------------------------
+# --- History's filters ----------------------------------------------------------------------
 
 DATE_TEXT = st.one_of(
     st.dates().map(str),
@@ -673,7 +673,7 @@ GALLERY_QUERY = st.fixed_dictionaries(
 
 @examples(120)
 @given(query=GALLERY_QUERY, htmx=st.booleans())
-def test_the_gallery_answers_any_filters_and_names_the_ignored_ones(client_for, owner, team, keys, query, htmx):
+def test_the_history_answers_any_filters_and_names_the_ignored_ones(client_for, owner, team, keys, query, htmx):
     client = client_for(owner)
     before = (Generation.objects.count(), Favorite.objects.count())
     response = client.get(reverse("history"), query, **(HTMX if htmx else {}))

@@ -27,7 +27,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from tests.conftest import add_key, database_env, make_generation
-from tests.test_gallery import insert_rows
+from tests.test_history import insert_rows
 from videos.gateways.openai_preview import MODEL
 from videos.lib import http
 from videos.models import GatewayKey, Generation, Task, TaskState, WorkerLease

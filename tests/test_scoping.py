@@ -358,7 +358,7 @@ def test_object_ids_in_the_query_or_the_form_are_scoped_too(world):
         "remix in the studio": outsider.get("/", {"remix": ids[0]}),
         "compose options for the owner's key": outsider.get("/compose/options", {"key": str(world.key.uuid)}),
         "estimate with the owner's key": outsider.post("/compose/estimate", {"key": str(world.key.uuid)}, **HTMX),
-        "gallery filtered by the owner": outsider.get("/history/", {"member": world.owner.username, "q": "paper boat"}),
+        "History filtered by the owner": outsider.get("/history/", {"member": world.owner.username, "q": "paper boat"}),
     }
     generate = outsider.post(
         "/generate",

@@ -1,4 +1,4 @@
-"""Actions on one generation: remix, retry, cancel, favorite, delete; and what they leave behind."""
+"""A generation: its page and files, and what a member can do to it (remix, retry, cancel, favorite, delete)."""
 
 from __future__ import annotations
 
@@ -255,3 +255,42 @@ def test_key_changes_are_audited_without_the_secret(client_for, owner):
     assert [a for a, _ in entries] == ["key.added", "key.replaced", "key.deleted"]
     assert entries[0][1] == "Mine (••••9876)"
     assert "sk-live-secret" not in str(list(AuditEntry.objects.values_list("target", "data")))
+
+
+# --- the generation's page and its files --------------------------------------------------------
+
+
+def test_the_video_is_served_with_range_support(client_for, owner, team, key, gateway):
+    generation = make_generation(owner, team, key)
+    run_until_done(generation.task.pk)
+    client = client_for(owner)
+    full = client.get(reverse("video_file", args=[generation.uuid]))
+    assert full.status_code == 200 and full["Content-Type"] == "video/mp4"
+    body = b"".join(full.streaming_content)
+    part = client.get(reverse("video_file", args=[generation.uuid]), HTTP_RANGE="bytes=0-99")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 0-99/{len(body)}"
+    assert b"".join(part.streaming_content) == body[:100]
+
+
+def test_an_outsider_gets_404_on_every_generation_url(client_for, owner, team, key, outsider, gateway):
+    generation = make_generation(owner, team, key, references=[NewReference("image/png", png_bytes(), 64, 36)])
+    run_until_done(generation.task.pk)
+    client = client_for(outsider)
+    for name, args in [
+        ("generation", [generation.uuid]),
+        ("card", [generation.uuid]),
+        ("video_file", [generation.uuid]),
+        ("poster_file", [generation.uuid]),
+        ("reference_file", [generation.uuid, 0]),
+    ]:
+        assert client.get(reverse(name, args=args)).status_code == 404, name
+    assert "A paper boat" not in client.get(reverse("history")).content.decode()
+
+
+def test_a_teammate_sees_the_generation_and_its_timeline(client_for, owner, team, teammate, key, gateway):
+    generation = make_generation(owner, team, key)
+    run_until_done(generation.task.pk)
+    html = client_for(teammate).get(reverse("generation", args=[generation.uuid])).content.decode()
+    assert "Timeline" in html and "archived" in html and "Download MP4" in html
+    assert "sk-sandbox" not in html

@@ -1,4 +1,4 @@
-"""The pipeline from submit to archived asset, against the in-process sandbox."""
+"""The worker from submit to archived asset (videos/worker/), against the in-process sandbox."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The gallery (History page): filters in the URL, htmx partials, paging at scale, and
-the bulk actions (ZIP download, favorites, send to review, delete)."""
+"""History: the team's generations as tiles, filters in the URL, htmx partials, paging at
+scale, and the bulk actions (ZIP download, favorites, send to review, delete)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role
-from tests.conftest import make_generation, make_user, run_until_done
+from tests.conftest import add_key, make_generation, make_user, run_until_done
 from videos.lib import zipstream
 from videos.models import Asset, AuditEntry, Generation, Review, Task, TaskState
 from videos.web import history
@@ -25,7 +25,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def listed(response) -> list[str]:
-    """The prompts of the tiles on a gallery page, in order."""
+    """The prompts of the tiles on a History page, in order."""
     html = response.content.decode()
     return re.findall(r'<p class="prompt"><a href="[^"]+">([^<]*)</a></p>', html)
 
@@ -238,7 +238,7 @@ def test_it_ignores_invalid_filters_and_says_so(client_for, owner, team):
     assert client.get(reverse("history"), {"q": "x" * 5000}, **HTMX).status_code == 200
 
 
-def test_it_rejects_post_on_the_gallery_and_get_on_bulk(client_for, owner):
+def test_it_rejects_post_on_the_history_and_get_on_bulk(client_for, owner):
     client = client_for(owner)
     assert client.post(reverse("history")).status_code == 405
     assert client.get(reverse("bulk")).status_code == 405
@@ -353,7 +353,7 @@ def fill(team, users, n: int, *, start: int = 0) -> None:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-#: Queries for the gallery's htmx partial: session, user, membership (with team), the member
+#: Queries for History's htmx partial: session, user, membership (with team), the member
 #: list, the page. The full page adds what the layout needs (today: the unread-notifications badge).
 PAGE_QUERIES = 5
 LAYOUT_QUERIES = 1
@@ -525,3 +525,18 @@ def test_zip_of_nothing_archived_says_so(client_for, owner, team):
     response = client_for(owner).post(reverse("bulk"), {"action": "zip", "ids": [str(clip.uuid)]}, follow=True)
     assert "None of the selected videos is ready" in response.content.decode()
     assert not AuditEntry.objects.filter(action="generations.downloaded").exists()
+
+
+def test_history_lists_the_teams_generations_newest_first(
+    client_for, owner, team, teammate, key, gateway, django_assert_max_num_queries
+):
+    bob_key = add_key(teammate, team, secret="sk-bob-key-0001", label="Bob's")
+    for i in range(25):
+        make_generation(teammate if i % 2 else owner, team, bob_key if i % 2 else key, prompt=f"prompt number {i}")
+    client = client_for(teammate)
+    with django_assert_max_num_queries(12):
+        html = client.get(reverse("history")).content.decode()
+    assert html.index("prompt number 24") < html.index("prompt number 23")
+    assert "prompt number 0" not in html  # on page 2
+    assert "prompt number 0" in client.get(reverse("history"), {"page": 2}).content.decode()
+    assert "alice" in html and "bob" in html
