@@ -13,6 +13,15 @@ from videos import audit
 MEMBER_ROLES = (Role.MEMBER, Role.VIEWER)
 
 
+class InviteRefused(Exception):
+    """An invitation its maker may not make (a role above what they may give); ``message``
+    says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class RoleChangeRefused(Exception):
     """A role change that cannot be made as asked; ``message`` says why."""
 
@@ -39,8 +48,22 @@ def create_team(name: str, owner: User) -> Team:
 
 def invite(team: Team, actor: User, role: str) -> Invitation:
     """Make a one-use invitation link to ``team`` as ``role`` (valid 7 days). The audit
-    trail names its role and expiry, never its token: the link is a credential."""
+    trail names its role and expiry, never its token: the link is a credential.
+
+    ``actor`` may invite only as one of ``invitable_roles`` of their membership, read
+    afresh under the transaction's lock (an owner any role; an admin member or viewer;
+    nobody else any). Raises ``InviteRefused`` otherwise, and makes nothing.
+
+    The role is checked when the link is made, not when it is opened: a link keeps the
+    role it was made with even if its maker is later demoted or leaves. It is a
+    deliberate grant by someone who could make it then, it lasts at most 7 days and
+    admits one person, and ``accept_invitation`` never raises an existing member.
+    """
     with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(team=team, user=actor).first()
+        allowed = invitable_roles(membership) if membership is not None else []
+        if role not in allowed:
+            raise InviteRefused(_invite_refusal(role, allowed))
         invitation = Invitation.objects.create(team=team, role=role, created_by=actor)
         audit.record_action(
             team,
@@ -51,6 +74,26 @@ def invite(team: Team, actor: User, role: str) -> Invitation:
             expires_at=invitation.expires_at.isoformat(timespec="minutes"),
         )
     return invitation
+
+
+def invitable_roles(actor: Membership) -> list[Role]:
+    """The roles ``actor`` may invite someone to its team as, by the rule of
+    ``assignable_roles`` for a newcomer: an owner any role; an admin member or viewer
+    (owners and admins are made by owners); nobody else any."""
+    if actor.role == Role.OWNER:
+        return list(Role)
+    if actor.role == Role.ADMIN:
+        return list(MEMBER_ROLES)
+    return []
+
+
+def _invite_refusal(role: str, allowed: list[Role]) -> str:
+    if role not in Role.values:
+        return "Choose one of the roles offered."
+    if not allowed:
+        return "Only owners and admins can make invitation links."
+    offered = " or ".join(r.label.lower() for r in allowed)
+    return f"You can invite only as {offered}: only an owner can invite as {Role(role).label.lower()}."
 
 
 def accept_invitation(invitation: Invitation, user: User) -> Membership | None:
@@ -66,7 +109,8 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership | None:
 def set_budgets(form, actor: User) -> dict:
     """Save a valid ``BudgetForm`` (team budget, approval threshold, members' caps) and
     record what changed as ``budget.changed``: ``{name: {"old": "10.00", "new": None}}``
-    (USD as strings, None for no limit; caps named ``cap:<username>``). Returns that."""
+    (USD as strings, None for no limit; caps named ``cap:<username>``; the unpriced
+    policy by its value). Returns that."""
     changes = _budget_changes(form)
     with transaction.atomic():
         form.save()
@@ -76,14 +120,18 @@ def set_budgets(form, actor: User) -> dict:
 
 
 def _budget_changes(form) -> dict:
-    def usd(value):
-        return None if value is None else f"{value:.2f}"
+    def text(value):
+        return value if isinstance(value, str) else None if value is None else f"{value:.2f}"
 
-    names = {"monthly_budget_usd": "monthly_budget_usd", "approval_threshold_usd": "approval_threshold_usd"}
+    names = {
+        "monthly_budget_usd": "monthly_budget_usd",
+        "approval_threshold_usd": "approval_threshold_usd",
+        "unpriced_policy": "unpriced_policy",
+    }
     names.update({f"cap_{m.pk}": f"cap:{m.user.get_username()}" for m in form.memberships})
     changes = {}
     for field, name in names.items():
-        old, new = usd(form.initial.get(field)), usd(form.cleaned_data.get(field))
+        old, new = text(form.initial.get(field)), text(form.cleaned_data.get(field))
         if old != new:
             changes[name] = {"old": old, "new": new}
     return changes

@@ -4,7 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 
 from accounts import throttle
-from accounts.models import Role, Team, User
+from accounts.models import Role, Team, UnpricedPolicy, User
 
 
 class ThrottledLoginMixin:
@@ -46,7 +46,14 @@ class SignupForm(UserCreationForm):
 
 
 class InviteForm(forms.Form):
-    role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role if r != Role.OWNER], initial=Role.MEMBER)
+    """The role of a new invitation link, among ``roles``: those the inviter may give
+    (``accounts.actions.invitable_roles``), so a posted role outside them is invalid."""
+
+    role = forms.ChoiceField(choices=(), initial=Role.MEMBER)
+
+    def __init__(self, *args, roles: list[Role], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in roles]
 
 
 class TeamForm(forms.ModelForm):
@@ -72,6 +79,13 @@ class BudgetForm(forms.Form):
     approval_threshold_usd = _usd_field(
         "Approval threshold (USD)", "Requests estimated above this wait for an owner or admin. Empty: none."
     )
+    unpriced_policy = forms.ChoiceField(
+        label="Requests of unknown price",
+        required=False,  # left out of a post: unchanged
+        choices=UnpricedPolicy.choices,
+        help_text="While a budget or a cap is set, a request with no price in the price book cannot be counted: "
+        "hold it for an owner's or admin's approval, or refuse it.",
+    )
 
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,15 +93,21 @@ class BudgetForm(forms.Form):
         self.memberships = list(team.memberships.select_related("user").order_by("joined_at"))
         self.initial.setdefault("monthly_budget_usd", team.monthly_budget_usd)
         self.initial.setdefault("approval_threshold_usd", team.approval_threshold_usd)
+        self.initial.setdefault("unpriced_policy", team.unpriced_policy)
         for membership in self.memberships:
             name = f"cap_{membership.pk}"
             self.fields[name] = _usd_field(f"Monthly cap for {membership.user.get_username()} (USD)")
             self.initial.setdefault(name, membership.monthly_cap_usd)
 
+    def clean_unpriced_policy(self) -> str:
+        return self.cleaned_data.get("unpriced_policy") or self.team.unpriced_policy
+
     def save(self) -> None:
         data = self.cleaned_data
         Team.objects.filter(pk=self.team.pk).update(
-            monthly_budget_usd=data["monthly_budget_usd"], approval_threshold_usd=data["approval_threshold_usd"]
+            monthly_budget_usd=data["monthly_budget_usd"],
+            approval_threshold_usd=data["approval_threshold_usd"],
+            unpriced_policy=data["unpriced_policy"] or self.team.unpriced_policy,
         )
         for membership in self.memberships:
             membership.monthly_cap_usd = data[f"cap_{membership.pk}"]

@@ -28,6 +28,14 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+class UnpricedPolicy(models.TextChoices):
+    """What happens to a request whose price is unknown while a budget or cap is set:
+    a budget cannot count what it cannot price, so such a request is never sent unaccounted."""
+
+    APPROVAL = "approval", "Hold it for an owner's or admin's approval"
+    REFUSE = "refuse", "Refuse it"
+
+
 class Team(models.Model):
     """A group of users sharing one history of generations; every generation belongs to one."""
 
@@ -50,6 +58,14 @@ class Team(models.Model):
         null=True,
         blank=True,
         help_text="A request estimated above this waits for an owner or admin to approve it. Empty: none.",
+    )
+    unpriced_policy = models.CharField(
+        "requests of unknown price",
+        max_length=10,
+        choices=UnpricedPolicy.choices,
+        default=UnpricedPolicy.APPROVAL,
+        help_text="While a team budget or a member's cap is set, a request the price book cannot price is "
+        "held for approval or refused.",
     )
 
     def __str__(self) -> str:

@@ -12,11 +12,12 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from accounts.models import Membership
 from tests.conftest import add_key, make_generation, run_until_done
 from videos import actions, billing
 from videos.gateways import REGISTRY
 from videos.lib import http
-from videos.models import AuditEntry, Billing, Generation, LedgerEntry, Price, Task, TaskState
+from videos.models import AuditEntry, Billing, Event, Generation, LedgerEntry, Price, Task, TaskState
 from videos.worker import tasks
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -367,3 +368,59 @@ def test_the_estimate_falls_back_to_the_models_defaults_for_a_forged_choice(clie
     forged_resolution = {"key": key.uuid, "prompt": "x", "duration": "2", "resolution": "4k"}
     html = client.post(reverse("estimate"), forged_resolution).content.decode()
     assert f"2 s × $0.07/s at {spec.default_resolution} = $0.14" in html and "4k" not in html
+
+
+# --- unpriced requests under a budget ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", ["budget", "cap"])
+def test_an_unpriced_request_waits_for_approval_while_a_budget_or_cap_is_set(gateway, owner, team, teammate, limit):
+    """A budget cannot count what it cannot price: the request is held, saying why, and
+    nothing reaches the gateway until an owner or admin approves it."""
+    if limit == "budget":
+        team.monthly_budget_usd = Decimal("0.40")
+        team.save()
+    else:
+        Membership.objects.filter(team=team, user=teammate).update(monthly_cap_usd=Decimal("0.40"))
+    bob_key = add_key(teammate, team, secret="sk-bob-unpriced-0001")
+    generation = make_generation(teammate, team, bob_key, duration=15, resolution="720p")
+
+    assert generation.billing == Billing.UNPRICED
+    assert generation.task.state == TaskState.AWAITING_APPROVAL and generation.approval == "waiting"
+    name = "the team's monthly budget" if limit == "budget" else "your monthly cap"
+    line = Event.objects.get(generation=generation, kind="approval").message
+    assert line.endswith(f"its price is unknown, so {name} cannot count it.")
+    tasks.submit_task(generation.task.pk)
+    tasks.sweep()
+    assert gateway.requests == []
+
+
+def test_a_team_that_refuses_unpriced_requests_refuses_them_where_they_are_typed(gateway, client_for, owner, team, key):
+    team.monthly_budget_usd = Decimal("0.40")
+    team.unpriced_policy = "refuse"
+    team.save()
+    data = {"key": key.uuid, "prompt": "no price", "duration": "15", "aspect_ratio": "16:9", "resolution": "720p"}
+
+    response = client_for(owner).post(reverse("generate"), data)
+
+    assert response.status_code == 400
+    assert "has no price in the price book, so the team&#x27;s monthly budget cannot count it" in (
+        response.content.decode()
+    )
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists() and gateway.requests == []
+
+
+def test_without_budgets_an_unpriced_request_is_sent_as_before(gateway, owner, team, key):
+    generation = make_generation(owner, team, key, duration=2, resolution="720p")
+    assert generation.task.state == TaskState.PENDING and generation.approval == "not_needed"
+    assert run_until_done(generation.task.pk).state == TaskState.COMPLETED
+
+
+def test_the_team_page_sets_the_unpriced_policy_and_the_trail_records_it(client_for, owner, team):
+    client = client_for(owner)
+    client.post(reverse("budget"), {"monthly_budget_usd": "5", "unpriced_policy": "refuse"})
+    team.refresh_from_db()
+    assert team.unpriced_policy == "refuse"
+    entry = AuditEntry.objects.get(action="budget.changed")
+    assert entry.data["unpriced_policy"] == {"old": "approval", "new": "refuse"}
+    assert "Requests of unknown price" in client.get(reverse("teams")).content.decode()

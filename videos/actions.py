@@ -48,22 +48,46 @@ Favorite = Generation.favorited_by.through
 # --- generations ------------------------------------------------------------------------
 
 
-def _lock_and_price(generation_or_team, membership, cost: billing.Estimate):
-    """Lock the team row, check budgets for ``cost`` (BudgetExceeded) and say whether the
-    request needs an admin's approval (over the threshold, or unpriced while one is set)."""
-    from accounts.models import Team
+def _lock_and_price(team, membership, cost: billing.Estimate) -> tuple:
+    """Lock the team row, check budgets for ``cost`` and say why the request must wait for
+    an owner's or admin's approval: ``(team, reason)``, reason "" when it need not.
 
-    team = Team.objects.select_for_update().get(pk=generation_or_team.pk)
+    It waits when its estimate is over the team's approval threshold, or when its price is
+    unknown while a threshold, the team's budget or the member's cap is set (a budget
+    cannot count what it cannot price) and the team holds such requests (its
+    ``unpriced_policy``). Raises billing.BudgetExceeded over a budget or cap, or for an
+    unpriced request the team refuses.
+    """
+    from accounts.models import Team, UnpricedPolicy
+
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    threshold = team.approval_threshold_usd
     if cost.known:
         billing.check_budgets(team, membership, cost.amount)
-    threshold = team.approval_threshold_usd
-    return team, threshold is not None and (not cost.known or cost.amount > threshold)
+        if threshold is not None and cost.amount > threshold:
+            return team, (
+                f"its estimate, {billing.usd(cost.amount)}, is over the team's approval threshold of "
+                f"{billing.usd(threshold)}."
+            )
+        return team, ""
+    limits = [name for name, limit in billing.limits(team, membership) if limit is not None]
+    if limits and team.unpriced_policy == UnpricedPolicy.REFUSE:
+        raise billing.BudgetExceeded(
+            f"This request has no price in the price book, so {' and '.join(limits)} cannot count it, and the "
+            "team refuses such requests. Ask an owner or admin to price this gateway, or to hold such "
+            "requests for approval instead."
+        )
+    if limits:
+        return team, f"its price is unknown, so {' and '.join(limits)} cannot count it."
+    if threshold is not None:
+        return team, "its price is unknown and the team has an approval threshold."
+    return team, ""
 
 
-def _send_or_wait(generation: Generation, task: Task, needs_approval: bool) -> None:
-    """After a request is saved: queue its submit on commit, or say it waits for approval."""
-    if needs_approval:
-        record(generation.pk, "approval", "Waiting for an owner or admin to approve it before it is sent.")
+def _send_or_wait(generation: Generation, task: Task, why_wait: str) -> None:
+    """After a request is saved: queue its submit on commit, or say why it waits for approval."""
+    if why_wait:
+        record(generation.pk, "approval", f"Waiting for an owner or admin to approve it before it is sent: {why_wait}")
     else:
         enqueue_on_commit(SUBMIT, task.pk)
 
@@ -105,8 +129,9 @@ def create_generation(
     The team row is locked first and the budgets checked before anything is
     written, so a refused request leaves nothing behind. A request estimated above
     the team's approval threshold (or of unknown price while a threshold is set)
-    waits in ``awaiting_approval`` and is not sent until an admin approves it.
-    Raises billing.BudgetExceeded. ``choices.references`` is ignored: references
+    waits in ``awaiting_approval`` and is not sent until an admin approves it; so does
+    one of unknown price while a budget or cap is set, unless the team refuses those
+    (see ``_lock_and_price``). Raises billing.BudgetExceeded. ``choices.references`` is ignored: references
     are stored from ``references``.
     """
     from accounts.models import Membership
@@ -116,7 +141,8 @@ def create_generation(
     with transaction.atomic():
         if membership is None:
             membership = Membership.objects.filter(team=team, user=author).first()
-        team, needs_approval = _lock_and_price(team, membership, cost)
+        team, why_wait = _lock_and_price(team, membership, cost)
+        needs_approval = bool(why_wait)
         generation = Generation.objects.create(
             **_request_columns(team, author, key, choices, parent),
             estimate_words=cost.words[:300],
@@ -146,7 +172,7 @@ def create_generation(
             uuid=str(generation.uuid),
             estimate=cost.words,
         )
-        _send_or_wait(generation, task, needs_approval)
+        _send_or_wait(generation, task, why_wait)
     return generation
 
 
@@ -165,7 +191,8 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
     with transaction.atomic():
         if membership is None:
             membership = Membership.objects.filter(team_id=generation.team_id, user=generation.author_id).first()
-        _, needs_approval = _lock_and_price(generation.team, membership, cost)
+        _, why_wait = _lock_and_price(generation.team, membership, cost)
+        needs_approval = bool(why_wait)
         state = TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING
         changed = Task.objects.filter(generation=generation, state__in=(TaskState.FAILED, TaskState.CANCELLED)).update(
             **fresh_attempt_fields(state, None if needs_approval else now + SUBMIT_RESCUE, now)
@@ -183,7 +210,7 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
         audit.record_action(
             generation.team, actor, "generation.retried", audit.describe(generation), uuid=str(generation.uuid)
         )
-        _send_or_wait(generation, Task.objects.get(generation=generation), needs_approval)
+        _send_or_wait(generation, Task.objects.get(generation=generation), why_wait)
     return True
 
 

@@ -162,20 +162,27 @@ class BudgetExceeded(Exception):
         self.message = message
 
 
+def limits(team, membership) -> list[tuple[str, Decimal | None]]:
+    """The monthly limits on a member's spending in a team: ``[(name, USD or None)]`` for
+    the team's budget and (with a membership) the member's cap; None means no limit."""
+    out = [("the team's monthly budget", team.monthly_budget_usd)]
+    if membership is not None:
+        out.append(("your monthly cap", membership.monthly_cap_usd))
+    return out
+
+
 def check_budgets(team, membership, amount: Decimal) -> None:
     """Raise BudgetExceeded when ``amount`` more would pass the team's monthly budget or
     the member's monthly cap. Call inside the submitting transaction, after locking the team."""
-    limits = [("The team's monthly budget", team.monthly_budget_usd, None)]
-    if membership is not None:
-        limits.append(("Your monthly cap", membership.monthly_cap_usd, membership.user))
-    for name, limit, member in limits:
+    members = [None, membership.user if membership is not None else None]
+    for (name, limit), member in zip(limits(team, membership), members, strict=False):
         if limit is None:
             continue
         used = committed_usd(team, member=member)
         if used + amount > limit:
             over = used + amount - limit
             raise BudgetExceeded(
-                f"{name} is {usd(limit)}: {usd(used)} is already charged or held this month, "
+                f"{name[0].upper()}{name[1:]} is {usd(limit)}: {usd(used)} is already charged or held this month, "
                 f"so this request ({usd(amount)}) would go {usd(over)} over."
             )
 
