@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_generation, make_user, png_bytes, run_until_done
-from videos.models import Generation, TaskState
+from videos.models import Generation, LedgerEntry, Price, TaskState
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def priced_sandbox(db):
+    """A price for the openai-preview sandbox at 480p, so requests place holds."""
+    return Price.objects.create(
+        dialect="openai-preview", model="grok-imagine-video-1.5-preview", resolution="480p",
+        usd_per_second=Decimal("0.05"), source="test", read_on=date(2026, 11, 1),
+    )  # fmt: skip
 
 
 def form_data(key, **overrides):
@@ -152,3 +167,72 @@ def test_pages_carry_a_csp_with_a_script_nonce(client_for, owner, key):
     nonce = policy.split("'nonce-")[1].split("'")[0]
     assert f'nonce="{nonce}"' in response.content.decode()
     assert "hx-on" not in response.content.decode()
+
+
+# --- one submission, one generation -------------------------------------------------------------
+
+
+def submission_token(html: str) -> str:
+    return re.search(r'name="submission" id="submission" value="([0-9a-f]{32})"', html).group(1)
+
+
+def test_a_second_post_of_the_same_form_returns_the_first_generation(client_for, owner, key, priced_sandbox):
+    client = client_for(owner)
+    token = submission_token(client.get(reverse("studio")).content.decode())
+    data = form_data(key, submission=token)
+
+    first = client.post(reverse("generate"), data, **HTMX)
+    again = client.post(reverse("generate"), data, **HTMX)
+    plain = client.post(reverse("generate"), data, follow=True)
+
+    assert Generation.objects.count() == 1 and LedgerEntry.objects.filter(kind="hold").count() == 1
+    assert first.status_code == 200 and 'class="card' in first.content.decode()
+    assert again.status_code == 204 and again["HX-Reswap"] == "none"
+    assert "already queued" in plain.content.decode()
+    fresh = submission_token(first.content.decode())  # the form on the page gets a new token
+    assert fresh != token and 'hx-swap-oob="true"' in first.content.decode()
+    client.post(reverse("generate"), form_data(key, submission=fresh), **HTMX)
+    assert Generation.objects.count() == 2
+
+
+def test_each_rendering_of_the_form_carries_its_own_token(client_for, owner, key):
+    client = client_for(owner)
+    tokens = {submission_token(client.get(reverse("studio")).content.decode()) for _ in range(3)}
+    assert len(tokens) == 3
+
+
+def test_a_forged_token_is_refused_where_the_form_is(client_for, owner, key):
+    response = client_for(owner).post(reverse("generate"), form_data(key, submission="x" * 40))
+    assert response.status_code == 400 and "This form is out of date" in response.content.decode()
+    assert not Generation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_posts_of_one_form_make_one_generation_and_one_hold(owner, team, key, priced_sandbox):
+    from django.db import connections
+
+    from videos import actions
+    from videos.gateways.base import GenerationInput
+
+    choices = GenerationInput(model=key.gateway_class.spec().model, prompt="twice", duration=2, resolution="480p")
+    start, made, errors = threading.Barrier(2), [], []
+
+    def post():
+        try:
+            start.wait()
+            made.append(
+                actions.create_generation(team=team, author=owner, key=key, choices=choices, submission_token="a" * 32)
+            )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len({g.pk for g in made}) == 1 and [getattr(g, "repeated", False) for g in made].count(True) == 1
+    assert Generation.objects.count() == 1 and LedgerEntry.objects.filter(kind="hold").count() == 1

@@ -48,9 +48,18 @@ Favorite = Generation.favorited_by.through
 # --- generations ------------------------------------------------------------------------
 
 
-def _lock_and_price(team, membership, cost: billing.Estimate) -> tuple:
-    """Lock the team row, check budgets for ``cost`` and say why the request must wait for
-    an owner's or admin's approval: ``(team, reason)``, reason "" when it need not.
+def _lock_team(team):
+    """The team row, locked until the transaction ends (``SELECT … FOR UPDATE`` on
+    PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so racing
+    requests see each other's holds."""
+    from accounts.models import Team
+
+    return Team.objects.select_for_update().get(pk=team.pk)
+
+
+def _price_check(team, membership, cost: billing.Estimate) -> str:
+    """Check budgets for ``cost`` (the team locked) and say why the request must wait for
+    an owner's or admin's approval: the reason, "" when it need not.
 
     It waits when its estimate is over the team's approval threshold, or when its price is
     unknown while a threshold, the team's budget or the member's cap is set (a budget
@@ -58,18 +67,17 @@ def _lock_and_price(team, membership, cost: billing.Estimate) -> tuple:
     ``unpriced_policy``). Raises billing.BudgetExceeded over a budget or cap, or for an
     unpriced request the team refuses.
     """
-    from accounts.models import Team, UnpricedPolicy
+    from accounts.models import UnpricedPolicy
 
-    team = Team.objects.select_for_update().get(pk=team.pk)
     threshold = team.approval_threshold_usd
     if cost.known:
         billing.check_budgets(team, membership, cost.amount)
         if threshold is not None and cost.amount > threshold:
-            return team, (
+            return (
                 f"its estimate, {billing.usd(cost.amount)}, is over the team's approval threshold of "
                 f"{billing.usd(threshold)}."
             )
-        return team, ""
+        return ""
     limits = [name for name, limit in billing.limits(team, membership) if limit is not None]
     if limits and team.unpriced_policy == UnpricedPolicy.REFUSE:
         raise billing.BudgetExceeded(
@@ -78,10 +86,10 @@ def _lock_and_price(team, membership, cost: billing.Estimate) -> tuple:
             "requests for approval instead."
         )
     if limits:
-        return team, f"its price is unknown, so {' and '.join(limits)} cannot count it."
+        return f"its price is unknown, so {' and '.join(limits)} cannot count it."
     if threshold is not None:
-        return team, "its price is unknown and the team has an approval threshold."
-    return team, ""
+        return "its price is unknown and the team has an approval threshold."
+    return ""
 
 
 def _send_or_wait(generation: Generation, task: Task, why_wait: str) -> None:
@@ -122,6 +130,7 @@ def create_generation(
     references: Iterable[NewReference] = (),
     membership=None,
     parent: Generation | None = None,
+    submission_token: str = "",
 ) -> Generation:
     """Save a request, its reference images and its task; hold its estimate; queue the
     submit on commit.
@@ -131,8 +140,12 @@ def create_generation(
     the team's approval threshold (or of unknown price while a threshold is set)
     waits in ``awaiting_approval`` and is not sent until an admin approves it; so does
     one of unknown price while a budget or cap is set, unless the team refuses those
-    (see ``_lock_and_price``). Raises billing.BudgetExceeded. ``choices.references`` is ignored: references
+    (see ``_price_check``). Raises billing.BudgetExceeded. ``choices.references`` is ignored: references
     are stored from ``references``.
+
+    ``submission_token`` is the compose form's one-time token (32 hex characters): a
+    second post with the same token (a double click, a retried request) returns the
+    generation the first one made, with ``repeated = True``, and creates and holds nothing.
     """
     from accounts.models import Membership
 
@@ -141,10 +154,18 @@ def create_generation(
     with transaction.atomic():
         if membership is None:
             membership = Membership.objects.filter(team=team, user=author).first()
-        team, why_wait = _lock_and_price(team, membership, cost)
+        team = _lock_team(team)
+        earlier = (
+            submission_token and Generation.objects.filter(author=author, submission_token=submission_token).first()
+        )
+        if earlier:  # after the team lock: the first post has committed, or this is the first
+            earlier.repeated = True
+            return earlier
+        why_wait = _price_check(team, membership, cost)
         needs_approval = bool(why_wait)
         generation = Generation.objects.create(
             **_request_columns(team, author, key, choices, parent),
+            submission_token=submission_token,
             estimate_words=cost.words[:300],
             approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
         )
@@ -191,7 +212,7 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
     with transaction.atomic():
         if membership is None:
             membership = Membership.objects.filter(team_id=generation.team_id, user=generation.author_id).first()
-        _, why_wait = _lock_and_price(generation.team, membership, cost)
+        why_wait = _price_check(_lock_team(generation.team), membership, cost)
         needs_approval = bool(why_wait)
         state = TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING
         changed = Task.objects.filter(generation=generation, state__in=(TaskState.FAILED, TaskState.CANCELLED)).update(

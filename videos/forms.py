@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -168,6 +169,12 @@ class ComposeForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": "The generation to remix is not a valid id; start from its page again."},
     )
+    submission = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$",
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "This form is out of date; reload the page and submit again."},
+    )
     duration = forms.TypedChoiceField(label="Duration (s)", coerce=int)
     aspect_ratio = forms.ChoiceField(label="Aspect ratio")
     resolution = forms.ChoiceField(label="Resolution")
@@ -176,6 +183,8 @@ class ComposeForm(forms.Form):
     def __init__(self, *args, keys, parents=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["key"].queryset = keys
+        # One token per rendering of the form: a second post of it returns the first generation.
+        self.initial.setdefault("submission", uuid.uuid4().hex)
         self.parents = parents  # the team's generations a remix may start from
         self.remix_of = self._parent()
         self.selected_key = self._selected_key(keys)

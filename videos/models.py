@@ -175,6 +175,9 @@ class Generation(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     favorited_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="favorites")
+    submission_token = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="The compose form's one-time token it was made from."
+    )
 
     objects = GenerationQuerySet.as_manager()
 
@@ -187,6 +190,13 @@ class Generation(models.Model):
             models.Index(fields=["team", "dialect", "created_at", "id"], name="gen_team_dialect_created"),
             models.Index(fields=["team", "author", "created_at", "id"], name="gen_team_author_created"),
             models.Index(fields=["team", "review", "created_at", "id"], name="gen_team_review_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "submission_token"],
+                condition=~models.Q(submission_token=""),
+                name="one_generation_per_submission",
+            )
         ]
 
     def __str__(self) -> str:

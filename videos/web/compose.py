@@ -106,14 +106,25 @@ def generate(request):
             references=form.cleaned_data["references"],
             membership=request.membership,
             parent=form.cleaned_data.get("parent"),
+            submission_token=form.cleaned_data.get("submission") or "",
         )
     except billing.BudgetExceeded as exc:
         form.add_error(None, exc.message)
         return _compose_refused(request, form)
+    repeated = getattr(generation, "repeated", False)
     if request.htmx:
+        if repeated:  # the first post's card is on the page already
+            return reswap(HttpResponse(status=204), "none")
         generation = team_generations(request).get(pk=generation.pk)
-        return render(request, "videos/studio.html#card", {"generation": generation, "new": True})
-    messages.success(request, "Queued. The card below follows its progress.")
+        card = render(request, "videos/studio.html#card", {"generation": generation, "new": True})
+        # A fresh one-time token for the form that stays on the page, for the next request.
+        fresh = ComposeForm(keys=my_keys(request))
+        token = render(request, "videos/studio.html#submission", {"form": fresh, "oob": True})
+        return HttpResponse(card.content + token.content)
+    if repeated:
+        messages.info(request, "That request was already queued; its card is below.")
+    else:
+        messages.success(request, "Queued. The card below follows its progress.")
     return redirect("studio")
 
 
