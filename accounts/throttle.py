@@ -1,13 +1,19 @@
-"""Login throttling against password guessing.
+"""Login throttling against password guessing, without letting a stranger lock a user out.
 
 Every sign-in attempt takes a slot in two budgets kept in the ``login_throttle``
-cache: one for the username (``LOGIN_FAILURE_LIMIT``, default 5) and one for the
-client's address (``LOGIN_IP_FAILURE_LIMIT``, default 20, so a shared office
-address is not locked out by one person; an IPv6 address counts by its /64). A
-slot lasts ``LOGIN_FAILURE_WINDOW`` seconds (default 15 minutes) from the attempt
-that took it, so a budget reads "N failures in any 15 minutes". When either budget
-is full the attempt is refused *before* the password is checked. A failed attempt
-keeps its slots; a success frees its address slot and clears the username's budget.
+cache: one for the username *from this client address* (``LOGIN_FAILURE_LIMIT``,
+default 5) and one for the client's address across all usernames
+(``LOGIN_IP_FAILURE_LIMIT``, default 20, so a shared office address is not locked
+out by one person). An IPv6 address counts by its /64 in both. A slot lasts
+``LOGIN_FAILURE_WINDOW`` seconds (default 15 minutes) from the attempt that took it,
+so a budget reads "N failures in any 15 minutes". When either budget is full the
+attempt is refused *before* the password is checked. A failed attempt keeps its
+slots; a success frees its address slot and clears its (username, address) budget.
+
+No budget is kept per username alone: failures from one address never refuse the
+same username from another, so guessing at someone's account from anywhere cannot
+lock them out. Guessing from one address is bounded by both budgets; guessing from
+many addresses is bounded per address.
 
 Slots are taken with ``cache.add``, which is atomic on every Django cache backend
 (a conditional insert, ``SET NX``, or a lock), before the password is checked: a
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import math
 import time
 import unicodedata
@@ -86,11 +93,16 @@ def _take_slot(keys: list[str], window: int) -> tuple[str | None, int]:
     return None, max(1, math.ceil(soonest - now))
 
 
+def _pair_bucket(username: str, address: str) -> str:
+    """What the username budget is kept per: the username's bucket from one address's."""
+    return json.dumps([_username_bucket(username), address])
+
+
 @dataclass
 class Attempt:
     """One sign-in attempt: refused (``retry_after`` seconds > 0), or holding its two slots."""
 
-    username_keys: list[str]
+    pair_keys: list[str]
     address_slot: str | None = None
     retry_after: int = 0
 
@@ -102,26 +114,27 @@ class Attempt:
         """The password was wrong: the attempt's slots stay until they expire."""
 
     def succeeded(self) -> None:
-        """Signed in: clear the username's budget and give back the address slot."""
+        """Signed in: clear the (username, address) budget and give back the address slot."""
         cache = _cache()
-        cache.delete_many(self.username_keys)
+        cache.delete_many(self.pair_keys)
         if self.address_slot is not None:
             cache.delete(self.address_slot)
 
 
 def begin(request, username: str) -> Attempt:
-    """Start a sign-in attempt for ``username`` from ``request``'s client."""
+    """Start a sign-in attempt for ``username`` from ``request``'s client: refused when
+    this address has spent its budget for this username or its own budget."""
     window = settings.LOGIN_FAILURE_WINDOW
-    username_keys = _slot_keys("user", _username_bucket(username), settings.LOGIN_FAILURE_LIMIT)
-    username_slot, wait = _take_slot(username_keys, window)
-    if username_slot is None:
-        return Attempt(username_keys, retry_after=wait)
     address = _address_bucket(client_address(request))
+    pair_keys = _slot_keys("pair", _pair_bucket(username, address), settings.LOGIN_FAILURE_LIMIT)
+    pair_slot, wait = _take_slot(pair_keys, window)
+    if pair_slot is None:
+        return Attempt(pair_keys, retry_after=wait)
     address_slot, wait = _take_slot(_slot_keys("addr", address, settings.LOGIN_IP_FAILURE_LIMIT), window)
     if address_slot is None:
-        _cache().delete(username_slot)  # refused for the address: not a guess at this username
-        return Attempt(username_keys, retry_after=wait)
-    return Attempt(username_keys, address_slot=address_slot)
+        _cache().delete(pair_slot)  # refused for the address: not a guess at this username
+        return Attempt(pair_keys, retry_after=wait)
+    return Attempt(pair_keys, address_slot=address_slot)
 
 
 def refusal_message(retry_after: int) -> str:

@@ -63,7 +63,7 @@ def teams(request):
         request.session[SESSION_KEY] = team.pk
         messages.success(request, f"Created {team.name}; you are its owner.")
         return redirect("teams")
-    context = {"memberships": memberships, "team_form": team_form, "invite_form": InviteForm()}
+    context = {"memberships": memberships, "team_form": team_form}
     membership = request.membership
     if membership is not None:
         context["members"] = membership.team.memberships.select_related("user").order_by("joined_at")
@@ -72,6 +72,7 @@ def teams(request):
             for m in context["members"]:
                 m.assignable_roles = actions.assignable_roles(membership, m)
             context["budget_form"] = BudgetForm(team=membership.team)
+            context["invite_form"] = InviteForm(roles=actions.invitable_roles(membership))
             context["invitations"] = [
                 i
                 for i in membership.team.invitations.filter(accepted_at__isnull=True).order_by("-created_at")[:20]
@@ -97,12 +98,22 @@ def switch_team(request):
 @require_POST
 @team_required(can_manage=True)
 def invite(request):
-    """Make an invitation link for the current team (owners and admins)."""
-    form = InviteForm(request.POST)
-    if form.is_valid():
-        invitation = actions.invite(request.team, request.user, form.cleaned_data["role"])
-        link = request.build_absolute_uri(invitation_url(invitation))
-        messages.success(request, f"Invitation link (valid 7 days, one use): {link}")
+    """POST ``role``: make an invitation link for the current team (owners and admins).
+
+    The role must be one the inviter may give (``actions.invitable_roles``: an owner
+    any, an admin member or viewer); a higher or unknown role makes no invitation and
+    the Team page says why. 403 for a member or viewer. Redirects to the Team page,
+    whose message holds the link.
+    """
+    form = InviteForm(request.POST, roles=actions.invitable_roles(request.membership))
+    role = form.cleaned_data["role"] if form.is_valid() else request.POST.get("role", "")
+    try:
+        invitation = actions.invite(request.team, request.user, role)
+    except actions.InviteRefused as exc:
+        messages.error(request, f"No invitation made. {exc.message}")
+        return redirect("teams")
+    link = request.build_absolute_uri(invitation_url(invitation))
+    messages.success(request, f"Invitation link (valid 7 days, one use): {link}")
     return redirect("teams")
 
 

@@ -56,6 +56,60 @@ def test_a_member_cannot_make_invitations(client_for, teammate):
     assert not Invitation.objects.exists()
 
 
+def invite_options(html: str) -> list[str]:
+    """The roles offered by the Team page's invitation form ([] without one)."""
+    start = html.find(f'action="{reverse("invite")}"')
+    if start == -1:
+        return []
+    return re.findall(r'<option value="(\w+)"', html[start : html.index("</form>", start)])
+
+
+def test_an_admin_cannot_mint_admins_or_owners_by_invitation(client_for, team):
+    admin, _ = join(team, "carol", Role.ADMIN)
+    client = client_for(admin)
+    assert invite_options(client.get(reverse("teams")).content.decode()) == ["member", "viewer"]
+
+    for role in (Role.ADMIN, Role.OWNER):  # a forged post
+        response = client.post(reverse("invite"), {"role": role}, follow=True)
+        html = response.content.decode()
+        assert response.status_code == 200 and "No invitation made" in html
+        assert f"only an owner can invite as {role.label.lower()}" in html
+    assert not Invitation.objects.exists()
+    assert not AuditEntry.objects.filter(action="member.invited").exists()
+
+    for role in (Role.MEMBER, Role.VIEWER):
+        assert "Invitation link" in client.post(reverse("invite"), {"role": role}, follow=True).content.decode()
+    assert sorted(Invitation.objects.values_list("role", flat=True)) == ["member", "viewer"]
+
+
+def test_an_owner_invites_with_any_role(client_for, owner, team):
+    client = client_for(owner)
+    assert invite_options(client.get(reverse("teams")).content.decode()) == ["owner", "admin", "member", "viewer"]
+    for role in Role:
+        client.post(reverse("invite"), {"role": role})
+    assert sorted(Invitation.objects.values_list("role", flat=True)) == sorted(Role.values)
+
+
+def test_an_unknown_invitation_role_is_refused(client_for, owner):
+    response = client_for(owner).post(reverse("invite"), {"role": "superuser"}, follow=True)
+    assert "Choose one of the roles offered" in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_a_demoted_owner_can_no_longer_invite_admins_but_their_link_keeps_its_role(client_for, owner, team):
+    join(team, "olga", Role.OWNER)
+    client = client_for(owner)
+    client.post(reverse("invite"), {"role": "admin"})
+    Membership.objects.filter(team=team, user=owner).update(role=Role.ADMIN)
+
+    client.post(reverse("invite"), {"role": "admin"})
+    assert Invitation.objects.count() == 1  # the second one was refused
+
+    dave = make_user("dave")
+    client_for(dave).post(reverse("accept_invite", args=[Invitation.objects.get().token]))
+    assert Membership.objects.get(team=team, user=dave).role == Role.ADMIN
+
+
 def test_a_user_switches_between_teams(client_for, owner, team, outsider):
     other = outsider.teams.get()
     Membership.objects.create(team=other, user=owner, role=Role.MEMBER)

@@ -1,5 +1,5 @@
-"""Security: login throttling, CSRF on forms and htmx posts, and `check --deploy` with
-the production environment documented in docs/operations.md."""
+"""Security: login throttling, where a ``next`` may lead, CSRF on forms and htmx posts, and
+`check --deploy` with the production environment documented in docs/operations.md."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import throttle
+from tests.conftest import make_generation
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MESSAGE = "Too many failed attempts; try again in"
@@ -60,11 +62,46 @@ def test_the_lockout_ends_when_the_window_passes(client, owner, settings, monkey
     assert attempt(client, "alice", "pw-alice-123").status_code == 302
 
 
-def test_other_users_and_addresses_are_not_affected(client, owner, teammate, settings):
+def test_other_users_from_the_same_address_are_not_affected(client, owner, teammate, settings):
     fail(client, "alice", settings.LOGIN_FAILURE_LIMIT, ip="198.51.100.7")
-    assert attempt(client, "alice", "pw-alice-123", ip="203.0.113.9").status_code == 429  # the username is spent
+    assert attempt(client, "alice", "pw-alice-123", ip="198.51.100.7").status_code == 429
     # Another user from the same address still signs in: one person's typos do not lock the office.
     assert attempt(client, "bob", "pw-bob-123", ip="198.51.100.7").status_code == 302
+
+
+def test_guessing_from_elsewhere_cannot_lock_the_user_out(client, owner, settings):
+    """An attacker hammering alice's username from other addresses: each address is
+    stopped, and alice, from an address with no failures, signs in with her password."""
+    attackers = ["198.51.100.7", "198.51.100.8", "2001:db8:66::1"]
+    for ip in attackers:
+        fail(client, "alice", settings.LOGIN_FAILURE_LIMIT, ip=ip)
+        for _ in range(3):  # and keeps trying: refused before the password is checked
+            assert attempt(client, "alice", "wrong-password", ip=ip).status_code == 429
+    assert attempt(client, "alice", "pw-alice-123", ip=attackers[0]).status_code == 429
+
+    response = attempt(client, "alice", "pw-alice-123", ip="203.0.113.9")
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(owner.pk)
+    # Her sign-in did not lift the attacker's own refusal.
+    client.logout()
+    assert attempt(client, "alice", "pw-alice-123", ip=attackers[0]).status_code == 429
+
+
+def test_an_address_over_its_budget_is_refused_for_any_username(client, owner, teammate, settings):
+    per_user = settings.LOGIN_FAILURE_LIMIT
+    names = [f"user{n}" for n in range(settings.LOGIN_IP_FAILURE_LIMIT // per_user)]
+    for name in names:
+        fail(client, name, per_user, ip="198.51.100.7")
+    fail(client, "carol", settings.LOGIN_IP_FAILURE_LIMIT - per_user * len(names), ip="198.51.100.7")
+
+    refused = attempt(client, "bob", "pw-bob-123", ip="198.51.100.7")  # a username it never tried
+
+    assert refused.status_code == 429
+    assert MESSAGE in refused.content.decode()
+    assert 14 * 60 < int(refused["Retry-After"]) <= 15 * 60
+    assert "_auth_user_id" not in client.session
+    assert attempt(client, "bob", "pw-bob-123", ip="203.0.113.9").status_code == 302
 
 
 def test_the_address_budget_stops_spraying_across_usernames(client, owner, settings):
@@ -97,8 +134,8 @@ def test_no_user_enumeration(client, owner, settings):
     assert real.context["form"].errors == made_up.context["form"].errors
     fail(client, "alice", settings.LOGIN_FAILURE_LIMIT - 1, ip="198.51.100.7")
     fail(client, "nobody-by-this-name", settings.LOGIN_FAILURE_LIMIT - 1, ip="203.0.113.9")
-    real = attempt(client, "alice", "wrong-password", ip="192.0.2.1")
-    made_up = attempt(client, "nobody-by-this-name", "wrong-password", ip="192.0.2.2")
+    real = attempt(client, "alice", "wrong-password", ip="198.51.100.7")
+    made_up = attempt(client, "nobody-by-this-name", "wrong-password", ip="203.0.113.9")
     assert real.status_code == made_up.status_code == 429
     assert real.context["form"].errors == made_up.context["form"].errors
     assert f"{MESSAGE} 15 minutes." in made_up.content.decode()
@@ -161,6 +198,69 @@ def test_a_right_password_signs_in_as_before(client, owner):
     assert client.session["_auth_user_id"] == str(owner.pk)
 
 
+# --- where a `next` may lead ----------------------------------------------------------------
+
+HOSTILE_NEXT = {
+    "absolute": "https://evil.example/",
+    "scheme-relative": "//evil.example/path",
+    "backslashes": "/\\evil.example",
+    "javascript": "javascript:alert(1)",
+    "data": "data:text/html,<script>alert(1)</script>",
+    "very-long": "/history/?q=" + "a" * 5000,
+    "nul": "/history/\x00",
+    "header-splitting": "/history/\r\nSet-Cookie: hacked=1",
+    "bare-word": "javascript",
+    "view-name": "logout",
+}
+
+
+@pytest.mark.parametrize("value", HOSTILE_NEXT.values(), ids=HOSTILE_NEXT.keys())
+def test_favorite_never_follows_a_next_off_the_site(client_for, owner, key, value):
+    generation = make_generation(owner, owner.teams.get(), key)
+    client = client_for(owner)
+    url = reverse("favorite", args=[generation.uuid])
+
+    from_body = client.post(url, {"next": value})
+    from_query = client.post(url, QUERY_STRING=f"next={quote(value, safe='')}")
+
+    home = reverse("generation", args=[generation.uuid])
+    assert (from_body.status_code, from_body["Location"]) == (302, home)
+    assert (from_query.status_code, from_query["Location"]) == (302, home)
+    assert "hacked" not in from_body.cookies and not generation.favorited_by.exists()  # toggled twice
+
+
+def test_favorite_follows_a_next_on_the_site(client_for, owner, key):
+    generation = make_generation(owner, owner.teams.get(), key)
+    back = reverse("history") + "?q=boat&page=2"
+    response = client_for(owner).post(reverse("favorite", args=[generation.uuid]), {"next": back})
+    assert (response.status_code, response["Location"]) == (302, back)
+    assert list(generation.favorited_by.all()) == [owner]
+
+
+def test_over_https_a_next_may_not_drop_to_http(client_for, owner, key):
+    generation = make_generation(owner, owner.teams.get(), key)
+    url = reverse("favorite", args=[generation.uuid])
+    response = client_for(owner).post(url, {"next": "http://testserver/history/"}, secure=True)
+    assert response["Location"] == reverse("generation", args=[generation.uuid])
+
+
+@pytest.mark.parametrize("value", ["https://evil.example/", "//evil.example", "javascript:alert(1)"])
+def test_signing_in_never_follows_a_next_off_the_site(client, owner, value):
+    login = f"{reverse('login')}?next={quote(value, safe='')}"
+    assert "evil.example" not in client.get(login).content.decode()
+
+    response = client.post(login, {"username": "alice", "password": "pw-alice-123"}, REMOTE_ADDR="198.51.100.7")
+
+    assert (response.status_code, response["Location"]) == (302, reverse("studio"))
+    assert client.session["_auth_user_id"] == str(owner.pk)
+
+
+def test_signing_in_follows_a_next_on_the_site(client, owner):
+    login = f"{reverse('login')}?next={quote(reverse('history'))}"
+    response = client.post(login, {"username": "alice", "password": "pw-alice-123"}, REMOTE_ADDR="198.51.100.7")
+    assert response["Location"] == reverse("history")
+
+
 # --- CSRF ---------------------------------------------------------------------------------
 
 
@@ -174,8 +274,6 @@ def test_the_login_form_needs_its_csrf_token(owner):
 
 
 def test_an_htmx_post_needs_the_csrf_header(owner, key):
-    from tests.conftest import make_generation
-
     generation = make_generation(owner, owner.teams.get(), key)
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(owner)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import get_for_team, team_required
+from accounts.access import get_for_team, safe_next, team_required
 from videos import actions, billing
 from videos.lib import references
 from videos.lib.files import serve_file
@@ -149,12 +149,14 @@ def cancel(request, uuid):
 @require_POST
 @team_required
 def favorite(request, uuid):
-    """Toggle this generation among the member's favorites (htmx gets the button back)."""
+    """Toggle this generation among the member's favorites (htmx gets the button back).
+    Otherwise redirects to ``next`` when it stays on this site (``safe_next``), else to
+    the generation's page."""
     generation = get_for_team(request, Generation.objects.all(), uuid=uuid)
     is_favorite = actions.toggle_favorite(generation, request.user)
     if request.htmx:
         return render(request, "videos/_favorite.html", {"generation": generation, "is_favorite": is_favorite})
-    return redirect(request.POST.get("next") or reverse("generation", args=[generation.uuid]))
+    return redirect(safe_next(request, reverse("generation", args=[generation.uuid])))
 
 
 @require_POST
