@@ -213,8 +213,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if _BEHIND_TLS_PROXY else
 # For a check the deployment knowingly declines (e.g. "security.W021" without HSTS preload).
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 
-# Login throttling (accounts/throttle.py): failed sign-ins allowed per username and per
-# client address (an IPv6 /64) within a rolling window, before the password is checked.
+# Login throttling (accounts/throttle.py): failed sign-ins allowed per username from one
+# client address, and per client address (an IPv6 /64), within a rolling window, before the
+# password is checked.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
 LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20, minimum=1, maximum=100)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1, maximum=24 * 3600)
@@ -282,6 +283,11 @@ STUDIO_REFERENCE_URL_SECONDS = env_int("STUDIO_REFERENCE_URL_SECONDS", 24 * 3600
 STUDIO_HTTP_TIMEOUT = env_int("STUDIO_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
 STUDIO_MAX_VIDEO_BYTES = env_int("STUDIO_MAX_VIDEO_BYTES", 2 * 1024**3, minimum=1)
 STUDIO_DOWNLOAD_SECONDS = env_int("STUDIO_DOWNLOAD_SECONDS", 900, minimum=1)
+# Wall-clock deadlines of one gateway call, whole answer read (a host that trickles bytes
+# is cut off), and the largest answer read from a gateway's API (not a video), bytes.
+STUDIO_STATUS_SECONDS = env_int("STUDIO_STATUS_SECONDS", 10, minimum=1, maximum=600)
+STUDIO_SUBMIT_SECONDS = env_int("STUDIO_SUBMIT_SECONDS", 120, minimum=1, maximum=3600)
+STUDIO_MAX_ANSWER_BYTES = env_int("STUDIO_MAX_ANSWER_BYTES", 4 * 1024**2, minimum=1024)
 # How long a worker's claim on a task lasts; a worker that dies loses it after this long.
 STUDIO_LEASE_SECONDS = env_int("STUDIO_LEASE_SECONDS", 120, minimum=1, maximum=3600)
 # Sandbox fault injection, e.g. "5xx=0.1,429=0.05,garbage=0.05,slow=0.05,ghost=0.05,reset=0.05"
@@ -295,6 +301,11 @@ STUDIO_SWEEPERS = env_int("STUDIO_SWEEPERS", 1, minimum=1, maximum=64)
 STUDIO_SWEEP_BATCH = env_int("STUDIO_SWEEP_BATCH", 200, minimum=1, maximum=10_000)
 # Status queries in flight at once during a sweep (threads sharing the one HTTP client).
 STUDIO_POLL_CONCURRENCY = env_int("STUDIO_POLL_CONCURRENCY", 16, minimum=1, maximum=256)
+# At most this many status queries in flight to one gateway host, so a slow host cannot
+# take every slot from the others.
+STUDIO_POLL_PER_HOST = env_int(
+    "STUDIO_POLL_PER_HOST", max(1, STUDIO_POLL_CONCURRENCY // 2), minimum=1, maximum=STUDIO_POLL_CONCURRENCY
+)
 STUDIO_MAX_REFERENCE_BYTES = env_int("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 1024, minimum=1)
 STUDIO_MAX_REFERENCE_PIXELS = env_int("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000, minimum=1)
 # SSRF guard (videos/lib/http.py): the studio connects only to public addresses, except to the

@@ -11,11 +11,14 @@ submitted twice; every archived video matches the sandbox's file byte for byte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import date
@@ -30,7 +33,7 @@ from tests.conftest import add_key, database_env, make_generation
 from videos.models import ACTIVE_STATES, Billing, GatewayCircuit, Generation, LedgerEntry, Price, Task, TaskState
 from videos.sandbox import engine
 from videos.sandbox.models import SandboxJob
-from videos.worker import queue
+from videos.worker import queue, tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,3 +132,162 @@ def test_nothing_is_lost_or_paid_twice_when_the_gateway_and_the_worker_fail(
     held = set(Generation.objects.filter(billing=Billing.HELD).values_list("task__state", flat=True))
     assert held <= {TaskState.NEEDS_ATTENTION}
     assert len(generations) == Generation.objects.count()
+
+
+# --- one slow gateway, another team's tasks ----------------------------------------------------
+
+
+class TrickleHandler(socketserver.BaseRequestHandler):
+    """A gateway that promises a 100,000-byte answer and sends one byte a second: far slower
+    than any whole answer should take, yet never slow enough for a per-read timeout."""
+
+    def handle(self):
+        self.request.settimeout(5)
+        with contextlib.suppress(OSError):
+            self.request.recv(65536)
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+            for _ in range(60):  # bounded: at most a minute per connection
+                if self.server.stopping.is_set():
+                    return
+                self.request.sendall(b" ")
+                time.sleep(1)
+
+
+@contextlib.contextmanager
+def trickling_gateway():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), TrickleHandler)
+    server.daemon_threads = True
+    server.stopping = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()
+
+
+def follow_polls(task_pk: int, seconds: float, stop=lambda task: False) -> list[float]:
+    """Watch a task for up to ``seconds``: the lag of each poll (its time past the task's
+    ``next_poll_at``), in seconds."""
+    lags, last = [], Task.objects.get(pk=task_pk)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not stop(last):
+        time.sleep(0.05)
+        now = timezone.now()
+        task = Task.objects.get(pk=task_pk)
+        if task.polls > last.polls and last.next_poll_at is not None:
+            lags.append((now - last.next_poll_at).total_seconds())
+        last = task
+    return lags
+
+
+def test_a_trickling_gateway_does_not_delay_another_teams_tasks(live_server, owner, team, outsider, settings):
+    """Team B's own gateway trickles its status answers; team A's sandbox task is still
+    polled on its cadence (lag under 2 s), and B's queries are cut off at their deadline."""
+    from django.db import connections
+
+    from videos.lib import http
+    from videos.worker import sweep
+
+    settings.STUDIO_STATUS_SECONDS = 3
+    settings.STUDIO_POLL_CONCURRENCY = 4
+    settings.STUDIO_POLL_PER_HOST = 2
+    settings.STUDIO_SANDBOX_RUN_SECONDS = 9
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"
+    http.use_transport(None)  # the real network stack, loopback only
+    with trickling_gateway() as slow_url:
+        settings.STUDIO_ALLOWED_PRIVATE_HOSTS = [live_server.url, slow_url]
+        other_team = outsider.teams.get()
+        slow_key = add_key(outsider, other_team, secret="sk-team-b-0001", base_url=f"{slow_url}/v1")
+        with mock.patch.object(queue, "enqueue"):
+            slow = [make_generation(outsider, other_team, slow_key, prompt=f"b {i}") for i in range(6)]
+            healthy_key = add_key(owner, team, secret="sk-team-a-0001", base_url=f"{live_server.url}/sandbox/openai")
+            healthy = make_generation(owner, team, healthy_key, prompt="a lighthouse", duration=1)
+            Task.objects.filter(generation__in=slow).update(
+                state=TaskState.PROCESSING, external_id="video_slow", submitted_at=timezone.now()
+            )
+            tasks.submit_task(healthy.task.pk)
+            Task.objects.update(next_poll_at=timezone.now())
+
+            def loop():
+                try:
+                    sweep.sweep_loop(20, requeue=False)
+                finally:
+                    connections.close_all()
+
+            worker = threading.Thread(target=loop)
+            started = time.monotonic()
+            worker.start()
+            lags = follow_polls(healthy.task.pk, 25, stop=lambda task: not task.is_active or task.state == "archiving")
+            worker.join(timeout=60)
+    print(f"healthy task: {len(lags)} polls, lags {[round(lag, 2) for lag in lags]} s")
+    task = Task.objects.get(pk=healthy.task.pk)
+    assert task.state == TaskState.ARCHIVING, (task.state, task.last_error)  # the sandbox finished it
+    assert len(lags) >= 2 and max(lags) < 2.0, lags  # on its cadence (3 s) + under 2 s
+    assert time.monotonic() - started < 40
+    slow_tasks = Task.objects.filter(generation__in=slow)
+    assert set(slow_tasks.values_list("state", flat=True)) == {TaskState.PROCESSING}  # never failed for it
+    cut_off = [t for t in slow_tasks if "did not answer in full (DeadlineExceeded)" in t.last_error]
+    assert len(cut_off) >= 2  # each query ended at its 3 s deadline, to be retried later
+
+
+# --- a worker killed mid-flight: how soon polling resumes --------------------------------------
+
+
+LOOP = """
+import django
+django.setup()
+from videos.worker import sweep
+sweep.sweep_loop(600, requeue=False, takeover={takeover})
+"""
+
+
+def test_polling_resumes_within_a_lease_and_a_cadence_after_kill_9(live_server, owner, team, settings):
+    """The sweep loop is killed with SIGKILL while its tasks are in flight; a new worker
+    process takes over the dead loop's slot at once (its holder is gone), and every task is
+    polled again within STUDIO_LEASE_SECONDS + its cadence (plus the new process's start)."""
+    lease_s, cadence_s = 3, 3.0
+    settings.STUDIO_SANDBOX_RUN_SECONDS = 120  # the tasks stay in flight for the whole test
+    key = add_key(owner, team, secret="sk-resume-0001", base_url=f"{live_server.url}/sandbox/openai")
+    with mock.patch.object(queue, "enqueue"):
+        generations = [make_generation(owner, team, key, prompt=f"resume {i}", duration=1) for i in range(6)]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        **database_env(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STUDIO_LEASE_SECONDS": str(lease_s),
+        "STUDIO_POLL_CONCURRENCY": "4",
+        "Q_SYNC": "true",
+        "STUDIO_SANDBOX_URL": f"{live_server.url}/sandbox",
+        "STUDIO_ALLOWED_PRIVATE_HOSTS": live_server.url,
+    }
+    start = lambda takeover: subprocess.Popen(  # noqa: E731
+        [sys.executable, "-c", LOOP.format(takeover=takeover)], cwd=ROOT, env=env, start_new_session=True
+    )
+    ids = [g.task.pk for g in generations]
+    worker = start(False)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and Task.objects.filter(pk__in=ids, polls__lt=2).exists():
+            time.sleep(0.2)
+        assert not Task.objects.filter(pk__in=ids, polls__lt=2).exists(), "the first worker never polled"
+        kill(worker)
+        killed_at = time.monotonic()
+        polls_then = dict(Task.objects.filter(pk__in=ids).values_list("pk", "polls"))
+        worker = start(True)
+        resumed: dict[int, float] = {}
+        while time.monotonic() < killed_at + 60 and len(resumed) < len(ids):
+            for pk, polls in Task.objects.filter(pk__in=ids).values_list("pk", "polls"):
+                if polls > polls_then[pk] and pk not in resumed:
+                    resumed[pk] = time.monotonic() - killed_at
+            time.sleep(0.1)
+    finally:
+        kill(worker)
+    slowest = max(resumed.values(), default=float("inf"))
+    print(f"polling resumed {slowest:.1f} s after kill -9 (lease {lease_s} s, cadence {cadence_s:g} s)")
+    assert len(resumed) == len(ids)
+    # The new process's own start (Django, the database) counts against it too: 3 s at most.
+    assert slowest <= lease_s + cadence_s + 3.0, resumed

@@ -48,7 +48,7 @@ def test_a_gateway_that_keeps_failing_is_paused_and_resumes_by_itself(gateway, o
         )
     )
     tasks.sweep()  # five transient failures at sandbox.test: the circuit opens
-    state = GatewayCircuit.objects.get(host="http://sandbox.test:80")
+    state = GatewayCircuit.objects.get(scope="http://sandbox.test:80")
     assert state.open_until is not None and state.open_until > timezone.now()
     before = gets(gateway, "sandbox.test")
     due_now()
@@ -71,7 +71,7 @@ def test_a_gateway_that_keeps_failing_is_paused_and_resumes_by_itself(gateway, o
     due_now()
     tasks.sweep()
     assert gets(gateway, "sandbox.test") == before + 5
-    assert GatewayCircuit.objects.get(host="http://sandbox.test:80").open_until is None
+    assert GatewayCircuit.objects.get(scope="http://sandbox.test:80").open_until is None
     assert not Task.objects.filter(state=TaskState.FAILED).exists()
 
 
@@ -107,3 +107,89 @@ def test_reapi_tasks_get_48_hours(gateway, owner, team):
     assert Task.objects.get(generation=young).state == TaskState.PROCESSING
     failed = Task.objects.get(generation=old)
     assert failed.state == TaskState.FAILED and "within 48 hours" in failed.last_error
+
+
+# --- one key's bad luck is that key's -----------------------------------------------------------
+
+
+def test_429s_on_one_teams_key_pause_that_key_only(gateway, owner, team, outsider):
+    """Six 429s on team B's key open B's key circuit; team A's task on the same host is
+    polled on its cadence all along, and the host's own circuit stays closed."""
+    other_team = outsider.teams.get()
+    a_key = add_key(owner, team, secret="sk-team-a-0001")
+    b_key = add_key(outsider, other_team, secret="sk-team-b-0001", label="B")
+    b_tasks = running(outsider, other_team, b_key, n=6, prompt="busy")
+    (a_generation,) = running(owner, team, a_key, prompt="calm")
+    b_auth = f"Bearer {b_key.reveal()}"
+    gateway.faults.append(
+        (lambda r: r.method == "GET" and r.headers.get("Authorization") == b_auth, lambda r: httpx.Response(429))
+    )
+    gateway.faults.append(
+        (
+            lambda r: r.method == "GET",
+            lambda r: httpx.Response(200, json={"id": "calm-0", "status": "processing", "progress": 20}),
+        )
+    )
+
+    tasks.sweep()
+    due_now()
+    before = Task.objects.get(generation=a_generation).polls
+    tasks.sweep()
+
+    assert Task.objects.get(generation=a_generation).polls == before + 1  # not paused
+    host = GatewayCircuit.objects.filter(scope="http://sandbox.test:80").first()
+    assert host is None or (host.open_until is None and host.failures == 0)  # the host answered
+    key_circuit = GatewayCircuit.objects.get(scope=circuit.key_scope(b_key))
+    assert key_circuit.open_until is not None and key_circuit.open_until > timezone.now()
+    b_polls = sum(t.polls for t in Task.objects.filter(generation__in=b_tasks))
+    tasks.sweep()  # B's key is paused: its tasks are not asked again
+    assert sum(t.polls for t in Task.objects.filter(generation__in=b_tasks)) == b_polls
+
+
+def test_timeouts_and_5xx_count_against_the_host_for_everyone(gateway, owner, team, outsider):
+    other_team = outsider.teams.get()
+    a_key = add_key(owner, team, secret="sk-team-a-0002")
+    b_key = add_key(outsider, other_team, secret="sk-team-b-0002", label="B")
+    running(outsider, other_team, b_key, n=3, prompt="down")
+    running(owner, team, a_key, n=3, prompt="also")
+    gateway.faults.append((lambda r: r.method == "GET", lambda r: httpx.Response(503)))
+    tasks.sweep()
+    host = GatewayCircuit.objects.get(scope="http://sandbox.test:80")
+    assert host.open_until is not None  # six failures from two teams: the host is down for all
+    assert not GatewayCircuit.objects.filter(scope__startswith="key:", open_until__isnull=False).exists()
+
+
+# --- a worker that dies: its sweep slot is taken over ----------------------------------------------
+
+
+def test_a_starting_worker_takes_the_slot_of_a_loop_that_died_here(db, settings):
+    import os
+    import subprocess
+    import sys
+
+    from videos.models import WorkerLease
+    from videos.worker import sweep
+
+    settings.STUDIO_SWEEPERS = 1
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = sweep.this_process().rpartition(":")[0]
+    lease = timezone.now() + timedelta(seconds=60)
+    for holder, taken in [(f"{here}:{os.getpid()}", False), ("elsewhere:1", False), (f"{here}:{gone.pid}", True)]:
+        WorkerLease.objects.update_or_create(
+            name="sweeper", defaults={"token": "old", "leased_until": lease, "holder": holder}
+        )
+        assert (sweep._take_a_slot("new", takeover=True) == "sweeper") is taken, holder
+        assert sweep._take_a_slot("newer", takeover=False) is None  # without takeover: held is held
+
+
+def test_a_worker_process_that_starts_queues_a_takeover(settings, monkeypatch):
+    from videos.worker import queue
+
+    queued = []
+    monkeypatch.setattr(queue, "enqueue", lambda func, *args: queued.append(func))
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", False)
+    from django_q.signals import post_spawn
+
+    post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert queued == ["videos.worker.tasks.take_over_sweep"]

@@ -11,3 +11,11 @@ class VideosConfig(AppConfig):
         from videos.lib import http
 
         http.allow_gateway_hosts(cls.default_base_url for cls in REGISTRY.values())
+
+        # A worker process that starts (a new cluster, after a crash perhaps) queues a sweep
+        # loop that takes over a dead loop's slot at once rather than after its lease.
+        from django_q.signals import post_spawn
+
+        from videos.worker.tasks import on_worker_start
+
+        post_spawn.connect(on_worker_start, dispatch_uid="studio-take-over-sweep")

@@ -448,11 +448,14 @@ class Event(models.Model):
 
 
 class WorkerLease(models.Model):
-    """A named lease held by one worker loop at a time (the poller's sweep loop)."""
+    """A named lease held by one worker loop at a time (the poller's sweep loop).
+    ``holder`` is ``host:pid`` of the process holding it, so a cluster starting on the same
+    host can tell a slot whose holder died (and take it at once) from one in use."""
 
     name = models.CharField(max_length=40, unique=True)
     token = models.CharField(max_length=32, blank=True)
     leased_until = models.DateTimeField(null=True, blank=True)
+    holder = models.CharField(max_length=300, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -578,14 +581,15 @@ class Notification(models.Model):
 
 
 class GatewayCircuit(models.Model):
-    """A per-gateway circuit breaker: polling of ``host`` pauses until ``open_until``
-    after repeated transient failures, and resumes by itself (``videos.worker.circuit``)."""
+    """A circuit breaker: polling through ``scope`` (a gateway host or one key) pauses
+    until ``open_until`` after repeated failures, and resumes by itself
+    (``videos.worker.circuit``)."""
 
-    host = models.CharField(max_length=300, unique=True, help_text="scheme://host:port")
+    scope = models.CharField(max_length=300, unique=True, help_text="scheme://host:port, or key:<uuid>")
     failures = models.PositiveIntegerField(default=0)
     trips = models.PositiveIntegerField(default=0)
     open_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return self.host
+        return self.scope

@@ -5,24 +5,34 @@ wire format, sends it through ``videos.lib.http``, and reads the answers back in
 ``Submission`` / ``PollResult``. Errors are ``GatewayError`` and say whether
 they are permanent (stop, show the gateway's message) or transient (retry), and
 for a submit whether the gateway may have created the task anyway.
+
+Everything a gateway says leaves its adapter redacted: an answer's body is rid of the
+adapter's own key as ``request`` reads it (a gateway may echo the key, ``Incorrect API
+key provided: sk-…``), and every ``Submission``, ``PollResult`` and ``GatewayError``
+out of ``submit`` and ``poll`` is redacted again, the generic secret patterns
+(``vault.redact``) included, so what the worker stores and the pages show never holds it.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import enum
+import functools
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from videos.lib import http, media
+from videos.lib import http, media, vault
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +204,13 @@ class Gateway:
     Subclasses set the class attributes and implement ``build_request``,
     ``submit``, ``poll`` and ``result_download``. ``STATUS_MAP`` maps the dialect's
     status words (lower case) to ``GatewayStatus``, for ``status_for``.
+
+    The key's secret never leaves in anything the gateway said: ``request`` masks it in
+    every answer body (``vault.KeyRedactor``: the whole secret, or a prefix of more than
+    8 characters, plain, percent-encoded or JSON-escaped, in any case, becomes
+    ``••••last4``), and each subclass's ``submit`` and ``poll`` are wrapped (by
+    ``__init_subclass__``) so their ``Submission``/``PollResult`` and any
+    ``GatewayError`` they raise pass through ``redact_outcome``/``redact_error``.
     """
 
     do_not_call_in_templates = True  # templates read the class's attributes
@@ -209,7 +226,17 @@ class Gateway:
     def __init__(self, base_url: str, api_key: str, *, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        self._mask_key = vault.KeyRedactor(api_key)
         self._client = client
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap the subclass's own ``submit`` and ``poll`` (``_redacting``): whatever they
+        return or raise is redacted on its way out, for every dialect, present or future."""
+        super().__init_subclass__(**kwargs)
+        for name in ("submit", "poll"):
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "redacts_answers", False):
+                setattr(cls, name, _redacting(method))
 
     def __repr__(self) -> str:  # never show the key
         return f"<{type(self).__name__} {self.base_url}>"
@@ -301,6 +328,56 @@ class Gateway:
         """Seconds to wait before the next poll of a task submitted ``age_s`` seconds ago."""
         return 5.0
 
+    # --- redaction: nothing the gateway says leaves with the key in it -------------------
+
+    def redact_key(self, value: Any) -> Any:
+        """``value`` (text, or a decoded answer of dicts, lists and scalars) with this
+        adapter's key masked in every string and dict key (``vault.KeyRedactor``); only
+        the key, so a video URL or task id keeps working unless it carries the key."""
+        return self._mask_key.value(value)
+
+    def redact(self, value: Any) -> Any:
+        """``value`` (as for ``redact_key``) with this adapter's key masked and the generic
+        secret patterns (``vault.redact``: bearer tokens, ``?key=``, ``"key": "…"``…)
+        replaced, in every string and dict key; the shape kept (tuples become lists)."""
+        return vault.redact_value(value, lambda text: vault.redact(self._mask_key(text)))
+
+    def redact_error(self, error: GatewayError) -> GatewayError:
+        """``error`` itself, its ``message`` (and ``args``) and ``raw`` redacted (``redact``)."""
+        error.message = self.redact(error.message)
+        error.args = (error.message, *error.args[1:])
+        error.raw = self.redact(error.raw)
+        return error
+
+    def redact_outcome(self, outcome: Any) -> Any:
+        """A copy of a ``Submission`` or ``PollResult`` fit to store and show: its ``raw``,
+        ``status_word`` and (a PollResult's) ``error`` redacted (``redact``), its
+        ``video_url`` rid of the key only (``redact_key``: a video URL that carries the key
+        is stored masked, so its download fails and the archive says so). Anything else is
+        returned as it is.
+
+        Raises a transient, ``maybe_created`` GatewayError when a Submission's task id
+        carries the key (as it is, or masked by ``request`` already): masked it could not
+        be followed, and as it is it cannot be stored.
+        """
+        if isinstance(outcome, Submission):
+            raw = self.redact(outcome.raw)
+            external_id = outcome.external_id
+            if self.redact_key(external_id) != external_id or self._mask_key.shown in external_id:
+                raise GatewayError(
+                    f"{self.label} answered with the key in its task id", permanent=False, maybe_created=True, raw=raw
+                )
+            return dataclasses.replace(outcome, status_word=self.redact(outcome.status_word), raw=raw)
+        if isinstance(outcome, PollResult):
+            return dataclasses.replace(
+                outcome,
+                status_word=self.redact(outcome.status_word),
+                raw=self.redact(outcome.raw),
+                video_url=self.redact_key(outcome.video_url),
+                error=self.redact(outcome.error),
+            )
+        return outcome
+
     # --- helpers for subclasses ------------------------------------------------------
 
     def parse_answer(
@@ -389,16 +466,26 @@ class Gateway:
         return self.auth_headers() if same_origin(url, self.base_url) else {}
 
     def request(self, method: str, path: str, *, submit: bool = False, **kwargs) -> Any:
-        """Send one request to ``base_url + path`` and return the decoded JSON body.
+        """Send one request to ``base_url + path`` and return the decoded JSON body, with
+        this adapter's key masked wherever the gateway echoed it (``redact_key``).
 
-        Classifies failures into GatewayError. With ``submit=True`` a failure
-        after the request may have reached the gateway is marked
-        ``maybe_created``; a connection that never opened is not.
+        Classifies failures into GatewayError (its message and ``raw`` redacted,
+        ``redact_error``). With ``submit=True`` a failure after the request may have
+        reached the gateway is marked ``maybe_created``; a connection that never opened is not.
         """
         url = self.base_url + path
         headers = {**self.auth_headers(), **kwargs.pop("headers", {})}
         try:
-            response = self.client.request(method, url, headers=headers, **kwargs)
+            response = http.fetch(
+                self.client,
+                method,
+                url,
+                # docs/gateways.md §7: a host that is slow, huge or trickling is cut off here.
+                deadline_s=settings.STUDIO_SUBMIT_SECONDS if submit else settings.STUDIO_STATUS_SECONDS,
+                max_bytes=settings.STUDIO_MAX_ANSWER_BYTES,
+                headers=headers,
+                **kwargs,
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
             raise GatewayError(
                 str(exc)
@@ -412,16 +499,18 @@ class Gateway:
                 permanent=False,
                 maybe_created=submit,
             ) from exc
-        body = _json_or_text(response)
+        body = self.redact_key(_json_or_text(response))
         if response.status_code >= 400 or response.status_code in (301, 302, 303, 307, 308):
-            raise self.error_from_response(response, body, submit=submit)
+            raise self.redact_error(self.error_from_response(response, body, submit=submit))
         if not isinstance(body, dict):
-            raise GatewayError(
-                f"{self.label} answered HTTP {response.status_code} without a JSON object",
-                permanent=False,
-                maybe_created=submit,
-                status_code=response.status_code,
-                raw=_truncate(body),
+            raise self.redact_error(
+                GatewayError(
+                    f"{self.label} answered HTTP {response.status_code} without a JSON object",
+                    permanent=False,
+                    maybe_created=submit,
+                    status_code=response.status_code,
+                    raw=_truncate(body),
+                )
             )
         return body
 
@@ -450,6 +539,24 @@ class Gateway:
         if isinstance(body, str):
             return body[:300]
         return ""
+
+
+def _redacting(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` (an adapter's ``submit`` or ``poll``) with its outcome redacted
+    (``Gateway.redact_outcome``) and any GatewayError it raises redacted in place
+    (``Gateway.redact_error``) before it is raised on. Other exceptions pass untouched."""
+
+    @functools.wraps(method)
+    def redacted(self: Gateway, *args: Any, **kwargs: Any) -> Any:
+        try:
+            outcome = method(self, *args, **kwargs)
+        except GatewayError as error:
+            self.redact_error(error)
+            raise
+        return self.redact_outcome(outcome)
+
+    redacted.redacts_answers = True  # type: ignore[attr-defined]
+    return redacted
 
 
 def same_origin(url: str, base_url: str) -> bool:

@@ -363,6 +363,65 @@ def use_transport(transport: httpx.BaseTransport | None) -> None:
         _transport = transport
 
 
+# --- requests with a wall-clock deadline ------------------------------------------------------
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The whole exchange took longer than its wall-clock deadline (a host trickling
+    bytes slower than the per-read timeout ever notices)."""
+
+
+class AnswerTooLarge(httpx.HTTPError):
+    """The answer is larger than the byte cap the caller set."""
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    try:
+        return int(response.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def read_timeout(deadline_s: float) -> httpx.Timeout:
+    """Per-phase timeouts that never outlast ``deadline_s``: each read, write and pool wait
+    at most ``STUDIO_HTTP_TIMEOUT`` seconds, the connect at most 10, all at most the deadline."""
+    per_read = min(float(settings.STUDIO_HTTP_TIMEOUT), deadline_s)
+    return httpx.Timeout(per_read, connect=min(10.0, deadline_s))
+
+
+def fetch(
+    client: httpx.Client, method: str, url: str, *, deadline_s: float, max_bytes: int, **kwargs
+) -> httpx.Response:
+    """Send one request with ``client`` and read its whole answer within ``deadline_s``
+    wall-clock seconds and ``max_bytes`` bytes; the answer, with its body read.
+
+    The deadline is checked after every network read, so a host that trickles one byte at
+    a time is cut off however slowly it goes (each read itself waits at most
+    ``read_timeout``); an answer whose ``Content-Length`` is over ``max_bytes`` is refused
+    before its body is read. Raises DeadlineExceeded, AnswerTooLarge, or httpx's own
+    errors (``httpx.HTTPError``; BlockedAddress/BlockedURL from the address guard).
+    """
+    deadline = time.monotonic() + deadline_s
+    with client.stream(method, url, timeout=read_timeout(deadline_s), **kwargs) as response:
+        declared = _declared_length(response)
+        if declared is not None and declared > max_bytes:
+            raise AnswerTooLarge(f"the answer is {declared} bytes; at most {max_bytes} are read")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise AnswerTooLarge(f"the answer is over {max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(f"the answer took over {deadline_s:g} s")
+    # The body is decoded already: the new response must not decode it again.
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=response.request)
+
+
 class DownloadError(Exception):
     """A download failed. ``permanent`` is False when trying again may work."""
 
@@ -388,17 +447,17 @@ def download_to_tempfile(
     headers: dict[str, str] | None = None,
     max_bytes: int | None = None,
     deadline_s: float | None = None,
-    chunk_size: int = 1024 * 1024,
     on_chunk: Callable[[int], None] | None = None,
 ) -> Download:
     """Stream ``url`` into a temporary file, hashing on the way; memory stays flat.
 
-    ``on_chunk(bytes_so_far)`` is called after each chunk (the archive renews its
-    lease there); whatever it raises aborts the download.
+    ``on_chunk(bytes_so_far)`` is called after each network read (the archive renews
+    its lease there, by time); whatever it raises aborts the download.
 
-    ``max_bytes`` (default ``STUDIO_MAX_VIDEO_BYTES``) caps the size and
-    ``deadline_s`` (default ``STUDIO_DOWNLOAD_SECONDS``) the wall-clock time,
-    since httpx's read timeout bounds each read, not the whole body. Raises
+    ``max_bytes`` (default ``STUDIO_MAX_VIDEO_BYTES``) caps the size (a larger
+    ``Content-Length`` is refused before the body is read) and ``deadline_s`` (default
+    ``STUDIO_DOWNLOAD_SECONDS``) the wall-clock time, checked after every read, since
+    httpx's read timeout bounds each read, not the whole body. Raises
     DownloadError: permanent for 4xx answers, oversize files and URLs the SSRF
     guard refuses (or that are not http(s)) or that cannot be parsed at all,
     transient for network errors, 5xx and deadlines. A partial file is always removed.
@@ -408,12 +467,19 @@ def download_to_tempfile(
     except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
         raise DownloadError("the video URL is not a valid URL", permanent=True) from exc
     max_bytes = max_bytes or settings.STUDIO_MAX_VIDEO_BYTES
-    deadline = time.monotonic() + (deadline_s or settings.STUDIO_DOWNLOAD_SECONDS)
+    deadline_s = deadline_s or settings.STUDIO_DOWNLOAD_SECONDS
+    deadline = time.monotonic() + deadline_s
+    # Each read waits at most a third of a lease, so a download that stalls ends before
+    # the archive's lease (renewed between reads) could lapse.
+    timeout = read_timeout(min(deadline_s, settings.STUDIO_LEASE_SECONDS / 3))
     fd, path = tempfile.mkstemp(prefix="studio-dl-", suffix=".part")
     digest = hashlib.sha256()
     size = 0
     try:
-        with os.fdopen(fd, "wb") as out, client().stream("GET", url, headers=headers or {}) as resp:
+        with (
+            os.fdopen(fd, "wb") as out,
+            client().stream("GET", url, headers=headers or {}, timeout=timeout) as resp,
+        ):
             if resp.status_code >= 400:
                 raise DownloadError(
                     f"the video download answered HTTP {resp.status_code}",
@@ -421,7 +487,10 @@ def download_to_tempfile(
                 )
             if resp.status_code >= 300:
                 raise DownloadError(f"the video download redirected (HTTP {resp.status_code})")
-            for chunk in resp.iter_bytes(chunk_size):
+            declared = _declared_length(resp)
+            if declared is not None and declared > max_bytes:
+                raise DownloadError(f"the video is {declared} bytes, over the {max_bytes}-byte cap", permanent=True)
+            for chunk in resp.iter_bytes():  # each network read: the deadline holds however slow
                 size += len(chunk)
                 if size > max_bytes:
                     raise DownloadError(f"the video is larger than {max_bytes} bytes", permanent=True)

@@ -16,14 +16,10 @@ from videos.gateways.base import GatewayStatus, PollResult
 from videos.models import Task, TaskState
 from videos.timeline import clean_text, record, scrub
 from videos.worker.adapters import STATE_FOR_STATUS, StepError, adapter_for
-from videos.worker.leases import release, reschedule
+from videos.worker.leases import lease_length, release, reschedule
 from videos.worker.outcomes import backoff, fail
 from videos.worker.queue import ARCHIVE, enqueue_on_commit
 from videos.worker.submit import STATUS_WORD_CHARS
-
-#: How long after a task reaches ``archiving`` the sweep re-queues its archive if no
-#: worker has claimed it (the queued nudge was lost), seconds.
-ARCHIVE_RESCUE_S = 60.0
 
 
 def step_poll(task: Task, token: str) -> None:
@@ -104,7 +100,8 @@ def apply_poll_result(
         if reschedule(
             task,
             token,
-            ARCHIVE_RESCUE_S,
+            # Due again (the archive re-queued) if no worker holds it a lease from now.
+            lease_length().total_seconds(),
             state=TaskState.ARCHIVING,
             progress=100,
             result_url=result.video_url[:2000],

@@ -36,3 +36,4 @@ def enqueue_on_commit(func: str, *args) -> None:
 SUBMIT = "videos.worker.tasks.submit_task"
 ARCHIVE = "videos.worker.tasks.archive_task"
 SWEEP_LOOP = "videos.worker.tasks.sweep_loop"
+TAKE_OVER = "videos.worker.tasks.take_over_sweep"

@@ -11,10 +11,11 @@ ever lost. The gateway's cadence, not this loop, decides when each task is polle
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,15 +27,15 @@ from videos.gateways import Gateway
 from videos.models import SWEEP_STATES, Task, TaskState, WorkerLease
 from videos.worker import circuit, queue
 from videos.worker.archive import step_archive
-from videos.worker.leases import claim, claim_due, release, reschedule
-from videos.worker.poll import ARCHIVE_RESCUE_S, apply_poll, fetch_poll, prepare_poll, step_poll
+from videos.worker.leases import claim, claim_due, lease_length, release, reschedule
+from videos.worker.poll import prepare_poll, step_poll
+from videos.worker.poller import Poller
 from videos.worker.submit import step_stale_submit, step_submit
 
 log = logging.getLogger(__name__)
 
 SWEEPER = "sweeper"
 SWEEP_LOOP_SECONDS = 10.0
-SWEEPER_LEASE = timedelta(seconds=45)
 
 STEPS = {
     TaskState.PENDING: step_submit,
@@ -70,21 +71,25 @@ def process_task(task_id: int, states: Iterable[str], *, lease: timedelta | None
     return True
 
 
-def sweep_once(limit: int | None = None) -> int:
+def sweep_once(limit: int | None = None, *, poller: Poller | None = None) -> int:
     """Claim and advance every due task (up to ``limit``, default ``STUDIO_SWEEP_BATCH``);
-    returns how many were handled.
+    returns how many were claimed.
 
-    Status queries go out concurrently (``STUDIO_POLL_CONCURRENCY`` threads sharing
-    the one HTTP client); their answers are applied here, in this thread. Archives
-    are queued for a worker of their own, so one large download never holds up
-    polling. A gateway host whose circuit is open is not polled: its tasks wait
-    until it closes.
+    Status queries go to ``poller`` (see ``videos.worker.poller``): without one, a poller
+    of this sweep's own, whose answers are all applied before it returns; the sweep loop
+    passes its own and collects answers as they arrive, so a slow host never holds up
+    the others. Archives are queued for a worker of their own, so one large download
+    never holds up polling. A host or key whose circuit is open is not polled: its tasks
+    wait until it closes.
     """
+    own = poller is None
+    poller = Poller() if own else poller
     token, tasks = claim_due(limit or settings.STUDIO_SWEEP_BATCH)
     to_poll: list[tuple[Task, Gateway]] = []
     for task in tasks:
         if task.state == TaskState.ARCHIVING:
-            reschedule(task, token, ARCHIVE_RESCUE_S)
+            # Due again only if no archive claims it within a lease (its nudge was lost).
+            reschedule(task, token, lease_length().total_seconds())
             queue.enqueue(queue.ARCHIVE, task.pk)
         elif task.state in (TaskState.QUEUED, TaskState.PROCESSING):
             gateway = prepare_poll(task, token)
@@ -92,51 +97,27 @@ def sweep_once(limit: int | None = None) -> int:
                 to_poll.append((task, gateway))
         else:
             run_step(task, token)
-    to_poll = _hold_paused(to_poll, token)
-    if to_poll:
-        _poll_all(to_poll, token)
+    for task, gateway in _hold_paused(to_poll, token):
+        poller.send(task, token, gateway, wait=own)
+    if own:
+        poller.drain()
     return len(tasks)
 
 
 def _hold_paused(to_poll: list[tuple[Task, Gateway]], token: str) -> list[tuple[Task, Gateway]]:
-    """Reschedule the tasks whose host's circuit is open to when it closes; the rest."""
-    paused = circuit.open_hosts({circuit.host_of(gateway.base_url) for _, gateway in to_poll})
+    """Reschedule the tasks whose host's or key's circuit is open to when it closes; the rest."""
+    scopes = {task.pk: circuit.scopes_for(gateway, task.generation.key) for task, gateway in to_poll}
+    paused = circuit.open_scopes(set().union(*scopes.values()) if scopes else set())
     if not paused:
         return to_poll
     kept = []
     for task, gateway in to_poll:
-        until = paused.get(circuit.host_of(gateway.base_url))
+        until = max((paused[s] for s in scopes[task.pk] if s in paused), default=None)
         if until is None:
             kept.append((task, gateway))
         else:
             release(task, token, next_poll_at=until)
     return kept
-
-
-def _poll_all(to_poll: list[tuple[Task, Gateway]], token: str) -> None:
-    """Fetch every status (in threads when there are several), apply each answer here,
-    and tell the circuit breaker how each host did."""
-    fetch = lambda pair: fetch_poll(pair[1], pair[0])  # noqa: E731
-    parallel = len(to_poll) > 1 and settings.STUDIO_POLL_CONCURRENCY > 1
-    outcomes = _poll_pool().map(fetch, to_poll) if parallel else map(fetch, to_poll)
-    tally: dict[str, list[int]] = {}
-    for (task, gateway), outcome in zip(to_poll, outcomes, strict=True):
-        guarded(apply_poll, task, token, gateway, outcome)
-        transient = isinstance(outcome, Exception) and not getattr(outcome, "permanent", False)
-        counts = tally.setdefault(circuit.host_of(gateway.base_url), [0, 0])
-        counts[1 if transient else 0] += 1
-    for host, (successes, failures) in tally.items():
-        circuit.record(host, successes=successes, failures=failures)
-
-
-_pool: ThreadPoolExecutor | None = None
-
-
-def _poll_pool() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=settings.STUDIO_POLL_CONCURRENCY, thread_name_prefix="poll")
-    return _pool
 
 
 def seconds_until_next_due(default: float) -> float:
@@ -162,14 +143,35 @@ def sweeper_slots() -> list[str]:
     return [SWEEPER] + [f"{SWEEPER}-{n}" for n in range(2, settings.STUDIO_SWEEPERS + 1)]
 
 
+def this_process() -> str:
+    """``host:pid`` of this process, as a loop lease's ``holder``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_here(holder: str) -> bool:
+    """Whether ``holder`` (``host:pid``) is a process of this host that no longer runs."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
 def take_lease(token: str, name: str) -> bool:
-    """Take or renew the loop lease ``name`` for ``token``; True if we hold it now."""
+    """Take or renew the loop lease ``name`` for ``token`` (``STUDIO_LEASE_SECONDS``
+    long, like a task's: a dead loop's slot frees up as fast as its tasks do); True if
+    we hold it now."""
     now = timezone.now()
     WorkerLease.objects.get_or_create(name=name)
     return (
         WorkerLease.objects.filter(
             Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(token=token), name=name
-        ).update(token=token, leased_until=now + SWEEPER_LEASE)
+        ).update(token=token, leased_until=now + lease_length(), holder=this_process())
         == 1
     )
 
@@ -190,31 +192,66 @@ def ensure_sweeper() -> None:
         queue.enqueue(queue.SWEEP_LOOP)
 
 
-def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True) -> int:
+def _take_a_slot(token: str, *, takeover: bool) -> str | None:
+    """A free loop slot, taken for ``token``; None when every slot is held. With
+    ``takeover`` (a worker process that just started), also a slot whose holder was a
+    process of this host that has died (a crash, ``kill -9``): taken at once instead of
+    after its lease runs out, so polling resumes as soon as the tasks' own leases do."""
+    slot = next((name for name in sweeper_slots() if take_lease(token, name)), None)
+    if slot is not None or not takeover:
+        return slot
+    now = timezone.now()
+    held = WorkerLease.objects.filter(name__in=sweeper_slots(), leased_until__gte=now)
+    for name, old_token, holder in held.values_list("name", "token", "holder"):
+        if _dead_here(holder):
+            taken = WorkerLease.objects.filter(name=name, token=old_token).update(
+                token=token, leased_until=now + lease_length(), holder=this_process()
+            )
+            if taken == 1:
+                log.warning("took over sweep slot %s from %s, which is no longer running", name, holder)
+                return name
+    return None
+
+
+def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True, takeover: bool = False) -> int:
     """Poll due tasks for about ``seconds``, then hand over to a fresh queued run (see
-    the module's docstring). Returns the number of task steps run."""
+    the module's docstring); ``takeover``: see ``_take_a_slot``. Returns the number of
+    tasks claimed.
+
+    One poller serves the whole run: answers are applied as they arrive, between
+    claims, so a slow host delays only its own tasks.
+    """
     from django_q.conf import Conf
 
     token = uuid.uuid4().hex
-    slot = next((name for name in sweeper_slots() if take_lease(token, name)), None)
+    slot = _take_a_slot(token, takeover=takeover)
     if slot is None:
         return 0
     handled = 0
+    poller = Poller()
     deadline = time.monotonic() + seconds
+    renew_every = lease_length().total_seconds() / 3
     try:
-        renew_at = time.monotonic() + SWEEPER_LEASE.total_seconds() / 3
+        renew_at = time.monotonic() + renew_every
         while time.monotonic() < deadline:
-            swept = sweep_once()
+            swept = sweep_once(poller=poller)
             handled += swept
             if time.monotonic() >= renew_at:
                 if not take_lease(token, slot):
                     return handled
-                renew_at = time.monotonic() + SWEEPER_LEASE.total_seconds() / 3
+                renew_at = time.monotonic() + renew_every
             if swept >= settings.STUDIO_SWEEP_BATCH:
+                poller.collect()
                 continue  # a full batch: more may be due already, so no pause
             remaining = deadline - time.monotonic()
-            time.sleep(max(0.05, min(1.0, remaining, seconds_until_next_due(1.0))))
+            pause = max(0.05, min(1.0, remaining, seconds_until_next_due(1.0)))
+            if len(poller):
+                poller.collect(timeout=pause)  # wakes as soon as an answer arrives
+            else:
+                time.sleep(pause)
+            poller.collect()
     finally:
+        poller.drain()
         close_old_connections()
         active = Task.objects.filter(state__in=SWEEP_STATES).exists()
         WorkerLease.objects.filter(name=slot, token=token).update(token="", leased_until=None)

@@ -5,6 +5,7 @@ what actually happens."""
 from __future__ import annotations
 
 from videos.models import TaskState
+from videos.worker import queue
 from videos.worker import sweep as sweeping
 
 
@@ -28,3 +29,18 @@ def sweep() -> int:
 def sweep_loop(seconds: float = sweeping.SWEEP_LOOP_SECONDS, *, requeue: bool = True) -> int:
     """Poll due tasks for about ``seconds``, then hand over to a fresh queued run."""
     return sweeping.sweep_loop(seconds, requeue=requeue)
+
+
+def take_over_sweep() -> int:
+    """A sweep loop that may take the slot of a loop that died on this host (queued when a
+    worker process starts, ``on_worker_start``)."""
+    return sweeping.sweep_loop(takeover=True)
+
+
+def on_worker_start(sender=None, proc_name: str = "", **kwargs) -> None:
+    """django-q2's ``post_spawn`` receiver: a worker process started (the cluster, after a
+    crash perhaps), so queue a loop that takes over a dead loop's slot right away."""
+    from django_q.conf import Conf
+
+    if not Conf.SYNC:
+        queue.enqueue(queue.TAKE_OVER)
