@@ -11,6 +11,7 @@ whole state machine. The modules, in the order a task meets them:
 * ``adapters``: the gateway adapter and the rebuilt request for a generation;
 * ``outcomes``: how a step ends badly: fail the task, or back off and retry;
 * ``submit``, ``poll``, ``archive``: the steps;
-* ``circuit``: the per-host circuit breaker the sweep consults;
+* ``poller``: status queries in flight, each answer applied as it arrives;
+* ``circuit``: the circuit breakers (per host, per key) the sweep consults;
 * ``sweep``: one pass over the due tasks, and the loop that repeats it.
 """
