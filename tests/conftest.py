@@ -137,13 +137,21 @@ def add_key(
     base_url: str | None = None,
     label: str = "Sandbox",
 ) -> GatewayKey:
-    """A key for ``dialect``, pointing at the in-process sandbox unless ``base_url`` is given."""
+    """A key for ``dialect``, pointing at the in-process sandbox unless ``base_url`` is given.
+
+    A key on a sandbox (the in-process one, or a live server's ``…/sandbox/…``) is issued
+    to it, as ``videos.actions.add_key`` issues a member's: the sandbox answers no other."""
+    from urllib.parse import urlsplit
+
     from videos.gateways import get_gateway_class
+    from videos.sandbox import keys as sandbox_keys
 
     sandbox = f"http://{SANDBOX_HOST}/sandbox{get_gateway_class(dialect).sandbox_path}"
     key = GatewayKey(team=team, owner=user, dialect=dialect, label=label, base_url=base_url or sandbox)
     key.set_secret(secret)
     key.save()
+    if urlsplit(key.base_url).path.startswith("/sandbox/"):
+        sandbox_keys.issue(secret)
     return key
 
 
@@ -337,3 +345,21 @@ def join(team, username: str, role: Role):
 @pytest.fixture
 def bob_key(teammate, team):
     return add_key(teammate, team, secret="sk-sandbox-bob-0002", label="Bob's sandbox")
+
+
+@pytest.fixture
+def priced(db):
+    """A price for the openai-preview sandbox at 480p ($0.05 a second), as a site admin would add it."""
+    from datetime import date
+    from decimal import Decimal
+
+    from videos.models import Price
+
+    return Price.objects.create(
+        dialect="openai-preview",
+        model="grok-imagine-video-1.5-preview",
+        resolution="480p",
+        usd_per_second=Decimal("0.05"),
+        source="test",
+        read_on=date(2026, 11, 1),
+    )

@@ -23,19 +23,6 @@ from videos.worker import tasks
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def priced(db):
-    """A price for the openai-preview sandbox, as a site admin would add it."""
-    return Price.objects.create(
-        dialect="openai-preview",
-        model="grok-imagine-video-1.5-preview",
-        resolution="480p",
-        usd_per_second=Decimal("0.05"),
-        source="test",
-        read_on=date(2026, 11, 1),
-    )
-
-
 def cents(amount) -> Decimal:
     return Decimal(amount).quantize(Decimal("0.01"))
 

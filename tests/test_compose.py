@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date
-from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,18 +11,9 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_generation, make_user, png_bytes, run_until_done
-from videos.models import Generation, LedgerEntry, Price, TaskState
+from videos.models import Generation, LedgerEntry, TaskState
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def priced_sandbox(db):
-    """A price for the openai-preview sandbox at 480p, so requests place holds."""
-    return Price.objects.create(
-        dialect="openai-preview", model="grok-imagine-video-1.5-preview", resolution="480p",
-        usd_per_second=Decimal("0.05"), source="test", read_on=date(2026, 11, 1),
-    )  # fmt: skip
 
 
 def form_data(key, **overrides):
@@ -176,7 +165,7 @@ def submission_token(html: str) -> str:
     return re.search(r'name="submission" id="submission" value="([0-9a-f]{32})"', html).group(1)
 
 
-def test_a_second_post_of_the_same_form_returns_the_first_generation(client_for, owner, key, priced_sandbox):
+def test_a_second_post_of_the_same_form_returns_the_first_generation(client_for, owner, key, priced):
     client = client_for(owner)
     token = submission_token(client.get(reverse("studio")).content.decode())
     data = form_data(key, submission=token)
@@ -208,7 +197,7 @@ def test_a_forged_token_is_refused_where_the_form_is(client_for, owner, key):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_posts_of_one_form_make_one_generation_and_one_hold(owner, team, key, priced_sandbox):
+def test_two_simultaneous_posts_of_one_form_make_one_generation_and_one_hold(owner, team, key, priced):
     from django.db import connections
 
     from videos import actions
