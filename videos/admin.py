@@ -64,6 +64,14 @@ class GenerationAdmin(admin.ModelAdmin):
         "prompt",
         "options",
         "created_at",
+        # Money changes only through the ledger's own actions (hold, charge, release).
+        "estimate_usd",
+        "estimate_words",
+        "cost_usd",
+        "billing",
+        "approval",
+        "approved_by",
+        "submission_token",
         # Review decisions go through the actions below (audited, author notified).
         "review",
         "review_comment",

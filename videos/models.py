@@ -524,6 +524,7 @@ class LedgerEntry(models.Model):
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = "ledger entries"
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["team", "kind", "created_at"])]
 
@@ -547,6 +548,7 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "audit entries"
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["team", "-created_at"]), models.Index(fields=["team", "action", "-created_at"])]
 
