@@ -46,3 +46,19 @@ def test_the_admin_names_entries_and_keeps_money_read_only(admin_client, owner, 
     form = admin_client.get(reverse("admin:videos_generation_change", args=[generation.pk])).content.decode()
     for money in ("billing", "cost_usd", "estimate_usd", "approval"):
         assert f'name="{money}"' not in form, money
+
+
+def test_deleting_one_generation_from_its_page_asks_to_confirm(gateway, client_for, owner, team, key):
+    from videos.models import Generation
+
+    generation = make_generation(owner, team, key, prompt="keep me unless sure")
+    client = client_for(owner)
+    page = client.get(reverse("generation", args=[generation.uuid])).content.decode()
+    form = page.split('value="delete"', 1)[0].rsplit("<form", 1)[1]
+    assert f'action="{reverse("bulk")}"' in form  # the button asks first: the bulk confirmation
+
+    asked = client.post(reverse("bulk"), {"action": "delete", "ids": [str(generation.uuid)]})
+    assert asked.status_code == 200 and "Delete 1 video?" in asked.content.decode()
+    assert Generation.objects.filter(pk=generation.pk).exists()
+    client.post(reverse("bulk"), {"action": "delete", "ids": [str(generation.uuid)], "confirm": "1"})
+    assert not Generation.objects.filter(pk=generation.pk).exists()
