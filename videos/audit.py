@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from videos.lib.vault import redact
 from videos.models import AuditEntry, Generation, Notification
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,11 @@ def record_action(team, actor, action: str, target: str = "", **data) -> AuditEn
     """Append ``action`` (``key.added``, ``generation.deleted``…) by ``actor`` on ``target``.
 
     ``data`` must hold no secrets: a key is named by its label and last four characters.
+    ``target`` is redacted (``vault.redact``) and cut to 200 characters.
     """
-    return AuditEntry.objects.create(team=team, actor=actor, action=action, target=target[:200], data=data or None)
+    return AuditEntry.objects.create(
+        team=team, actor=actor, action=action, target=redact(target)[:200], data=data or None
+    )
 
 
 def describe(generation: Generation) -> str:
@@ -34,9 +38,14 @@ def describe(generation: Generation) -> str:
 
 
 def notify(user, team, message: str, *, generation: Generation | None = None) -> Notification | None:
-    """Tell ``user`` ``message`` in the studio; email it too when possible. None for no user."""
+    """Tell ``user`` ``message`` in the studio; email it too when possible. None for no user.
+
+    ``message`` may quote a gateway (a failure's reason): it is redacted (``vault.redact``)
+    before it is stored or mailed; a key its gateway echoed was masked by its adapter already.
+    """
     if user is None:
         return None
+    message = redact(message)
     note = Notification.objects.create(user=user, team=team, message=message[:300], generation=generation)
     if user.email and getattr(settings, "STUDIO_EMAIL_NOTIFICATIONS", True):
 

@@ -3,6 +3,9 @@
 Everything written here may carry a gateway's words, so it is made storable and
 safe first: ``clean_text`` replaces what no database can store, ``scrub`` strips
 secrets and shortens what would bloat a JSON column, and ``record`` applies both.
+A key its own gateway echoed is masked before it gets here, by its adapter
+(``videos.gateways.base.Gateway.redact``); the generic redaction here
+(``videos.lib.vault.redact``) is the second line.
 """
 
 from __future__ import annotations
@@ -16,7 +19,21 @@ from videos.models import Event
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 #: Keys whose values are secrets wherever they appear in a request or an answer.
-SECRET_KEYS = frozenset({"authorization", "api_key", "apikey", "key", "token", "secret"})
+SECRET_KEYS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api_key",
+        "api-key",
+        "apikey",
+        "x-api-key",
+        "key",
+        "token",
+        "access_token",
+        "secret",
+        "password",
+    }
+)
 
 
 def clean_text(value: str) -> str:
@@ -28,15 +45,16 @@ def clean_text(value: str) -> str:
 
 def scrub(value: Any, *, limit: int = 2000) -> Any:
     """A copy of a request or answer fit for the event log and a JSON column: secrets
-    redacted, data URIs and strings longer than ``limit`` characters shortened, lone
-    surrogates and NULs replaced (see ``clean_text``), NaN and infinite floats (which
-    are not JSON) turned into None, lists cut to 50 items. Dicts, lists and scalars
-    keep their shape."""
+    redacted (the value of each key in SECRET_KEYS, and ``vault.redact``'s patterns in
+    every string and dict key), data URIs and strings longer than ``limit`` characters
+    shortened, lone surrogates and NULs replaced (see ``clean_text``), NaN and infinite
+    floats (which are not JSON) turned into None, lists cut to 50 items. Dicts, lists
+    and scalars keep their shape."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if isinstance(key, str):
-                key = clean_text(key)
+                key = redact(clean_text(key))
             out[key] = "[redacted]" if str(key).lower() in SECRET_KEYS else scrub(item, limit=limit)
         return out
     if isinstance(value, list):

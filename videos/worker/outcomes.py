@@ -11,6 +11,7 @@ from django.db import transaction
 
 from videos import audit, billing
 from videos.gateways.base import MAX_RETRY_AFTER_S
+from videos.lib.vault import redact
 from videos.models import Task, TaskState
 from videos.timeline import clean_text, record
 from videos.worker.leases import release
@@ -23,7 +24,7 @@ def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
     """End the task as failed with ``message`` shown to the member (and ``data``, a
     gateway's answer, on the timeline); release its hold and tell its author. False
     when the lease was lost (another worker decides)."""
-    message = clean_text(message)
+    message = redact(clean_text(message))
     with transaction.atomic():
         if not release(task, token, state=TaskState.FAILED, last_error=message[:2000]):
             return False
