@@ -160,6 +160,74 @@ def key(owner, team) -> GatewayKey:
     return add_key(owner, team)
 
 
+def issued(secret: str) -> str:
+    """``secret``, issued to the in-process sandbox (it answers no other key); for tests
+    that call the sandbox directly rather than through a key made by ``add_key``."""
+    from videos.sandbox import keys as sandbox_keys
+
+    sandbox_keys.issue(secret)
+    return secret
+
+
+def studio_image_url(name: str) -> str:
+    """A signed reference link of the studio, signed as ``videos.lib.references`` signs
+    them but carrying the file ``name`` (e.g. ``"cup.png"``) instead of a reference id:
+    the sandbox fetches only such links, and ``studio_images`` serves them."""
+    from django.core import signing
+
+    from videos.lib import references
+
+    stem, _, ext = name.rpartition(".")
+    return f"http://{STUDIO_HOST}/r/{signing.dumps(stem, salt=references.SALT, compress=True)}.{ext}"
+
+
+@dataclass
+class StudioImages:
+    """Files at ``studio_image_url`` links: ``files`` maps a name to (content type, bytes);
+    any other name answers 404, as the studio does for a reference that is gone."""
+
+    files: dict[str, tuple[str, bytes]]
+
+    def url(self, name: str) -> str:
+        return studio_image_url(name)
+
+    def name(self, request: httpx.Request) -> str | None:
+        from django.core import signing
+
+        from videos.lib import references
+
+        if request.url.host != STUDIO_HOST or not request.url.path.startswith("/r/"):
+            return None
+        token, _, ext = request.url.path.removeprefix("/r/").rpartition(".")
+        try:
+            stem = signing.loads(token, salt=references.SALT)
+        except signing.BadSignature:
+            return None
+        return f"{stem}.{ext}" if isinstance(stem, str) else None  # a real reference's id is an int
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        if self.name(request) not in self.files:
+            return httpx.Response(404, text="not found")
+        content_type, data = self.files[self.name(request)]
+        return httpx.Response(200, content=data, headers={"Content-Type": content_type})
+
+
+@pytest.fixture
+def studio_images(gateway) -> StudioImages:
+    """The studio serving a landscape and a portrait PNG, a text file and an HTML page at
+    signed links (``studio_images.url("landscape.png")``); add more to ``files``."""
+    images = StudioImages(
+        {
+            "landscape.png": ("image/png", png_bytes((320, 180))),
+            "portrait.png": ("image/png", png_bytes((180, 320))),
+            "notes.txt": ("text/plain", b"not an image"),
+            "page.png": ("text/html", b"<html></html>"),
+        }
+    )
+    gateway.faults.append((lambda r: images.name(r) is not None, images.answer))
+    return images
+
+
 def png_bytes(size=(64, 36), color=(200, 40, 40)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "PNG")

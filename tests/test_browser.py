@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from accounts.models import Team, User
-from tests.conftest import png_bytes
+from tests.conftest import issued, png_bytes
 from videos.models import GatewayKey, Generation, TaskState
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this thread
@@ -58,7 +58,7 @@ def demo_with_sandbox_key(live_server) -> User:
     key = GatewayKey(
         team=team, owner=user, dialect="openai-preview", label="Sandbox", base_url=f"{live_server.url}/sandbox/openai"
     )
-    key.set_secret("sk-sandbox-browser-test")
+    key.set_secret(issued("sk-sandbox-browser-test"))  # issued to the sandbox, as add_key would
     key.save()
     return user
 
@@ -124,7 +124,7 @@ def test_switching_the_key_switches_the_options_and_an_impossible_choice_says_wh
         key = GatewayKey(
             team=team, owner=user, dialect=dialect, label=f"My {dialect}", base_url=f"{live_server.url}/sandbox/x"
         )
-        key.set_secret(f"sk-{dialect}-browser")
+        key.set_secret(issued(f"sk-{dialect}-browser"))
         key.save()
     log_in(page, live_server)
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, make_generation, png_bytes, run_until_done
+from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, issued, make_generation, png_bytes, run_until_done
 from videos.gateways import get_gateway_class
 from videos.gateways.aijisu import AijisuGateway, VideoCreate
 from videos.gateways.base import (
@@ -23,27 +23,14 @@ from videos.models import Asset, NewReference, TaskState
 from videos.sandbox.models import SandboxJob
 
 BASE = f"http://{SANDBOX_HOST}/sandbox/aijisu"
-IMAGES = "images.test"  # a public image host, played by a fault in the recorder
 KEY = "sk-sandbox-aijisu-0001"
 
 
 @pytest.fixture
-def images(gateway):
-    """``http://images.test/<name>``: a landscape PNG, a portrait PNG, a text file, a 404."""
-    files = {
-        "/landscape.png": ("image/png", png_bytes((320, 180))),
-        "/portrait.png": ("image/png", png_bytes((180, 320))),
-        "/notes.txt": ("text/plain", b"not an image"),
-    }
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path not in files:
-            return httpx.Response(404, text="not found")
-        content_type, data = files[request.url.path]
-        return httpx.Response(200, content=data, headers={"Content-Type": content_type})
-
-    gateway.faults.append((lambda r: r.url.host == IMAGES, answer))
-    return f"http://{IMAGES}"
+def images(studio_images):
+    """Images at the studio's signed links (the only URLs the sandbox fetches):
+    ``images.url("landscape.png")``, ``portrait.png``, ``notes.txt``; any other name is a 404."""
+    return studio_images
 
 
 def choices(**overrides) -> GenerationInput:
@@ -475,21 +462,21 @@ def test_the_key_never_shows_in_the_adapters_repr():
 
 def _post(gateway, body, key=KEY):
     client = httpx.Client(transport=gateway)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     return client.post(f"{BASE}/v1/videos", json=body, headers=headers)
 
 
 def _get(gateway, path, key=KEY):
     client = httpx.Client(transport=gateway)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     return client.get(f"{BASE}{path}", headers=headers)
 
 
-def _valid_body(host, **overrides):
+def _valid_body(studio, /, **overrides):
     body = {
         "model": "grok-video-1.5",
         "prompt": "a cat",
-        "image_url": f"{host}/landscape.png",
+        "image_url": studio.url("landscape.png"),
         "duration": 1,
         "size": "480p",
     }
@@ -506,7 +493,7 @@ def test_the_sandbox_answers_a_create_like_aijisu(gateway, images):
     assert answer["object"] == "video.generation.job" and answer["model"] == "grok-video-1.5"
     assert (answer["status"], answer["progress"]) == ("queued", 0)
     assert isinstance(answer["created_at"], int)
-    assert any(r.url.host == IMAGES for r in gateway.requests)  # it fetched the input image
+    assert any(r.url.host == STUDIO_HOST and r.method == "GET" for r in gateway.requests)  # it fetched the image
 
 
 @pytest.mark.parametrize("path", ["/v1/videos/{id}", "/v1/videos/generations/{id}"])
@@ -570,7 +557,10 @@ def test_the_sandbox_fails_a_task_with_error_message(gateway, images):
     ],
 )
 def test_the_sandbox_refuses_what_aijisu_forbids(gateway, images, overrides, param):
-    overrides = {k: v.replace("IMAGES", images) if isinstance(v, str) else v for k, v in overrides.items()}
+    overrides = {
+        k: images.url(v.removeprefix("IMAGES/")) if isinstance(v, str) and v.startswith("IMAGES/") else v
+        for k, v in overrides.items()
+    }
     response = _post(gateway, _valid_body(images, **overrides))
     assert response.status_code == 400
     error = response.json()["error"]
@@ -597,7 +587,7 @@ def test_the_sandbox_explains_a_refusal_with_aijisus_reason(gateway, images, ove
 
 
 def test_the_sandbox_accepts_image_and_the_compatibility_fields(gateway, images):
-    body = _valid_body(images, image_url=None, image=f"{images}/portrait.png", duration=None, size=None)
+    body = _valid_body(images, image_url=None, image=images.url("portrait.png"), duration=None, size=None)
     response = _post(gateway, {**body, "seconds": "2", "resolution": "720p"})
     assert response.status_code == 200, response.json()
     job = SandboxJob.objects.get(pk=response.json()["task_id"])
@@ -613,7 +603,8 @@ def test_the_sandbox_wants_a_bearer_key(gateway, images):
 
 def test_the_sandbox_wants_json(gateway):
     client = httpx.Client(transport=gateway)
-    response = client.post(f"{BASE}/v1/videos", data={"model": "grok-video-1.5"}, headers={"Authorization": "Bearer k"})
+    headers = {"Authorization": f"Bearer {issued('k')}"}
+    response = client.post(f"{BASE}/v1/videos", data={"model": "grok-video-1.5"}, headers=headers)
     assert response.status_code == 400 and "error" in response.json()
 
 
@@ -668,18 +659,17 @@ def test_the_output_follows_a_portrait_images_orientation(gateway, owner, team, 
 
 
 def test_it_sends_a_pasted_url_as_it_is(gateway, images, owner, team, aijisu_key):
-    generation = make_generation(
-        owner, team, aijisu_key, references=[NewReference(url=f"{images}/landscape.png")], duration=2
-    )
+    url = images.url("landscape.png")
+    generation = make_generation(owner, team, aijisu_key, references=[NewReference(url=url)], duration=2)
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.COMPLETED, task.last_error
     (body,) = gateway.json_bodies("POST")
-    assert body["image_url"] == f"{images}/landscape.png" and body["duration"] == 2
+    assert body["image_url"] == url and body["duration"] == 2
     assert Asset.objects.get(generation=generation).duration_s == pytest.approx(2.0, abs=0.1)
 
 
 def test_an_image_the_gateway_cannot_fetch_fails_the_task_with_its_message(gateway, images, owner, team, aijisu_key):
-    generation = make_generation(owner, team, aijisu_key, references=[NewReference(url=f"{images}/missing.png")])
+    generation = make_generation(owner, team, aijisu_key, references=[NewReference(url=images.url("missing.png"))])
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.FAILED
     assert "could not be fetched" in task.last_error

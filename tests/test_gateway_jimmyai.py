@@ -9,7 +9,16 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, make_generation, png_bytes, run_until_done
+from tests.conftest import (
+    SANDBOX_HOST,
+    STUDIO_HOST,
+    add_key,
+    issued,
+    make_generation,
+    png_bytes,
+    run_until_done,
+    studio_image_url,
+)
 from videos.gateways import REGISTRY
 from videos.gateways.base import GatewayError, GatewayStatus, GenerationInput, PollResult, ReferenceImageData
 from videos.gateways.jimmyai import JimmyaiGateway, VideoCreate
@@ -19,8 +28,7 @@ from videos.sandbox.models import SandboxJob
 
 BASE = f"http://{SANDBOX_HOST}/sandbox/jimmyai"
 CREATE = "/api/open-api/v1/grok/videos"
-IMAGE_HOST = "other-gateway.test"  # a host the Recorder knows; a fault serves the image there
-IMAGE_URL = f"http://{IMAGE_HOST}/cup.png"
+IMAGE_URL = studio_image_url("cup.png")  # a signed link of the studio: the only URLs the sandbox fetches
 
 
 def test_it_is_registered_under_its_dialect():
@@ -28,14 +36,9 @@ def test_it_is_registered_under_its_dialect():
 
 
 @pytest.fixture
-def image_host(gateway):
-    """A public host serving a PNG at IMAGE_URL (what jimmyai fetches image_urls from)."""
-    gateway.faults.append(
-        (
-            lambda r: r.url.host == IMAGE_HOST and r.url.path == "/cup.png",
-            lambda r: httpx.Response(200, content=png_bytes((320, 180)), headers={"Content-Type": "image/png"}),
-        )
-    )
+def image_host(gateway, studio_images):
+    """The studio serving a PNG at IMAGE_URL (what jimmyai fetches image_urls from)."""
+    studio_images.files["cup.png"] = ("image/png", png_bytes((320, 180)))
     return gateway
 
 
@@ -386,13 +389,13 @@ def test_it_never_shows_the_key_in_its_repr():
 
 def _post(gateway, body, key="sk-sandbox-test"):
     client = httpx.Client(transport=gateway)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     return client.post(f"{BASE}{CREATE}", json=body, headers=headers)
 
 
 def _get(gateway, task_id, key="sk-sandbox-test"):
     client = httpx.Client(transport=gateway)
-    return client.get(f"{BASE}/api/open-api/v1/videos/{task_id}", headers={"Authorization": f"Bearer {key}"})
+    return client.get(f"{BASE}/api/open-api/v1/videos/{task_id}", headers={"Authorization": f"Bearer {issued(key)}"})
 
 
 def _valid_body(**overrides):
@@ -411,7 +414,7 @@ def test_it_has_a_sandbox_that_answers_a_create_with_jimmyais_envelope(image_hos
     assert answer["data"]["status"] in {"queued", "pending", "submitted"}
     assert answer["data"]["model"] == "grok-imagine-video-1.5"
     assert isinstance(answer["data"]["created_at"], int)
-    fetched = [r for r in image_host.requests if r.url.host == IMAGE_HOST]
+    fetched = [r for r in image_host.requests if r.url.host == STUDIO_HOST]
     assert [str(r.url) for r in fetched] == [IMAGE_URL]  # it fetched the reference itself
 
 
@@ -431,15 +434,12 @@ def test_it_has_a_sandbox_that_answers_a_create_with_jimmyais_envelope(image_hos
         (_valid_body(image_urls=[IMAGE_URL, IMAGE_URL]), "exactly 1 reference image"),
         (_valid_body(image_urls=IMAGE_URL), "exactly 1 reference image"),
         (_valid_body(image_urls=["data:image/png;base64,AAAA"]), "http(s) image URL"),
-        (_valid_body(image_urls=[f"http://{IMAGE_HOST}/missing.png"]), "could not be fetched"),
+        (_valid_body(image_urls=[studio_image_url("missing.png")]), "could not be fetched"),
         (_valid_body(image_urls=["https://unreachable.invalid/cup.png"]), "could not be fetched"),
         (_valid_body(image_urls=[f"http://{STUDIO_HOST}/"]), "could not be fetched"),
     ],
 )
 def test_it_has_a_sandbox_that_refuses_what_jimmyai_forbids(image_host, body, words):
-    image_host.faults.append(
-        (lambda r: r.url.host == IMAGE_HOST and r.url.path == "/missing.png", lambda r: httpx.Response(404))
-    )
     response = _post(image_host, body)
     assert response.status_code == 400
     answer = response.json()
@@ -447,8 +447,8 @@ def test_it_has_a_sandbox_that_refuses_what_jimmyai_forbids(image_host, body, wo
     assert words in answer["msg"]
 
 
-def test_it_has_a_sandbox_that_refuses_a_url_that_is_not_an_image(gateway):
-    gateway.faults.append((lambda r: r.url.host == IMAGE_HOST, lambda r: httpx.Response(200, text="<html>hi</html>")))
+def test_it_has_a_sandbox_that_refuses_a_url_that_is_not_an_image(gateway, studio_images):
+    studio_images.files["cup.png"] = ("text/html", b"<html>hi</html>")
     response = _post(gateway, _valid_body())
     assert response.status_code == 400 and "not a readable image" in response.json()["msg"]
 
@@ -487,7 +487,7 @@ def test_it_has_a_sandbox_that_fails_a_task_with_the_documented_shape(image_host
 
 
 def test_it_submits_a_pasted_url_and_polls_the_sandbox(image_host):
-    adapter = JimmyaiGateway(BASE, "sk-sandbox-test")
+    adapter = JimmyaiGateway(BASE, issued("sk-sandbox-test"))
     submission = adapter.submit(choices(references=[ReferenceImageData("image/png", url=IMAGE_URL)], prompt="[fail]"))
     assert submission.external_id.startswith("task_") and submission.status == GatewayStatus.QUEUED
     result = adapter.poll(submission.external_id)

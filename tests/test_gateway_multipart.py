@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from tests.conftest import SANDBOX_HOST, add_key, make_generation, png_bytes, run_until_done
+from tests.conftest import SANDBOX_HOST, add_key, issued, make_generation, png_bytes, run_until_done
 from videos.gateways import REGISTRY
 from videos.gateways.base import (
     GatewayError,
@@ -436,7 +436,7 @@ def _fields(**overrides) -> dict[str, str]:
 
 def _post(gateway, fields=None, files=None, key="sk-sandbox-test", **kwargs):
     client = httpx.Client(transport=gateway)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     if files is None and fields is not None and not kwargs:
         files = {"input_reference": ("reference.png", png_bytes(), "image/png")}
     return client.post(f"{BASE}/v1/videos", data=fields, files=files, headers=headers, **kwargs)
@@ -459,7 +459,9 @@ def test_the_sandbox_answers_a_create_like_duoyuanx(gateway):
 def test_the_sandbox_refuses_a_json_body(gateway):
     client = httpx.Client(transport=gateway)
     body = {"model": "grok-video-1.5", "prompt": "a cat", "seconds": "2", "size": "480P"}
-    response = client.post(f"{BASE}/v1/videos", json=body, headers={"Authorization": "Bearer sk-sandbox-test"})
+    response = client.post(
+        f"{BASE}/v1/videos", json=body, headers={"Authorization": f"Bearer {issued('sk-sandbox-test')}"}
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_content_type"
     assert "multipart/form-data" in response.json()["error"]["message"]
@@ -544,9 +546,13 @@ def test_the_sandbox_wants_a_bearer_key(gateway):
 def test_the_sandbox_shows_a_task_only_to_the_key_that_made_it(gateway):
     created = _post(gateway, _fields()).json()
     client = httpx.Client(transport=gateway)
-    other = client.get(f"{BASE}/v1/videos/{created['id']}", headers={"Authorization": "Bearer sk-someone-else"})
+    other = client.get(
+        f"{BASE}/v1/videos/{created['id']}", headers={"Authorization": f"Bearer {issued('sk-someone-else')}"}
+    )
     assert other.status_code == 404
-    content = client.get(f"{BASE}/v1/videos/{created['id']}/content", headers={"Authorization": "Bearer sk-no"})
+    content = client.get(
+        f"{BASE}/v1/videos/{created['id']}/content", headers={"Authorization": f"Bearer {issued('sk-no')}"}
+    )
     assert content.status_code == 404
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import SANDBOX_HOST, png_bytes
+from tests.conftest import SANDBOX_HOST, issued, png_bytes
 from videos.gateways import get_gateway_class
 from videos.gateways.base import GatewayError, GatewayStatus, GenerationInput, ReferenceImageData
 from videos.gateways.openai_preview import OpenAIPreviewGateway
@@ -72,7 +72,7 @@ def test_it_refuses_what_the_docs_forbid_before_sending(field, overrides, words)
 
 
 def test_it_submits_and_polls_the_sandbox(gateway):
-    adapter = OpenAIPreviewGateway(BASE, "sk-sandbox-test")
+    adapter = OpenAIPreviewGateway(BASE, issued("sk-sandbox-test"))
     submission = adapter.submit(choices(duration=1, resolution="480p"))
     assert submission.external_id.startswith("video_")
     assert submission.status == GatewayStatus.QUEUED or submission.status == GatewayStatus.SUCCEEDED
@@ -210,7 +210,7 @@ def test_the_key_never_shows_in_the_adapters_repr():
 
 def _post(gateway, body, key="sk-sandbox-test"):
     client = httpx.Client(transport=gateway)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     return client.post(f"{BASE}/v1/videos", json=body, headers=headers)
 
 
@@ -265,5 +265,7 @@ def test_the_sandbox_wants_a_bearer_key(gateway):
 def test_the_sandbox_shows_a_task_only_to_the_key_that_made_it(gateway):
     created = _post(gateway, _valid_body()).json()
     client = httpx.Client(transport=gateway)
-    other = client.get(f"{BASE}/v1/videos/{created['id']}", headers={"Authorization": "Bearer sk-someone-else"})
+    other = client.get(
+        f"{BASE}/v1/videos/{created['id']}", headers={"Authorization": f"Bearer {issued('sk-someone-else')}"}
+    )
     assert other.status_code == 404

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, make_generation, png_bytes, run_until_done
+from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, issued, make_generation, png_bytes, run_until_done
 from videos.gateways import get_gateway_class
 from videos.gateways.base import GatewayError, GatewayStatus, GenerationInput, PollResult, ReferenceImageData
 from videos.gateways.reapi import BETA, OFFICIAL, GenerationCreate, ReapiGateway
@@ -410,12 +410,12 @@ def image_url(owner, team):
 
 
 def _post(gateway, body, key="sk-sandbox-test"):
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     return httpx.Client(transport=gateway).post(f"{BASE}/api/v1/videos/generations", json=body, headers=headers)
 
 
 def _get(gateway, url, key="sk-sandbox-test"):
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     return httpx.Client(transport=gateway).get(url, headers=headers)
 
 

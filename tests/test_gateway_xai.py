@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 from pydantic import ValidationError
 
-from tests.conftest import SANDBOX_HOST, add_key, make_generation, png_bytes, run_until_done
+from tests.conftest import SANDBOX_HOST, STUDIO_HOST, add_key, issued, make_generation, png_bytes, run_until_done
 from videos.gateways import get_gateway_class
 from videos.gateways.base import GatewayError, GatewayStatus, GenerationInput, PollResult, ReferenceImageData
 from videos.gateways.xai import VideoGenerationRequest, XaiGateway
@@ -415,12 +415,12 @@ def _client(gateway) -> httpx.Client:
 
 
 def _post(gateway, body, key="xai-sandbox-test"):
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Authorization": f"Bearer {issued(key)}"} if key else {}
     return _client(gateway).post(f"{BASE}/v1/videos/generations", json=body, headers=headers)
 
 
 def _get(gateway, request_id, key="xai-sandbox-test"):
-    return _client(gateway).get(f"{BASE}/v1/videos/{request_id}", headers={"Authorization": f"Bearer {key}"})
+    return _client(gateway).get(f"{BASE}/v1/videos/{request_id}", headers={"Authorization": f"Bearer {issued(key)}"})
 
 
 def _valid_body(**overrides):
@@ -485,26 +485,21 @@ def test_the_sandbox_refuses_what_xai_refuses(gateway, body, status_code, words)
     assert not SandboxJob.objects.exists()
 
 
-def test_the_sandbox_refuses_an_image_url_that_answers_an_error_or_no_image(gateway):
-    gateway.hosts.add("images.test")
-    gateway.faults.append((lambda r: r.url.path == "/missing.png", lambda r: httpx.Response(404, text="gone")))
-    gateway.faults.append((lambda r: r.url.path == "/page.png", lambda r: httpx.Response(200, text="<html></html>")))
-    missing = _post(gateway, _valid_body(image={"url": "http://images.test/missing.png"}))
-    assert missing.status_code == 400 and "HTTP 404" in _assert_envelope(missing)
-    page = _post(gateway, _valid_body(image={"url": "http://images.test/page.png"}))
+def test_the_sandbox_refuses_an_image_url_that_answers_an_error_or_no_image(gateway, studio_images):
+    missing = _post(gateway, _valid_body(image={"url": studio_images.url("missing.png")}))
+    assert missing.status_code == 400 and "did not serve an image" in _assert_envelope(missing)
+    assert "404" not in _assert_envelope(missing)  # nothing of the upstream answer
+    page = _post(gateway, _valid_body(image={"url": studio_images.url("page.png")}))
     assert page.status_code == 400 and "not a readable image" in _assert_envelope(page)
 
 
-def test_the_sandbox_fetches_the_image_and_starts_the_video_on_it(gateway):
-    gateway.hosts.add("images.test")
-    portrait = png_bytes((180, 320))
-    gateway.faults.append((lambda r: r.url.host == "images.test", lambda r: httpx.Response(200, content=portrait)))
-    response = _post(gateway, _valid_body(image={"url": "http://images.test/portrait.png"}))
+def test_the_sandbox_fetches_the_image_and_starts_the_video_on_it(gateway, studio_images):
+    response = _post(gateway, _valid_body(image={"url": studio_images.url("portrait.png")}))
     assert response.status_code == 200
     job = SandboxJob.objects.get(pk=response.json()["request_id"])
-    assert bytes(job.image) == portrait
+    assert bytes(job.image) == studio_images.files["portrait.png"][1]
     assert (job.params["width"], job.params["height"]) == (480, 854)  # the image's orientation
-    assert any(r.url.host == "images.test" and r.method == "GET" for r in gateway.requests)
+    assert any(r.url.host == STUDIO_HOST and r.method == "GET" for r in gateway.requests)
 
 
 def test_the_sandbox_takes_a_data_uri_image(gateway):
@@ -554,7 +549,7 @@ def test_the_sandbox_reports_failed_and_expired_with_http_200(gateway):
     SandboxJob.objects.filter(pk=expiring).update(cancelled_at=timezone.now())
     expired = _get(gateway, expiring)
     assert expired.status_code == 200 and expired.json()["status"] == "expired"
-    result = XaiGateway(BASE, "xai-sandbox-test").poll(expiring)
+    result = XaiGateway(BASE, issued("xai-sandbox-test")).poll(expiring)
     assert result.status == GatewayStatus.FAILED and "expire" in result.error
 
 

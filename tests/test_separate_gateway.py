@@ -38,15 +38,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: The keys the test's gateway "sold": it answers no other (videos/sandbox/keys.py).
+SECRETS = [f"sk-{dialect}-separate" for dialect in REGISTRY]
+
+
 @pytest.fixture
-def gateway_server(tmp_path):
-    """A separate process serving the sandbox gateway; yields its base URL."""
+def gateway_server(tmp_path, live_server):
+    """A separate process serving the sandbox gateway; yields its base URL. It shares the
+    studio's SECRET_KEY (from this process's environment) and public address, so that it
+    can verify the studio's signed reference links, the only URLs it fetches."""
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "DEBUG": "true",
         "STUDIO_SANDBOX_ENABLED": "true",
+        "STUDIO_PUBLIC_URL": live_server.url,
         "STUDIO_SANDBOX_RUN_SECONDS": "1",
         "SQLITE_PATH": str(tmp_path / "gateway.sqlite3"),
         "DATABASE_URL": "",  # the gateway keeps its own SQLite file, whatever the studio uses
@@ -54,6 +61,8 @@ def gateway_server(tmp_path):
         "MEDIA_ROOT": str(tmp_path / "gateway-media"),
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    keys = "".join(f"{secret}\n" for secret in SECRETS)
+    subprocess.run([sys.executable, "manage.py", "sandbox_key"], cwd=ROOT, env=env, input=keys, text=True, check=True)
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
         cwd=ROOT,
@@ -87,7 +96,7 @@ def test_every_dialect_completes_against_a_separate_gateway(gateway_server, live
             owner,
             team,
             dialect=dialect,
-            secret=f"sk-{dialect}-separate",
+            secret=f"sk-{dialect}-separate",  # one of SECRETS
             base_url=gateway_server + "/sandbox" + gateway.sandbox_path,
             label=dialect,
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
@@ -465,10 +466,19 @@ def mark_read(notifications: Iterable[Notification]) -> int:
 
 
 def add_key(key: GatewayKey, team, owner) -> GatewayKey:
-    """Store a new key (``key`` unsaved, its secret set) as ``owner``'s in ``team``."""
+    """Store a new key (``key`` unsaved, its secret set) as ``owner``'s in ``team``.
+
+    A key whose base URL is on the built-in sandbox (``STUDIO_SANDBOX_URL`` while
+    ``STUDIO_SANDBOX_ENABLED``) is also issued to the sandbox, which answers only the
+    keys the studio issued (``videos/sandbox/keys.py``)."""
     with transaction.atomic():
         key.team, key.owner = team, owner
         key.save()
+        if apps.is_installed("videos.sandbox"):
+            from videos.sandbox import keys as sandbox_keys
+
+            if sandbox_keys.serves(key.base_url):
+                sandbox_keys.issue(key.reveal())
         audit.record_action(team, owner, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect)
     return key
 

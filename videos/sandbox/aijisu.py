@@ -9,7 +9,8 @@ Refused with HTTP 400, as the page's "Field Constraints" and "Common Errors" say
 (docs/gateways.md §3.2):
 a model other than ``grok-video-1.5``; a missing prompt; no input image, or both
 ``image`` and ``image_url``; an input image that is not an http(s) URL (a data URI),
-cannot be fetched, or is not an image; ``images``, ``image_urls``,
+is not one of the studio's signed reference links (the only URLs the sandbox fetches,
+``common.fetch``), cannot be fetched, or is not an image; ``images``, ``image_urls``,
 ``reference_image_urls``; ``video``, ``video_url``, ``videos``, ``video_urls``;
 ``aspect_ratio``; ``extra_body`` (``operation``); any other field not in §3;
 ``duration`` that is not an integer from 1 to 15 (a string included: the string field
@@ -52,7 +53,6 @@ FIELDS = {"model", "prompt", "image", "image_url", "duration", "seconds", "size"
 SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
 DEFAULT_SECONDS = 6  # not documented: the minimum valid request's value (docs/gateways.md §3.8)
 DEFAULT_SIZE = "720p"  # not documented: the minimum valid request's value (docs/gateways.md §3.8)
-MAX_IMAGE_BYTES = 20 * 1024 * 1024  # not documented: a sane cap for the sandbox's fetch
 
 # docs/gateways.md §3.2: fields aijisu names as forbidden, each with the page's own reason.
 FORBIDDEN = {
@@ -139,15 +139,14 @@ def _size(body: dict) -> str:
 
 
 def fetch_image(url: str, param: str) -> bytes:
-    """The input image at ``url``, fetched as the real gateway does. Raises Refusal(400)."""
+    """The input image at ``url``, fetched as the real gateway does if it is one of the
+    studio's signed reference links (``common.fetch``: byte cap, deadline). Raises Refusal(400)."""
     try:
         data = fetch(url)
     except Unfetchable as exc:
         raise Refusal(
             400, f"The input image could not be fetched from '{param}' ({exc.reason}).", param=param
         ) from None
-    if len(data) > MAX_IMAGE_BYTES:
-        raise Refusal(400, f"The input image at '{param}' is too large.", param=param)
     check_image(data, param)
     return data
 

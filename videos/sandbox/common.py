@@ -1,5 +1,9 @@
 """Helpers shared by the sandbox's dialect modules: auth, JSON bodies, images, jobs
-and their videos. Each dialect keeps its own error envelope and wording."""
+and their videos. Each dialect keeps its own error envelope and wording.
+
+The sandbox is no open proxy: it answers only keys the studio issued (``bearer_key``,
+``videos/sandbox/keys.py``) and fetches only the studio's own signed reference links,
+with a byte cap and a deadline (``fetch``)."""
 
 from __future__ import annotations
 
@@ -8,16 +12,19 @@ import binascii
 import io
 import json
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from django.conf import settings
+from django.core import signing
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from videos.lib import http
-from videos.sandbox import engine
+from videos.lib import http, references
+from videos.sandbox import engine, keys
 from videos.sandbox.models import SandboxJob
 
 DATA_URI = re.compile(r"^data:(image/(?:png|jpeg|jpg|webp|gif));base64,(.+)$", re.S)
@@ -35,14 +42,25 @@ class Refusal(Exception):
 
 
 def bearer_key(request: HttpRequest) -> str:
-    """The API key from ``Authorization: Bearer KEY``. Raises Refusal(401)."""
+    """The API key from ``Authorization: Bearer KEY``, if the studio issued it
+    (``videos/sandbox/keys.py``). Raises Refusal(401, code ``invalid_api_key``) for a
+    missing or malformed header and for a key the studio did not issue; each dialect
+    words it in its own 401 envelope."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Refusal(
             401, "Missing or malformed Authorization header: use 'Bearer YOUR_API_KEY'.", code="invalid_api_key"
         )
-    return key.strip()
+    key = key.strip()
+    if not keys.is_issued(key):
+        raise Refusal(
+            401,
+            "Incorrect API key provided: the sandbox accepts only the keys the studio issued for it "
+            "(manage.py demo's sandbox keys, or a key added in the studio with the sandbox's base URL).",
+            code="invalid_api_key",
+        )
+    return key
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
@@ -86,30 +104,97 @@ def check_image(data: bytes, param: str) -> None:
 
 
 class Unfetchable(Exception):
-    """A URL could not be fetched: ``reason`` is the httpx error's class name, or
-    ``HTTP <status>`` with ``status`` set when the answer was not HTTP 200."""
+    """A reference URL the sandbox will not or could not fetch. ``reason`` says which
+    rule refused it, in words safe to show the caller: never the upstream status, body or
+    timing (the sandbox must not help anyone map what answers where)."""
 
-    def __init__(self, reason: str, *, status: int | None = None):
+    def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-        self.status = status
+
+
+#: The wall-clock limit on one reference fetch (httpx's timeouts bound each read, not the body).
+FETCH_SECONDS = 10.0
+FETCH_TIMEOUT = httpx.Timeout(5.0)
+REFERENCE_NAME = re.compile(r"^(?P<token>[A-Za-z0-9_\-:.]+)\.(?P<ext>[A-Za-z0-9]+)$")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def check_reference_url(url: str) -> httpx.URL:
+    """The URL, parsed as the HTTP client will send it, if it is one of the studio's own
+    signed reference links: ``STUDIO_PUBLIC_URL + "/r/<token>.<ext>"`` whose token verifies
+    and has not expired (``videos.lib.references``). These are the only URLs the studio
+    hands a gateway to fetch (an upload given to a URL-only gateway, docs/architecture.md,
+    "A generation", step 3). Raises Unfetchable naming the rule for anything else: a scheme
+    but http(s), another host or port (a private address among them), another path, a
+    forged or expired token."""
+    public = (settings.STUDIO_PUBLIC_URL or "").rstrip("/")
+    rule = f"the sandbox fetches only the studio's own signed reference links ({public or 'STUDIO_PUBLIC_URL'}/r/…)"
+    if not public:
+        raise Unfetchable(f"{rule}, and STUDIO_PUBLIC_URL is not set")
+    try:
+        parsed, home = httpx.URL(url), httpx.URL(public)
+    except (httpx.InvalidURL, ValueError):  # UnicodeError is a ValueError
+        raise Unfetchable(f"{rule}: this is not a valid URL") from None
+    if parsed.scheme not in DEFAULT_PORTS:
+        raise Unfetchable(f"{rule}: this URL is not http(s)")
+    if (parsed.scheme, parsed.host, parsed.port or DEFAULT_PORTS[parsed.scheme], parsed.userinfo) != (
+        home.scheme,
+        home.host,
+        home.port or DEFAULT_PORTS.get(home.scheme),
+        b"",
+    ):
+        try:
+            blocked = http.address_refusal(parsed.host)
+        except ValueError:  # a name, not an address
+            blocked = None
+        where = f"on {blocked}" if blocked else "on another host"
+        raise Unfetchable(f"{rule}: this URL is {where}")
+    prefix = home.path.rstrip("/") + "/r/"
+    match = REFERENCE_NAME.match(parsed.path.removeprefix(prefix)) if parsed.path.startswith(prefix) else None
+    if match is None or parsed.query or parsed.fragment:
+        raise Unfetchable(f"{rule}: this URL is not a reference link")
+    try:
+        references.unsign(match["token"])
+    except signing.SignatureExpired:
+        raise Unfetchable(f"{rule}: this link has expired") from None
+    except signing.BadSignature:
+        raise Unfetchable(f"{rule}: this link's signature is not valid") from None
+    return parsed
 
 
 def fetch(url: str) -> bytes:
-    """The body at ``url``, fetched as a gateway fetches a reference image: through the
-    studio's one HTTP client (routed in-process in tests). Raises Unfetchable when the
-    request fails or the answer is not HTTP 200; the dialect words the refusal.
+    """The body at ``url``, fetched as a gateway fetches a reference image, once
+    ``check_reference_url`` accepted it. Raises Unfetchable.
 
-    Unguarded: the sandbox plays a remote gateway, and in development the studio's
-    signed links are on 127.0.0.1. The sandbox is a development tool, off unless
-    ``STUDIO_SANDBOX_ENABLED`` (or ``DEBUG``)."""
+    Through the studio's unguarded client (routed in-process in tests): the URL can only be
+    the studio's own public address, on 127.0.0.1 in development, and the client follows no
+    redirect. At most ``STUDIO_MAX_REFERENCE_BYTES`` are read (a larger ``Content-Length``
+    is refused before the body, a longer body as it streams), within ``FETCH_SECONDS``."""
+    target = check_reference_url(url)
+    cap = settings.STUDIO_MAX_REFERENCE_BYTES
+    too_large = f"the image is larger than the sandbox's limit of {cap} bytes"
+    failed = "the studio did not serve an image at this link"
+    deadline = time.monotonic() + FETCH_SECONDS
+    body = bytearray()
     try:
-        response = http.client(guarded=False).get(url)
-    except httpx.HTTPError as exc:
-        raise Unfetchable(type(exc).__name__) from None
-    if response.status_code != 200:
-        raise Unfetchable(f"HTTP {response.status_code}", status=response.status_code)
-    return response.content
+        # identity (and any other encoding refused): the bytes counted are the bytes kept
+        headers = {"Accept-Encoding": "identity"}
+        with http.client(guarded=False).stream("GET", target, headers=headers, timeout=FETCH_TIMEOUT) as response:
+            if response.status_code != 200 or response.headers.get("Content-Encoding", "identity") != "identity":
+                raise Unfetchable(failed)
+            declared = response.headers.get("Content-Length", "").strip()
+            if declared.isdigit() and int(declared) > cap:
+                raise Unfetchable(too_large)  # before reading the body
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > cap:
+                    raise Unfetchable(too_large)
+                if time.monotonic() > deadline:
+                    raise Unfetchable("the fetch took longer than the sandbox's limit")
+    except httpx.HTTPError:
+        raise Unfetchable(failed) from None
+    return bytes(body)
 
 
 def keyed_job(dialect: str, job_id: str, api_key: str) -> SandboxJob | None:

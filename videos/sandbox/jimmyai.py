@@ -15,8 +15,9 @@ unknown fields, a model other than ``grok-imagine-video-1.5`` or its aliases ``g
 "10" too: the field is ``enum<integer>``), ``ratio`` outside ``16:9 9:16 1:1 3:2 2:3``,
 ``orientation`` other than ``landscape|portrait``, anything but exactly one image in
 ``image_urls`` (or ``images`` when ``image_urls`` is empty), an image that is not an http(s)
-URL (a data URI, say), or a URL that cannot be fetched or is not an image. No key: 401;
-another key's task: 404.
+URL (a data URI, say), or a URL that is not one of the studio's signed reference links
+(the only URLs the sandbox fetches, ``common.fetch``), cannot be fetched or is not an image.
+No key, or one the studio did not issue: 401; another key's task: 404.
 
 jimmyai publishes no catalogue of error codes (*unknown*, docs/gateways.md §4.3). The sandbox's
 codes follow the shape of the one documented code, "20000" (HTTP status × 100): "40000"
@@ -67,7 +68,8 @@ def _error(refusal: Refusal) -> JsonResponse:
 
 
 def _fetch_image(url: str, param: str) -> bytes:
-    """The bytes at ``url``, fetched as jimmyai would; Refusal(400) unless they are an image."""
+    """The bytes at ``url``, fetched as jimmyai would if it is one of the studio's signed
+    reference links (``common.fetch``); Refusal(400) unless they are an image."""
     try:
         data = fetch(url)
     except Unfetchable as exc:

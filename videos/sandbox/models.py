@@ -1,8 +1,10 @@
-"""The sandbox gateway's own bookkeeping: one row per task it was asked to make."""
+"""The sandbox gateway's own bookkeeping: one row per task it was asked to make, and
+one per key the studio issued for it."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class SandboxJob(models.Model):
@@ -26,3 +28,14 @@ class SandboxJob(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class SandboxKey(models.Model):
+    """A key the studio issued for the sandbox (``videos/sandbox/keys.py``): only a keyed
+    hash of the secret (HMAC-SHA256 under a key derived from ``SECRET_KEY``), never the secret."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"sandbox key {self.digest[:8]}…"

@@ -13,11 +13,13 @@ its codes (docs/gateways.md §5.3): 20002 for a missing ``prompt`` (official) or
 ``image_urls``, 20003 for any invalid value (wrong model, an unknown field,
 ``duration`` outside the channel's range or not an integer — ``"8"`` is refused, a
 data URI or non-http(s) entry in ``image_urls``, more than one entry, an aspect ratio
-or resolution outside the lists, ``audio`` on the beta channel, an image URL that
-cannot be fetched or is not a JPEG/PNG/WebP). A missing or malformed key is 401 with
-code 10001 (one of the "1000x" authentication codes). Not documented, the sandbox's
-own choices: unknown fields are refused (the real gateway may ignore them), an unknown
-task is 404 with code 20004, and a failed task's ``error.code`` is 50001.
+or resolution outside the lists, ``audio`` on the beta channel, an image URL that is
+not one of the studio's signed reference links (the only URLs the sandbox fetches,
+``common.fetch``), cannot be fetched or is not a JPEG/PNG/WebP). A missing or malformed
+key, or one the studio did not issue, is 401 with code 10001 (one of the "1000x"
+authentication codes). Not documented, the sandbox's own choices: unknown fields are
+refused (the real gateway may ignore them), an unknown task is 404 with code 20004, and
+a failed task's ``error.code`` is 50001.
 
 Output sizes follow reAPI's ratio × resolution matrix (docs/gateways.md §5.2; 16:9 at
 480p is 736×400); the beta channel's ``auto`` follows the reference image's aspect ratio.
@@ -149,7 +151,8 @@ def parse_create(body: dict) -> dict:
 
 
 def fetch_image(url: str) -> tuple[bytes, tuple[int, int]]:
-    """Download the reference image as reAPI does; returns (bytes, (width, height)). Raises Refusal."""
+    """Download the reference image as reAPI does, if it is one of the studio's signed
+    reference links (``common.fetch``); returns (bytes, (width, height)). Raises Refusal."""
     try:
         data = fetch(url)
     except Unfetchable as exc:

@@ -19,9 +19,11 @@ video guide; it is what xAI's API answers, docs/gateways.md §6.3), e.g. ``{"cod
 - HTTP 404 for another model than ``grok-imagine-video-1.5-preview``;
 - HTTP 400 for bad values: an empty prompt, ``duration`` outside 1–15, an aspect ratio
   outside ``1:1 16:9 9:16 4:3 3:4 3:2 2:3``, a resolution other than ``480p|720p``, an
-  ``image.url`` that is neither http(s) nor a data URI, that cannot be fetched, or that
-  is not an image;
-- HTTP 401 without ``Authorization: Bearer KEY``.
+  ``image.url`` that is neither http(s) nor a data URI, that is not one of the studio's
+  signed reference links (the only URLs the sandbox fetches, ``common.fetch``), that
+  cannot be fetched, or that is not an image;
+- HTTP 401 without ``Authorization: Bearer KEY``, or with a key the studio did not issue
+  (``videos/sandbox/keys.py``).
 
 With an image, the video starts on it (xAI's guide: the image is the first frame), so
 the frame takes the image's aspect ratio; without one, ``aspect_ratio`` (default 16:9).
@@ -150,15 +152,14 @@ def parse_create(body: dict) -> tuple[dict, str | None]:
 
 
 def fetch_image(url: str) -> bytes:
-    """The image behind ``image.url``: decoded from a data URI, or fetched as xAI does
-    (through the studio's one HTTP client, routed in-process in tests). Raises Refusal."""
+    """The image behind ``image.url``: decoded from a data URI, or fetched as xAI does, if
+    it is one of the studio's signed reference links (``common.fetch``). Raises Refusal."""
     if url.startswith("data:"):
         return decode_data_uri(url, "image.url")
     try:
         data = fetch(url)
     except Unfetchable as exc:
-        detail = f": HTTP {exc.status}" if exc.status is not None else f" ({exc.reason})"
-        raise Refusal(400, f"Failed to fetch the image at image.url{detail}.", param="image") from None
+        raise Refusal(400, f"Failed to fetch the image at image.url: {exc.reason}.", param="image") from None
     check_image(data, "image.url")
     return data
 
