@@ -186,3 +186,41 @@ def test_with_signed_delivery_the_video_plays_from_the_bucket(page, live_server,
     assert any(".mp4?" in url for url in signed) and any(".jpg?" in url for url in signed)
     assert refused == []
     page.screenshot(path=os.environ.get("STUDIO_SCREENSHOT", "/tmp/studio-signed-delivery.png"))
+
+
+#: The pages a member walks to; each must fit a 375 px phone without scrolling sideways.
+PHONE_PAGES = [
+    "/",
+    "/history/",
+    "/spend/",
+    "/approvals/",
+    "/review/",
+    "/audit/",
+    "/keys/",
+    "/teams/",
+    "/notifications/",
+]
+
+
+def test_on_a_phone_no_page_scrolls_sideways_and_the_menu_folds(page, live_server):
+    """At 375×812 every page fits its width (wide tables scroll in their own box), and the
+    navigation sits behind a Menu button until it is pressed."""
+    from playwright.sync_api import expect
+
+    demo_with_sandbox_key(live_server)
+    page.set_viewport_size({"width": 375, "height": 812})
+    log_in(page, live_server)
+    for path in PHONE_PAGES:
+        page.goto(f"{live_server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} is {width} px wide"
+    page.goto(f"{live_server.url}/")
+    nav_link = page.locator("nav.nav a", has_text="History")
+    expect(nav_link).to_be_hidden()
+    page.get_by_text("Menu", exact=True).click()
+    expect(nav_link).to_be_visible()
+    nav_link.click()
+    expect(page).to_have_url(f"{live_server.url}/history/")
+    page.set_viewport_size({"width": 1280, "height": 800})  # on a laptop the navigation is always there
+    expect(page.locator("nav.nav a", has_text="Studio")).to_be_visible()
+    expect(page.get_by_text("Menu", exact=True)).to_be_hidden()
