@@ -224,3 +224,37 @@ def test_on_a_phone_no_page_scrolls_sideways_and_the_menu_folds(page, live_serve
     page.set_viewport_size({"width": 1280, "height": 800})  # on a laptop the navigation is always there
     expect(page.locator("nav.nav a", has_text="Studio")).to_be_visible()
     expect(page.get_by_text("Menu", exact=True)).to_be_hidden()
+
+
+def test_the_estimate_ends_on_the_last_choice_even_when_an_older_answer_is_slow(page, live_server, monkeypatch):
+    """Duration, then resolution in quick succession: the older estimate (slow to answer)
+    must not overwrite the newer one (htmx replaces an estimate request still in flight)."""
+    import time as clock
+    from datetime import date
+    from decimal import Decimal
+
+    from playwright.sync_api import expect
+
+    from videos.models import Price
+    from videos.web import compose
+
+    for resolution, rate in (("480p", "0.05"), ("720p", "0.10")):
+        Price.objects.create(
+            dialect="openai-preview", model="grok-imagine-video-1.5-preview", resolution=resolution,
+            usd_per_second=Decimal(rate), source="test", read_on=date(2026, 11, 1),
+        )  # fmt: skip
+    real = compose.compose_quote
+
+    def slow_for_720p(form):
+        if form.data.get("resolution") == "720p" and form.data.get("duration") == "3":
+            clock.sleep(1.5)  # the older answer arrives last
+        return real(form)
+
+    monkeypatch.setattr(compose, "compose_quote", slow_for_720p)
+    demo_with_sandbox_key(live_server)
+    log_in(page, live_server)
+    page.get_by_label("Duration (s)").select_option("3")
+    page.wait_for_timeout(500)  # its estimate request is on its way
+    page.get_by_label("Resolution").select_option("480p")
+    page.wait_for_timeout(2500)  # past the slow answer
+    expect(page.locator(".estimate-this strong")).to_have_text("$0.15")  # 3 s × $0.05, not 3 s × $0.10
