@@ -1,22 +1,12 @@
-"""Everything a member can do that changes the studio's state, one function each.
+"""Actions on a generation: create it, retry it, cancel it, resubmit or abandon it, delete it.
 
-Views, the Django admin and management commands call these; none of them writes
-state itself. Each function does its write (a conditional update where two people
-could race), its timeline line, its audit entry, its notification and its queueing
-after commit, all in one transaction, so a refusal leaves nothing half-made.
-Functions that may find the state already changed by someone else return False.
-
-*Approval* is an owner's or admin's yes to spending before a request is sent
-(``approve_spending``, ``decline_spending``); a *review* is the verdict on a
-finished video (``send_to_review``, ``decide_review``).
-"""
+Each holds its estimate, checks budgets and queues after commit as ``videos.actions`` says."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,9 +18,7 @@ from videos.models import (
     GatewayKey,
     Generation,
     NewReference,
-    Notification,
     ReferenceImage,
-    Review,
     Task,
     TaskState,
     fresh_attempt_fields,
@@ -40,13 +28,6 @@ from videos.worker.queue import SUBMIT, enqueue_on_commit
 
 #: A pending task's safety net: the sweep submits it if the queued nudge was lost.
 SUBMIT_RESCUE = timedelta(seconds=15)
-#: What each review verdict reads as in the author's notification and the timeline.
-VERDICT_WORDS = {Review.ACCEPTED: "was accepted", Review.REJECTED: "was rejected", Review.CHANGES: "needs changes"}
-
-Favorite = Generation.favorited_by.through
-
-
-# --- generations ------------------------------------------------------------------------
 
 
 def _lock_team(team):
@@ -323,185 +304,3 @@ def abandon(generation: Generation, actor) -> bool:
             generation.team, actor, "generation.abandoned", audit.describe(generation), uuid=str(generation.uuid)
         )
     return True
-
-
-# --- approval of spending ---------------------------------------------------------------
-
-
-def _settle_approval(generation: Generation, approver, approval: str) -> bool:
-    """Settle a waiting request as ``approval`` (a conditional update); False when it was
-    not waiting (someone else decided first)."""
-    waiting = Generation.objects.filter(pk=generation.pk, approval=Approval.WAITING)
-    return waiting.update(approval=approval, approved_by=approver) == 1
-
-
-def approve_spending(generation: Generation, approver) -> bool:
-    """Let a request waiting for approval go to its gateway. False when it was not waiting."""
-    now = timezone.now()
-    with transaction.atomic():
-        if not _settle_approval(generation, approver, Approval.APPROVED):
-            return False
-        Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).update(
-            state=TaskState.PENDING, next_poll_at=now + SUBMIT_RESCUE, updated_at=now
-        )
-        record(generation.pk, "approval", f"Approved by {approver.get_username()}.", state=TaskState.PENDING)
-        audit.record_action(
-            generation.team, approver, "generation.approved", audit.describe(generation), uuid=str(generation.uuid)
-        )
-        enqueue_on_commit(SUBMIT, generation.task.pk)
-    return True
-
-
-def decline_spending(generation: Generation, approver) -> bool:
-    """Refuse a request waiting for approval: it is never sent and its hold is released.
-    False when it was not waiting."""
-    with transaction.atomic():
-        if not _settle_approval(generation, approver, Approval.DECLINED):
-            return False
-        Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).end(
-            TaskState.CANCELLED, last_error=f"Declined by {approver.get_username()}; it was not sent."
-        )
-        billing.release(generation)
-        message = f"Declined by {approver.get_username()}; not sent, not charged."
-        record(generation.pk, "approval", message, state=TaskState.CANCELLED)
-        audit.record_action(
-            generation.team, approver, "generation.declined", audit.describe(generation), uuid=str(generation.uuid)
-        )
-    return True
-
-
-# --- favorites and review ---------------------------------------------------------------
-
-
-def set_favorite(generations: Iterable[Generation], user, favorite: bool) -> int:
-    """Add ``generations`` to ``user``'s favorites (or remove them); returns how many changed."""
-    pks = [g.pk for g in generations]
-    mine = Favorite.objects.filter(user_id=user.pk, generation_id__in=pks)
-    already = set(mine.values_list("generation_id", flat=True))
-    if not favorite:
-        mine.delete()
-        return len(already)
-    new = [Favorite(generation_id=pk, user_id=user.pk) for pk in pks if pk not in already]
-    Favorite.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
-
-
-def toggle_favorite(generation: Generation, user) -> bool:
-    """Flip ``generation`` in ``user``'s favorites; True when it is a favorite now."""
-    on = not Favorite.objects.filter(user_id=user.pk, generation_id=generation.pk).exists()
-    set_favorite([generation], user, on)
-    return on
-
-
-def send_to_review(generations: Iterable[Generation], actor) -> int:
-    """Mark the completed, not yet reviewed ones ``Review.AWAITING`` (a conditional update
-    each) and record ``generation.sent_to_review``; returns how many were sent."""
-    sent = 0
-    for generation in generations:
-        if generation.task.state != TaskState.COMPLETED or generation.review != Review.NONE:
-            continue
-        with transaction.atomic():
-            if Generation.objects.filter(pk=generation.pk, review=Review.NONE).update(review=Review.AWAITING) != 1:
-                continue
-            audit.record_action(
-                generation.team,
-                actor,
-                "generation.sent_to_review",
-                audit.describe(generation),
-                uuid=str(generation.uuid),
-            )
-        sent += 1
-    return sent
-
-
-def decide_review(generation: Generation, reviewer, verdict: str, comment: str = "", *, via: str = "desk") -> bool:
-    """Record ``reviewer``'s verdict (a ``Review``: accepted, rejected or changes) on a
-    completed generation awaiting review, with ``comment`` for its author.
-
-    Records ``generation.reviewed`` in the audit trail (``via``: ``desk`` or ``admin``)
-    and notifies the author (unless they reviewed it themselves). False, and nothing
-    changes, when it was not awaiting review (already decided by someone else, or
-    never sent) or is not completed. Raises ValueError for a value that is no verdict.
-    """
-    if verdict not in VERDICT_WORDS:
-        raise ValueError(f"not a review verdict: {verdict!r}")
-    now = timezone.now()
-    with transaction.atomic():
-        changed = (
-            Generation.objects.filter(pk=generation.pk)
-            .awaiting_review()
-            .update(review=verdict, review_comment=comment, reviewed_by=reviewer, reviewed_at=now)
-        )
-        if changed != 1:
-            return False
-        generation.review, generation.review_comment = verdict, comment
-        generation.reviewed_by, generation.reviewed_at = reviewer, now
-        label, words = audit.describe(generation), VERDICT_WORDS[verdict]
-        record(generation.pk, "review", f"{reviewer.get_username()}: {words}" + (f" — {comment}" if comment else "."))
-        audit.record_action(
-            generation.team,
-            reviewer,
-            "generation.reviewed",
-            label,
-            uuid=str(generation.uuid),
-            decision=verdict,
-            comment=comment,
-            via=via,
-        )
-        if generation.author_id is not None and generation.author_id != reviewer.pk:
-            message = f"Your video {label} {words}" + (f": {comment}" if comment else ".")
-            audit.notify(generation.author, generation.team, message, generation=generation)
-    return True
-
-
-def mark_read(notifications: Iterable[Notification]) -> int:
-    """Mark the unread ones among ``notifications`` read (now); how many were unread."""
-    unread = [n.pk for n in notifications if n.read_at is None]
-    if not unread:
-        return 0
-    return Notification.objects.filter(pk__in=unread, read_at__isnull=True).update(read_at=timezone.now())
-
-
-# --- keys -------------------------------------------------------------------------------
-
-
-def add_key(key: GatewayKey, team, owner) -> GatewayKey:
-    """Store a new key (``key`` unsaved, its secret set) as ``owner``'s in ``team``.
-
-    A key whose base URL is on the built-in sandbox (``STUDIO_SANDBOX_URL`` while
-    ``STUDIO_SANDBOX_ENABLED``) is also issued to the sandbox, which answers only the
-    keys the studio issued (``videos/sandbox/keys.py``)."""
-    with transaction.atomic():
-        key.team, key.owner = team, owner
-        key.save()
-        if apps.is_installed("videos.sandbox"):
-            from videos.sandbox import keys as sandbox_keys
-
-            if sandbox_keys.serves(key.base_url):
-                sandbox_keys.issue(key.reveal())
-        audit.record_action(team, owner, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect)
-    return key
-
-
-def update_key(key: GatewayKey, actor, *, base_url: str) -> None:
-    """Point a key at another base URL (its secret stays)."""
-    if key.base_url != base_url:
-        with transaction.atomic():
-            GatewayKey.objects.filter(pk=key.pk).update(base_url=base_url)
-            key.base_url = base_url
-            audit.record_action(key.team, actor, "key.changed", f"{key.label} ({key.masked})", base_url=base_url)
-
-
-def replace_key_secret(key: GatewayKey, secret: str, actor) -> None:
-    """Replace a key's secret (its label, base URL and history stay)."""
-    with transaction.atomic():
-        key.set_secret(secret)
-        key.save(update_fields=["secret_encrypted", "last4", "fingerprint", "updated_at"])
-        audit.record_action(key.team, actor, "key.replaced", f"{key.label} ({key.masked})", dialect=key.dialect)
-
-
-def delete_key(key: GatewayKey, actor) -> None:
-    """Delete a key; generations made with it stay in the history (without a key)."""
-    with transaction.atomic():
-        audit.record_action(key.team, actor, "key.deleted", f"{key.label} ({key.masked})", dialect=key.dialect)
-        key.delete()

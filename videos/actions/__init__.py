@@ -1,0 +1,61 @@
+"""Everything a member can do that changes the studio's state, one function each.
+
+Views, the Django admin and management commands call these; none of them writes
+state itself. Each function does its write (a conditional update where two people
+could race), its timeline line, its audit entry, its notification and its queueing
+after commit, all in one transaction, so a refusal leaves nothing half-made.
+Functions that may find the state already changed by someone else return False.
+
+*Approval* is an owner's or admin's yes to spending before a request is sent
+(``approve_spending``, ``decline_spending``); a *review* is the verdict on a
+finished video (``send_to_review``, ``decide_review``).
+
+Callers import this package (``from videos import actions``); the functions live in
+one module per object: ``generations``, ``approvals``, ``review``, ``keys``.
+"""
+
+from videos.actions.approvals import approve_spending, decline_spending
+from videos.actions.generations import (
+    SUBMIT_RESCUE,
+    abandon,
+    cancel,
+    create_generation,
+    delete_generation,
+    resubmit,
+    retry,
+)
+from videos.actions.keys import add_key, delete_key, replace_key_secret, update_key
+from videos.actions.review import (
+    VERDICT_WORDS,
+    Favorite,
+    decide_review,
+    mark_read,
+    send_to_review,
+    set_favorite,
+    toggle_favorite,
+)
+from videos.models import NewReference
+
+__all__ = [
+    "Favorite",
+    "NewReference",
+    "SUBMIT_RESCUE",
+    "VERDICT_WORDS",
+    "abandon",
+    "add_key",
+    "approve_spending",
+    "cancel",
+    "create_generation",
+    "decide_review",
+    "decline_spending",
+    "delete_generation",
+    "delete_key",
+    "mark_read",
+    "replace_key_secret",
+    "resubmit",
+    "retry",
+    "send_to_review",
+    "set_favorite",
+    "toggle_favorite",
+    "update_key",
+]
