@@ -1,11 +1,18 @@
 """Everything a person can do to accounts and teams, one function each: sign up,
-create a team, invite, accept an invitation, set budgets, change a role. Each does
-its write, its audit entry and its notification in one transaction; views call
-these and write nothing themselves."""
+create a team, invite, accept or revoke an invitation, set budgets, change a role,
+rename a team, remove a member, leave a team, remember the team last worked in. Each
+does its write, its audit entry and its notification in one transaction; views call
+these and write nothing themselves.
+
+Password changes and resets are Django's own views (``django.contrib.auth``), which
+save the password themselves.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Invitation, Membership, Role, Team, User
 from videos import audit
@@ -30,20 +37,63 @@ class RoleChangeRefused(Exception):
         self.message = message
 
 
-def sign_up(form) -> tuple[User, Team]:
-    """Create the account of a valid sign-up ``form`` and its personal team (owned by it)."""
+class MembershipRefused(Exception):
+    """A removal or departure that cannot be made (the last owner, a role the actor may
+    not touch, a membership gone meanwhile); ``message`` says why, for the place clicked."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def sign_up(form, invitation: Invitation | None = None) -> tuple[User, Team]:
+    """Create the account of a valid sign-up ``form``; return it and the team it lands in.
+
+    With a usable ``invitation`` (opened before signing up) the account joins that team
+    with the invitation's role, and no personal team is made; otherwise, or when the
+    link was spent meanwhile, it gets its personal team (owned by it). The team becomes
+    the user's ``last_team``. Callers tell which by comparing the team with the
+    invitation's.
+    """
     with transaction.atomic():
         user = form.save()
-        team = Team.create_personal(user)
+        membership = accept_invitation(invitation, user) if invitation is not None else None
+        team = membership.team if membership is not None else Team.create_personal(user)
+        remember_team(user, team)
     return user, team
 
 
+def remember_team(user: User, team: Team | None) -> None:
+    """Make ``team`` the one ``user`` lands in at their next login (None: their oldest).
+
+    Not an audit event: it changes nothing anyone else sees."""
+    if user.last_team_id != (team.pk if team else None):
+        User.objects.filter(pk=user.pk).update(last_team=team)
+        user.last_team = team
+
+
 def create_team(name: str, owner: User) -> Team:
-    """Create a team called ``name`` with ``owner`` as its owner."""
+    """Create a team called ``name`` with ``owner`` as its owner (and their current team)."""
     with transaction.atomic():
         team = Team.objects.create(name=name)
         Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+        remember_team(owner, team)
     return team
+
+
+def rename_team(actor: Membership, name: str) -> bool:
+    """Call ``actor``'s team ``name`` (the caller has checked ``actor.can_manage`` and a
+    valid ``TeamForm``); records ``team.renamed`` with the old and new name. False when
+    the name is unchanged (nothing recorded)."""
+    team = actor.team
+    old = team.name
+    if name == old:
+        return False
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(name=name)
+        team.name = name
+        audit.record_action(team, actor.user, "team.renamed", name, old=old, new=name)
+    return True
 
 
 def invite(team: Team, actor: User, role: str) -> Invitation:
@@ -97,13 +147,92 @@ def _invite_refusal(role: str, allowed: list[Role]) -> str:
 
 
 def accept_invitation(invitation: Invitation, user: User) -> Membership | None:
-    """Join ``user`` to the invitation's team; the membership, or None when the link is
-    spent or expired (one link admits one user, even when opened twice at once)."""
+    """Join ``user`` to the invitation's team, which becomes their current one; the
+    membership, or None when the link is spent, revoked or expired (one link admits one
+    user, even when opened twice at once)."""
     with transaction.atomic():
         membership = invitation.accept(user)
         if membership is not None:
             audit.record_action(membership.team, user, "member.joined", user.get_username(), role=membership.role)
+            remember_team(user, membership.team)
     return membership
+
+
+def revoke_invitation(actor: Membership, invitation: Invitation) -> bool:
+    """Make an open invitation of ``actor``'s team unusable at once (it expires now);
+    records ``member.invitation_revoked`` (its role, never its token). The caller has
+    checked ``actor.can_manage`` and that the invitation is of ``actor``'s team. False
+    when it was accepted or had expired meanwhile (a conditional update; nothing recorded)."""
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = Invitation.objects.filter(
+            pk=invitation.pk, team=actor.team, accepted_at__isnull=True, expires_at__gt=now
+        ).update(expires_at=now)
+        if revoked != 1:
+            return False
+        invitation.expires_at = now
+        audit.record_action(
+            actor.team,
+            actor.user,
+            "member.invitation_revoked",
+            f"Invitation link as {invitation.get_role_display().lower()}",
+            role=invitation.role,
+        )
+    return True
+
+
+def removable(actor: Membership, target: Membership) -> bool:
+    """Whether ``actor`` may remove ``target`` from their team (by the rule of
+    ``assignable_roles``): an owner anyone else; an admin a member or viewer; nobody
+    else anyone. Leaving oneself is ``leave_team``. The last owner is refused
+    separately (``remove_member``)."""
+    if actor.team_id != target.team_id or actor.pk == target.pk:
+        return False
+    if actor.role == Role.OWNER:
+        return True
+    return actor.role == Role.ADMIN and target.role in MEMBER_ROLES
+
+
+def _end_membership(target: Membership) -> None:
+    """Delete ``target`` unless it is its team's last owner (under the write lock, so two
+    owners leaving at once cannot leave the team with none). Raises MembershipRefused."""
+    team = target.team
+    if target.role == Role.OWNER and not team.memberships.filter(role=Role.OWNER).exclude(pk=target.pk).exists():
+        raise MembershipRefused(_("A team needs an owner: make someone else owner first."))
+    if Membership.objects.filter(pk=target.pk, role=target.role).delete()[0] != 1:
+        raise MembershipRefused(_("Their membership changed meanwhile; look again."))
+    User.objects.filter(pk=target.user_id, last_team=team).update(last_team=None)
+
+
+def remove_member(actor: Membership, target: Membership) -> None:
+    """Remove ``target`` from ``actor``'s team (the caller has checked ``removable``);
+    records ``member.removed`` and tells them.
+
+    What they made stays in the team's history, under their name. Their gateway keys
+    for the team are theirs, not the team's: nobody in the team can use them, and they
+    stay stored (so tasks already running finish, and a member who is invited back
+    finds them again). Raises MembershipRefused for the last owner, or when the
+    membership changed meanwhile.
+    """
+    team = actor.team
+    with transaction.atomic():
+        _end_membership(target)
+        audit.record_action(team, actor.user, "member.removed", target.user.get_username(), role=target.role)
+        audit.notify(
+            target.user,
+            team,
+            _("%(actor)s removed you from %(team)s.") % {"actor": actor.user.get_username(), "team": team.name},
+        )
+
+
+def leave_team(membership: Membership) -> None:
+    """End ``membership``: its user leaves the team (as ``remove_member`` for what stays);
+    records ``member.left``. Raises MembershipRefused for the team's last owner."""
+    with transaction.atomic():
+        _end_membership(membership)
+        audit.record_action(
+            membership.team, membership.user, "member.left", membership.user.get_username(), role=membership.role
+        )
 
 
 def set_budgets(form, actor: User) -> dict:

@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts import throttle
 from accounts.models import Role, Team, UnpricedPolicy, User
@@ -45,6 +46,27 @@ class SignupForm(UserCreationForm):
         fields = ["username", "email"]
 
 
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Django's reset form, counted by ``throttle.begin_reset`` before any mail is sent:
+    over the budget it is refused with the error code ``throttled`` and ``retry_after``
+    holds the seconds to wait. ``request`` is the view's request."""
+
+    retry_after = 0
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self):
+        cleaned_data = super().clean()
+        email = cleaned_data.get("email")
+        if email and self.request is not None:
+            self.retry_after = throttle.begin_reset(self.request, email)
+            if self.retry_after:
+                raise ValidationError(throttle.reset_refusal_message(self.retry_after), code="throttled")
+        return cleaned_data
+
+
 class InviteForm(forms.Form):
     """The role of a new invitation link, among ``roles``: those the inviter may give
     (``accounts.actions.invitable_roles``), so a posted role outside them is invalid."""
@@ -57,10 +79,12 @@ class InviteForm(forms.Form):
 
 
 class TeamForm(forms.ModelForm):
+    """A team's name: for a new team, and for renaming one (blank or whitespace refused)."""
+
     class Meta:
         model = Team
         fields = ["name"]
-        labels = {"name": "Team name"}
+        labels = {"name": _("Team name")}
 
 
 def _usd_field(label: str, help_text: str = "") -> forms.DecimalField:

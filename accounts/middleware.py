@@ -10,8 +10,9 @@ SESSION_KEY = "current_team"
 def current_membership(request) -> Membership | None:
     """Return the user's membership in the team chosen in their session.
 
-    Falls back to the user's oldest membership when the session names no team or
-    a team they have left; None for anonymous users and users with no team.
+    When the session names no team (a new login) or a team they have left: the team
+    they last worked in (``User.last_team``, kept by ``actions.remember_team``), else
+    their oldest membership. None for anonymous users and users with no team.
     """
     user = request.user
     if not user.is_authenticated:
@@ -21,10 +22,12 @@ def current_membership(request) -> Membership | None:
     membership = None
     if team_id is not None:
         membership = memberships.filter(team_id=team_id).first()
+    if membership is None and user.last_team_id is not None:
+        membership = memberships.filter(team_id=user.last_team_id).first()
     if membership is None:
         membership = memberships.order_by("joined_at", "pk").first()
-        if membership is not None:
-            request.session[SESSION_KEY] = membership.team_id
+    if membership is not None and request.session.get(SESSION_KEY) != membership.team_id:
+        request.session[SESSION_KEY] = membership.team_id
     return membership
 
 

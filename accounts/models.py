@@ -19,6 +19,10 @@ class User(AbstractUser):
     """The studio's user (custom from the first migration, so it can grow)."""
 
     email = models.EmailField("email address", blank=True)
+    #: The team this user last worked in: where the next login lands (``accounts.middleware``).
+    last_team = models.ForeignKey(
+        "Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
 
 
 class Role(models.TextChoices):

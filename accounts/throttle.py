@@ -145,3 +145,38 @@ def refusal_message(retry_after: int) -> str:
         "Too many failed attempts; try again in %(minutes)d minutes.",
         minutes,
     ) % {"minutes": minutes}
+
+
+#: Password-reset requests per (email address, client address) and per client address, in
+#: any ``LOGIN_FAILURE_WINDOW``: enough for a typo or two, too few to flood an inbox.
+RESET_EMAIL_LIMIT = 3
+RESET_ADDRESS_LIMIT = 10
+
+
+def begin_reset(request, email: str) -> int:
+    """Count a password-reset request for ``email`` from ``request``'s client: 0 when it
+    may be sent, else the seconds until it may.
+
+    As for sign-ins, no budget is kept per email address alone, so nobody can use up
+    someone else's resets from elsewhere; every request counts (found or not, so the
+    answer does not tell who has an account)."""
+    window = settings.LOGIN_FAILURE_WINDOW
+    address = _address_bucket(client_address(request))
+    pair_slot, wait = _take_slot(_slot_keys("reset-pair", _pair_bucket(email, address), RESET_EMAIL_LIMIT), window)
+    if pair_slot is None:
+        return wait
+    address_slot, wait = _take_slot(_slot_keys("reset-addr", address, RESET_ADDRESS_LIMIT), window)
+    if address_slot is None:
+        _cache().delete(pair_slot)
+        return wait
+    return 0
+
+
+def reset_refusal_message(retry_after: int) -> str:
+    """What the reset form says to a refused request (the same whether the address is known)."""
+    minutes = max(1, math.ceil(retry_after / 60))
+    return ngettext(
+        "Too many reset requests; try again in %(minutes)d minute.",
+        "Too many reset requests; try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}

@@ -1,4 +1,6 @@
-"""Sign-up, teams, switching between them, and invitation links."""
+"""Sign-up and sign-in (an invitation opened before either is accepted by it), the
+account page, passwords (Django's own views, throttled reset), teams, switching
+between them, their members, and invitation links."""
 
 from __future__ import annotations
 
@@ -11,22 +13,90 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import actions
 from accounts.access import team_required
-from accounts.forms import BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm
+from accounts.forms import BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm, ThrottledPasswordResetForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import Invitation, Membership, Role
+
+#: The session key holding the token of an invitation opened while logged out; signing up
+#: or logging in from that browser accepts it.
+PENDING_INVITATION = "pending_invitation"
+
+
+def pending_invitation(request) -> Invitation | None:
+    """The usable invitation this browser opened while logged out, or None (forgotten
+    when it is spent, revoked, expired or tampered with)."""
+    token = request.session.get(PENDING_INVITATION)
+    if not isinstance(token, str):
+        return None
+    invitation = Invitation.objects.select_related("team", "created_by").filter(token=token).first()
+    if invitation is None or not invitation.is_usable:
+        request.session.pop(PENDING_INVITATION, None)
+        return None
+    return invitation
+
+
+def _joined(request, membership: Membership) -> None:
+    request.session.pop(PENDING_INVITATION, None)
+    request.session[SESSION_KEY] = membership.team_id
+    messages.success(
+        request,
+        _("You joined %(team)s as %(role)s.")
+        % {"team": membership.team.name, "role": membership.get_role_display().lower()},
+    )
+
+
+def _spent(request) -> None:
+    request.session.pop(PENDING_INVITATION, None)
+    messages.error(request, _("The invitation had been used, revoked or had expired: ask for a new link."))
 
 
 class LoginView(auth_views.LoginView):
     """Django's login view with the throttled form: a refused attempt answers 429 with
-    ``Retry-After`` and the form saying how long to wait."""
+    ``Retry-After`` and the form saying how long to wait. An invitation opened before
+    logging in is accepted by it, and the user lands in its team's studio."""
 
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "invitation": pending_invitation(self.request)}
+
+    def form_valid(self, form):
+        invitation = pending_invitation(self.request)
+        response = super().form_valid(form)
+        if invitation is None:
+            return response
+        membership = actions.accept_invitation(invitation, self.request.user)
+        if membership is None:
+            _spent(self.request)
+            return response
+        _joined(self.request, membership)
+        return redirect("studio")
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "throttled"):
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset view with the throttled form (``throttle.begin_reset``): a refused
+    request answers 429 with ``Retry-After``, and no mail is sent."""
+
+    form_class = ThrottledPasswordResetForm
+    success_url = reverse_lazy("password_reset_done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
@@ -39,17 +109,62 @@ class LoginView(auth_views.LoginView):
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
 def signup(request):
-    """Create an account and its personal team, then log in."""
+    """Create an account, then log in. After an invitation opened in this browser the
+    account joins its team and lands in its studio; otherwise it gets its personal team
+    and is sent to add a gateway key."""
     if request.user.is_authenticated:
         return redirect("studio")
+    invitation = pending_invitation(request)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user, team = actions.sign_up(form)
+        user, team = actions.sign_up(form, invitation)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         request.session[SESSION_KEY] = team.pk
-        messages.success(request, "Welcome! Add a gateway key to start making videos.")
+        if invitation is not None and team.pk == invitation.team_id:
+            _joined(request, user.memberships.select_related("team").get(team=team))
+            return redirect("studio")
+        if invitation is not None:
+            _spent(request)
+        messages.success(request, _("Welcome! Add a gateway key to start making videos."))
         return redirect("keys")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup.html", {"form": form, "invitation": invitation})
+
+
+@require_GET
+@login_required
+def account(request):
+    """The account page: username and email, password, the user's teams (leave one)."""
+    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    return render(request, "accounts/account.html", {"memberships": memberships})
+
+
+@require_POST
+@login_required
+def leave_team(request):
+    """POST ``team`` (its UUID): leave one of the user's teams. 404 for a team they are not
+    in; the last owner is refused with a message on the account page. Leaving the current
+    team makes another current (``CurrentTeamMiddleware``)."""
+    membership = _own_membership(request)
+    try:
+        actions.leave_team(membership)
+    except actions.MembershipRefused as exc:
+        messages.error(
+            request, _("You are still in %(team)s. %(why)s") % {"team": membership.team.name, "why": exc.message}
+        )
+        return redirect("account")
+    if request.session.get(SESSION_KEY) == membership.team_id:
+        request.session.pop(SESSION_KEY)
+    messages.success(request, _("You left %(team)s.") % {"team": membership.team.name})
+    return redirect("account")
+
+
+def _own_membership(request) -> Membership:
+    """The user's membership in the team whose UUID is posted as ``team``, or Http404."""
+    try:
+        team_uuid = uuid.UUID(request.POST.get("team", ""))
+    except (TypeError, ValueError, AttributeError):
+        raise Http404("No such team.") from None
+    return get_object_or_404(Membership.objects.select_related("team", "user"), user=request.user, team__uuid=team_uuid)
 
 
 @require_http_methods(["GET", "POST"])
@@ -71,6 +186,8 @@ def teams(request):
             context["members"] = list(context["members"])
             for m in context["members"]:
                 m.assignable_roles = actions.assignable_roles(membership, m)
+                m.removable = actions.removable(membership, m)
+            context["rename_form"] = TeamForm(instance=membership.team, prefix="rename")
             context["budget_form"] = BudgetForm(team=membership.team)
             context["invite_form"] = InviteForm(roles=actions.invitable_roles(membership))
             context["invitations"] = [
@@ -89,10 +206,62 @@ def switch_team(request):
         team_uuid = uuid.UUID(request.POST.get("team", ""))
     except (TypeError, ValueError, AttributeError):
         raise Http404("No such team.") from None
-    membership = get_object_or_404(Membership, user=request.user, team__uuid=team_uuid)
+    membership = get_object_or_404(Membership.objects.select_related("team"), user=request.user, team__uuid=team_uuid)
     request.session[SESSION_KEY] = membership.team_id
-    messages.success(request, f"Switched to {membership.team.name}.")
+    actions.remember_team(request.user, membership.team)
+    messages.success(request, _("Switched to %(team)s.") % {"team": membership.team.name})
     return redirect("studio")
+
+
+@require_POST
+@team_required(can_manage=True)
+def rename_team(request):
+    """POST ``rename-name``: rename the current team (owners, admins; 403 for others). A
+    blank or too long name is refused with a message and nothing changes."""
+    form = TeamForm(request.POST, prefix="rename")
+    if not form.is_valid():
+        messages.error(request, _("Team not renamed: %(why)s") % {"why": " ".join(form.errors.get("name", []))})
+        return redirect("teams")
+    old = request.team.name
+    if actions.rename_team(request.membership, form.cleaned_data["name"]):
+        messages.success(request, _("%(old)s is now called %(new)s.") % {"old": old, "new": request.team.name})
+    return redirect("teams")
+
+
+@require_POST
+@team_required(can_manage=True)
+def remove_member(request, membership_id: int):
+    """Remove a member of the current team (an owner anyone else; an admin a member or
+    viewer: 403 otherwise, and for yourself: leave from the account page). 404 for a
+    membership of another team; the last owner is refused with a message. What they
+    made stays in the team's history."""
+    target = get_object_or_404(Membership.objects.select_related("user", "team"), pk=membership_id, team=request.team)
+    if not actions.removable(request.membership, target):
+        raise PermissionDenied(_("Only owners can remove owners and admins; to leave, use your account page."))
+    try:
+        actions.remove_member(request.membership, target)
+    except actions.MembershipRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("teams")
+    messages.success(
+        request,
+        _("%(user)s is no longer in %(team)s; what they made stays in its history.")
+        % {"user": target.user.get_username(), "team": request.team.name},
+    )
+    return redirect("teams")
+
+
+@require_POST
+@team_required(can_manage=True)
+def revoke_invitation(request, token: str):
+    """Revoke an open invitation link of the current team (owners, admins): it stops
+    admitting anyone at once. 404 for another team's invitation."""
+    invitation = get_object_or_404(Invitation, token=token, team=request.team)
+    if actions.revoke_invitation(request.membership, invitation):
+        messages.success(request, _("Invitation revoked: the link no longer works."))
+    else:
+        messages.info(request, _("That invitation had already been used or had expired."))
+    return redirect("teams")
 
 
 @require_POST
@@ -118,23 +287,30 @@ def invite(request):
 
 
 def invitation_url(invitation: Invitation) -> str:
-    from django.urls import reverse
-
     return reverse("accept_invite", args=[invitation.token])
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def accept_invite(request, token: str):
-    """Show an invitation and, on POST, join its team."""
-    invitation = get_object_or_404(Invitation.objects.select_related("team"), token=token)
+    """Show an invitation (which team, who invited, as what) and, on POST, join its team.
+
+    Logged out, the page offers to sign up or log in and remembers the invitation in the
+    session, so either accepts it (``signup``, ``LoginView``). 404 for an unknown token;
+    a spent, revoked or expired one says so and is not remembered.
+    """
+    invitation = get_object_or_404(Invitation.objects.select_related("team", "created_by"), token=token)
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect("login")
+        if invitation.is_usable:
+            request.session[PENDING_INVITATION] = invitation.token
+        return render(request, "accounts/invite.html", {"invitation": invitation})
     if request.method == "POST":
         membership = actions.accept_invitation(invitation, request.user)
         if membership is None:
             messages.error(request, "This invitation has been used or has expired.")
             return redirect("teams")
-        request.session[SESSION_KEY] = membership.team_id
-        messages.success(request, f"You joined {membership.team.name} as {membership.get_role_display().lower()}.")
+        _joined(request, membership)
         return redirect("studio")
     return render(request, "accounts/invite.html", {"invitation": invitation})
 

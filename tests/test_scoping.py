@@ -381,3 +381,22 @@ def test_object_ids_in_the_query_or_the_form_are_scoped_too(world):
     assert snapshot(world.team) == before, "an outsider's request changed the owner's team"
     # Still in their own team after trying to switch to the owner's.
     assert "mallory" in body(outsider.get("/teams/")) and "alice" not in body(outsider.get("/teams/"))
+
+
+# --- joining (issue 12, items 6–8) -------------------------------------------------------------------
+
+# Django's password-reset link admits whoever holds it, logged out: the signed, expiring,
+# one-use token (bound to the user's password hash) is the permission; a forged one renders
+# "used or expired" (tests/test_joining.py).
+PUBLIC_BY_DESIGN["password_reset_confirm"] = "Django's signed, one-use reset link; its token is the credential"
+
+
+def test_an_outsider_cannot_leave_for_or_revoke_in_another_team(world):
+    """The team posted to ``leave_team`` and the invitation named to ``revoke_invitation``
+    are looked up among the outsider's own: 404, nothing changes."""
+    outsider = logged_in(world.outsider)
+    before = snapshot(world.team)
+    assert outsider.post("/account/leave", {"team": str(world.team.uuid)}).status_code == 404
+    assert outsider.post(f"/teams/invitations/{world.invitation.token}/revoke").status_code == 404
+    assert snapshot(world.team) == before
+    assert Invitation.objects.get(pk=world.invitation.pk).is_usable
