@@ -199,6 +199,8 @@ PHONE_PAGES = [
     "/keys/",
     "/teams/",
     "/notifications/",
+    "/account/",
+    "/account/password/",
 ]
 
 
