@@ -124,7 +124,8 @@ def _invite_expiry():
 
 
 class Invitation(models.Model):
-    """A link that lets whoever opens it (logged in) join ``team`` with ``role``.
+    """A link that lets whoever opens it join ``team`` with ``role`` (logged in, or by
+    signing up or logging in from it: ``accounts.views.accept_invite``).
 
     Valid for 7 days and for one use.
     """

@@ -209,11 +209,16 @@ def test_an_owner_removes_a_member_whose_videos_stay(gateway, client_for, owner,
     assert "bob is no longer in" in response.content.decode()
     assert not Membership.objects.filter(pk=target.pk).exists()
     assert Generation.objects.filter(pk=generation.pk, team=team, author=teammate).exists()
-    assert GatewayKey.objects.owned_by(team, owner).count() == 0  # bob's key is not the team's to use
     assert AuditEntry.objects.filter(team=team, action="member.removed", target="bob").exists()
     assert Notification.objects.filter(user=teammate, message__contains="removed you").exists()
-    client_for(teammate)
-    assert "Bob's paper boat" not in client_for(teammate).get(reverse("history")).content.decode()
+    # Bob's key is his, not the team's: nobody there can choose it; it waits for him.
+    assert "Bob&#x27;s key" not in client_for(owner).get(reverse("studio")).content.decode()
+    assert GatewayKey.objects.filter(pk=key.pk, owner=teammate).exists()
+    client = client_for(teammate)
+    assert "Bob&#x27;s paper boat" not in client.get(reverse("history")).content.decode()
+    Invitation.objects.create(team=team, created_by=owner).accept(teammate)
+    client.post(reverse("switch_team"), {"team": str(team.uuid)})
+    assert "Bob&#x27;s key" in client.get(reverse("studio")).content.decode()
 
 
 def test_an_admin_cannot_remove_an_owner_or_another_admin(client_for, owner, team):

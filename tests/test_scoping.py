@@ -400,3 +400,6 @@ def test_an_outsider_cannot_leave_for_or_revoke_in_another_team(world):
     assert outsider.post(f"/teams/invitations/{world.invitation.token}/revoke").status_code == 404
     assert snapshot(world.team) == before
     assert Invitation.objects.get(pk=world.invitation.pk).is_usable
+
+
+PAGES.add("account")  # every member has an account page: it renders for the outsider too
