@@ -131,7 +131,11 @@ def estimate(
     """
     price, source = find_price(dialect, model, resolution, team)
     if price is None:
-        return Estimate(None, _("Price unknown: neither a team price nor the price book covers this gateway and option yet."), billed=billed)
+        return Estimate(
+            None,
+            _("Price unknown: neither a team price nor the price book covers this gateway and option yet."),
+            billed=billed,
+        )
     seconds = Decimal(duration_s)
     amount = price.usd_per_second * seconds
     at = f" at {resolution}" if resolution else ""
@@ -223,7 +227,9 @@ def committed_usd(team, *, member=None, since: datetime | None = None) -> Decima
         generations = generations.filter(author=member)
         ledger = ledger.filter(member=member)
     charged = ledger.aggregate(total=Coalesce(Sum("amount_usd"), ZERO))["total"]
-    held = generations.filter(billing=Billing.HELD, billed=True).aggregate(total=Coalesce(Sum("estimate_usd"), ZERO))["total"]
+    held = generations.filter(billing=Billing.HELD, billed=True).aggregate(total=Coalesce(Sum("estimate_usd"), ZERO))[
+        "total"
+    ]
     return charged + held
 
 
@@ -291,12 +297,16 @@ def warnings(team, membership, cost: Estimate) -> list[str]:
                     % {"threshold": usd(threshold)}
                 )
             else:
-                out.append(_("Needs approval by an owner or admin: over %(threshold)s.") % {"threshold": usd(threshold)})
+                out.append(
+                    _("Needs approval by an owner or admin: over %(threshold)s.") % {"threshold": usd(threshold)}
+                )
         out += [_("Refused if sent: %(why)s") % {"why": why} for why in budget_problems(team, membership, cost.amount)]
     else:
         named = [name for name, limit in limits(team, membership) if limit is not None]
         if named and team.unpriced_policy == UnpricedPolicy.REFUSE:
-            out.append(_("Refused if sent: with no price, %(limits)s cannot count it.") % {"limits": " and ".join(named)})
+            out.append(
+                _("Refused if sent: with no price, %(limits)s cannot count it.") % {"limits": " and ".join(named)}
+            )
         elif named or threshold is not None:
             out.append(_("Needs approval by an owner or admin: its price is unknown."))
     if not cost.billed and out:

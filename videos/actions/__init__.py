@@ -24,8 +24,8 @@ from videos.actions.generations import (
     resubmit,
     retry,
 )
-from videos.actions.prices import delete_team_price, set_team_price
 from videos.actions.keys import add_key, delete_key, replace_key_secret, update_key
+from videos.actions.prices import delete_team_price, set_team_price
 from videos.actions.review import (
     VERDICT_WORDS,
     Favorite,
