@@ -169,7 +169,7 @@ class Quote:
     """The estimate of one request through the chosen key (``this``), and through each
     of the member's other keys whose gateway can take it as it stands (``others``:
     ``(key, model spec, Estimate)``, in the keys' order); ``warnings``: what would stop
-    or hold it, said before it is sent (``warnings``)."""
+    or hold it, said before it is sent (``estimate_warnings``)."""
 
     this: Estimate
     others: list[tuple[GatewayKey, OptionSpec, Estimate]]
@@ -203,7 +203,7 @@ def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[Gatewa
             if not problems:
                 others.append((other_key, spec, estimate_request(other_key, retargeted)))
     this = estimate_request(key, choices)
-    return Quote(this, others, warnings(key.team, _membership(key), this))
+    return Quote(this, others, estimate_warnings(key.team, _membership(key), this))
 
 
 def _membership(key: GatewayKey):
@@ -276,7 +276,7 @@ def check_budgets(team, membership, amount: Decimal) -> None:
         raise BudgetExceeded(problems[0])
 
 
-def warnings(team, membership, cost: Estimate) -> list[str]:
+def estimate_warnings(team, membership, cost: Estimate) -> list[str]:
     """What would stop or hold a request estimated at ``cost``, said before it is sent: over
     the team's approval threshold (it waits for an owner or admin, an owner's own request
     too), over the team's budget or the member's cap (it is refused), of unknown price while
