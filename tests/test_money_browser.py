@@ -63,3 +63,31 @@ def test_an_owner_sets_a_team_price_and_the_estimate_warns_before_generate(page,
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path="/tmp/wt-money-prices-375.png", full_page=True)
     assert not Generation.objects.exists()  # nothing was sent: the warning came first
+
+
+def test_an_approver_declines_with_a_reason_on_a_phone(page, live_server):
+    from playwright.sync_api import expect
+
+    from tests.conftest import make_generation
+
+    owner = demo_with_sandbox_key(live_server)
+    team = Team.objects.get(memberships__user=owner)
+    Team.objects.filter(pk=team.pk).update(approval_threshold_usd=Decimal("1.00"))
+    team.refresh_from_db()
+    generation = make_generation(owner, team, GatewayKey.objects.get(owner=owner), prompt="A costly drone flight")
+    assert generation.approval == "waiting"  # unpriced while a threshold is set
+
+    page.set_viewport_size({"width": 375, "height": 812})
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/approvals/")
+    row = page.locator(f"#approval-{generation.uuid}")
+    expect(row).to_contain_text("A costly drone flight")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path="/tmp/wt-money-approvals-375.png", full_page=True)
+    row.get_by_role("button", name="Decline").click()  # no reason yet: the browser asks for one
+    assert Generation.objects.get(pk=generation.pk).approval == "waiting"
+    row.get_by_label("Reason for declining").fill("Price it first, then ask again")
+    row.get_by_role("button", name="Decline").click()
+    expect(page.locator(".message.success")).to_contain_text("Declined")
+    generation.refresh_from_db()
+    assert generation.approval == "declined" and generation.decline_reason == "Price it first, then ask again"
