@@ -277,6 +277,10 @@ if not STUDIO_ENCRYPTION_KEYS:
 STUDIO_SANDBOX_ENABLED = env_bool("STUDIO_SANDBOX_ENABLED", DEBUG)
 # Where the worker reaches the built-in sandbox (the web process serves it).
 STUDIO_SANDBOX_URL = env_url("STUDIO_SANDBOX_URL", "http://127.0.0.1:8000/sandbox")
+# A request through the sandbox is a rehearsal: priced as the real gateway would price it,
+# recorded "not billed", counted against no budget. True counts it as spend (the test suite,
+# whose sandbox stands in for paid gateways).
+STUDIO_SANDBOX_BILLED = env_bool("STUDIO_SANDBOX_BILLED", False)
 # The studio's public address: URL-only gateways fetch uploaded reference images from it.
 STUDIO_PUBLIC_URL = env_url("STUDIO_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG else "")
 STUDIO_REFERENCE_URL_SECONDS = env_int("STUDIO_REFERENCE_URL_SECONDS", 24 * 3600, minimum=60)

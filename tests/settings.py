@@ -10,6 +10,8 @@ os.environ.setdefault("STUDIO_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWtleS1mb3Itc3R1ZGl
 os.environ.setdefault("STUDIO_SANDBOX_ENABLED", "true")
 os.environ.setdefault("STUDIO_SANDBOX_BACKGROUND_RENDER", "false")
 os.environ.setdefault("STUDIO_SANDBOX_RUN_SECONDS", "0")
+# The suite's sandbox stands in for paid gateways; tests of sandbox rehearsals set it False.
+os.environ.setdefault("STUDIO_SANDBOX_BILLED", "true")
 os.environ.setdefault("Q_SYNC", "true")
 os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("STATIC_MANIFEST", "false")

@@ -266,7 +266,7 @@ def test_a_declined_request_is_never_sent(gateway, client_for, owner, team, key,
     team.approval_threshold_usd = Decimal("0.01")
     team.save()
     generation = make_generation(owner, team, key, duration=2)
-    client_for(owner).post(reverse("decline_spending", args=[generation.uuid]))
+    client_for(owner).post(reverse("decline_spending", args=[generation.uuid]), {"reason": "Too costly"})
     task = run_until_done(generation.task.pk)
     assert task.state == TaskState.CANCELLED and "Declined" in task.last_error
     assert AuditEntry.objects.filter(action="generation.declined", actor=owner).count() == 1

@@ -193,6 +193,7 @@ PHONE_PAGES = [
     "/",
     "/history/",
     "/spend/",
+    "/spend/prices/",
     "/approvals/",
     "/review/",
     "/audit/",

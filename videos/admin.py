@@ -71,6 +71,8 @@ class GenerationAdmin(admin.ModelAdmin):
         "billing",
         "approval",
         "approved_by",
+        "decline_reason",
+        "billed",
         "submission_token",
         # Review decisions go through the actions below (audited, author notified).
         "review",

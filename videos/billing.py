@@ -7,7 +7,15 @@ the final cost when the video is archived, or released ("not charged") when the
 task fails, is cancelled, refused or declined. A retry of a failed request places a
 new hold on the same generation. Each ending is a conditional
 update of ``Generation.billing`` from ``held``, so retries and second workers
-cannot settle or release a hold twice. Budgets count charges plus open holds in
+cannot settle or release a hold twice.
+
+A team's own price (``TeamPrice``, set by its owners and admins) overrides the price book
+for that team; each estimate says which priced it ("team price" or "price book"). A
+request through the built-in sandbox is a rehearsal: it is priced as the real gateway
+would price it, labelled "sandbox: not billed", and its hold and charge are recorded with
+``billed=False``: they count against no budget or cap, need no approval, and stay out of
+the team's spend (Spend shows them apart). ``STUDIO_SANDBOX_BILLED`` turns that off (the
+test suite's sandbox stands in for paid gateways). Budgets count charges plus open holds in
 the calendar month (UTC) and are checked inside the submitting transaction,
 after locking the team row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
 ``BEGIN IMMEDIATE`` serialises writers), so two racing submissions cannot both
@@ -22,12 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from videos.gateways.base import GenerationInput, OptionSpec
-from videos.models import Billing, GatewayKey, Generation, LedgerEntry, Price
+from videos.models import Billing, GatewayKey, Generation, LedgerEntry, Price, TeamPrice
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -47,35 +57,84 @@ def _rate(value: Decimal) -> str:
     return f"${Decimal(value).normalize():f}"
 
 
+TEAM_PRICE = "team price"
+PRICE_BOOK = "price book"
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """What a request will cost: ``amount`` in USD (None when no price is known) and
-    the formula in words, e.g. ``8 s × $0.04/s at 720p = $0.32``."""
+    """What a request will cost: ``amount`` in USD (None when no price is known), the
+    formula in words, e.g. ``8 s × $0.04/s at 720p = $0.32``, which priced it
+    (``source``: ``"team price"``, ``"price book"`` or ``""``) and whether it is billed
+    (False for a sandbox rehearsal)."""
 
     amount: Decimal | None
     words: str
+    source: str = ""
+    billed: bool = True
 
     @property
     def known(self) -> bool:
         return self.amount is not None
 
+    @property
+    def label(self) -> str:
+        """Which priced it, in words: "team price", "price book", with "sandbox: not billed"
+        for a rehearsal; "" when no price is known."""
+        names = {TEAM_PRICE: _("team price"), PRICE_BOOK: _("price book")}
+        parts = [str(names[self.source])] if self.source else []
+        if not self.billed:
+            parts.append(_("sandbox: not billed"))
+        return " · ".join(parts)
 
-def find_price(dialect: str, model: str, resolution: str | None) -> Price | None:
-    """The price-book line for a model at a resolution ('' matches a gateway without one)."""
-    return Price.objects.filter(dialect=dialect, model=model, resolution=resolution or "").first()
+
+def sandbox_billed() -> bool:
+    """Whether a sandbox request counts as spend (``STUDIO_SANDBOX_BILLED``; False by default)."""
+    return bool(getattr(settings, "STUDIO_SANDBOX_BILLED", False))
 
 
-def estimate(dialect: str, model: str, resolution: str | None, duration_s: int, images: int = 0) -> Estimate:
-    """The cost of ``duration_s`` seconds at ``resolution`` with ``images`` input images.
+def billed_through(key: GatewayKey) -> bool:
+    """False when a request through ``key`` is a sandbox rehearsal, not billed."""
+    return sandbox_billed() or not key.on_sandbox
+
+
+def find_price(dialect: str, model: str, resolution: str | None, team=None) -> tuple[Price | TeamPrice | None, str]:
+    """The price of a model at a resolution ('' matches a gateway without one): ``team``'s
+    own price when it set one, else the price-book line; with its source (``TEAM_PRICE``,
+    ``PRICE_BOOK``), or ``(None, "")``."""
+    if team is not None:
+        team_id = getattr(team, "pk", team)
+        own = TeamPrice.objects.filter(team_id=team_id, dialect=dialect, model=model, resolution=resolution or "")
+        if (price := own.first()) is not None:
+            return price, TEAM_PRICE
+    price = Price.objects.filter(dialect=dialect, model=model, resolution=resolution or "").first()
+    return (price, PRICE_BOOK) if price is not None else (None, "")
+
+
+def estimate(
+    dialect: str,
+    model: str,
+    resolution: str | None,
+    duration_s: int,
+    images: int = 0,
+    *,
+    team=None,
+    billed: bool = True,
+) -> Estimate:
+    """The cost of ``duration_s`` seconds at ``resolution`` with ``images`` input images,
+    at ``team``'s own price when it set one, else the price book's. ``billed=False``
+    marks a sandbox rehearsal (priced the same, labelled "sandbox: not billed").
 
     reAPI rounds up to whole credits of $0.001 (``credits = ceil(per_second_usd ×
     duration × 1000)``, docs/gateways.md §5, https://reapi.ai); xAI adds $0.01 per
     input image (docs/gateways.md §6, https://docs.x.ai/docs/models).
     """
-    price = find_price(dialect, model, resolution)
+    price, source = find_price(dialect, model, resolution, team)
     if price is None:
         return Estimate(
-            None, "Price unknown for this gateway and option: ask a site admin to add it to the price book."
+            None,
+            _("Price unknown: neither a team price nor the price book covers this gateway and option yet."),
+            billed=billed,
         )
     seconds = Decimal(duration_s)
     amount = price.usd_per_second * seconds
@@ -88,23 +147,33 @@ def estimate(dialect: str, model: str, resolution: str | None, duration_s: int, 
     if price.usd_per_image and images:
         amount += price.usd_per_image * images
         words += f" + {images} image{'s' if images != 1 else ''} × {_rate(price.usd_per_image)}"
-    return Estimate(amount, f"{words} = {usd(amount)}")
+    return Estimate(amount, f"{words} = {usd(amount)}", source, billed)
 
 
-def estimate_request(dialect: str, choices: GenerationInput) -> Estimate:
-    """The cost of the request ``choices`` through a gateway of ``dialect``: its model,
-    resolution and duration, and each of its reference images."""
-    return estimate(dialect, choices.model, choices.resolution, choices.duration, len(choices.references))
+def estimate_request(key: GatewayKey, choices: GenerationInput) -> Estimate:
+    """The cost of the request ``choices`` through ``key`` (its team's price, its gateway,
+    the sandbox or not): its model, resolution and duration, and each of its reference images."""
+    return estimate(
+        key.dialect,
+        choices.model,
+        choices.resolution,
+        choices.duration,
+        len(choices.references),
+        team=key.team_id,
+        billed=billed_through(key),
+    )
 
 
 @dataclass(frozen=True)
 class Quote:
     """The estimate of one request through the chosen key (``this``), and through each
     of the member's other keys whose gateway can take it as it stands (``others``:
-    ``(key, model spec, Estimate)``, in the keys' order)."""
+    ``(key, model spec, Estimate)``, in the keys' order); ``warnings``: what would stop
+    or hold it, said before it is sent (``estimate_warnings``)."""
 
     this: Estimate
     others: list[tuple[GatewayKey, OptionSpec, Estimate]]
+    warnings: list[str] = ()
 
 
 def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[GatewayKey]) -> Quote:
@@ -132,8 +201,15 @@ def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[Gatewa
             if not choices.prompt.strip():
                 problems.pop("prompt", None)  # not written yet: compare the rest
             if not problems:
-                others.append((other_key, spec, estimate_request(other_key.dialect, retargeted)))
-    return Quote(estimate_request(key.dialect, choices), others)
+                others.append((other_key, spec, estimate_request(other_key, retargeted)))
+    this = estimate_request(key, choices)
+    return Quote(this, others, estimate_warnings(key.team, _membership(key), this))
+
+
+def _membership(key: GatewayKey):
+    from accounts.models import Membership
+
+    return Membership.objects.filter(team_id=key.team_id, user_id=key.owner_id).first()
 
 
 def month_start(now: datetime | None = None) -> datetime:
@@ -142,7 +218,8 @@ def month_start(now: datetime | None = None) -> datetime:
 
 
 def committed_usd(team, *, member=None, since: datetime | None = None) -> Decimal:
-    """Charges since ``since`` (default: this month) plus every open hold, in USD."""
+    """Billed charges since ``since`` (default: this month) plus every open billed hold, in
+    USD (a sandbox rehearsal counts for nothing)."""
     since = since or month_start()
     generations = Generation.objects.filter(team=team)
     ledger = LedgerEntry.objects.charges(team, since)
@@ -150,7 +227,9 @@ def committed_usd(team, *, member=None, since: datetime | None = None) -> Decima
         generations = generations.filter(author=member)
         ledger = ledger.filter(member=member)
     charged = ledger.aggregate(total=Coalesce(Sum("amount_usd"), ZERO))["total"]
-    held = generations.filter(billing=Billing.HELD).aggregate(total=Coalesce(Sum("estimate_usd"), ZERO))["total"]
+    held = generations.filter(billing=Billing.HELD, billed=True).aggregate(total=Coalesce(Sum("estimate_usd"), ZERO))[
+        "total"
+    ]
     return charged + held
 
 
@@ -171,9 +250,10 @@ def limits(team, membership) -> list[tuple[str, Decimal | None]]:
     return out
 
 
-def check_budgets(team, membership, amount: Decimal) -> None:
-    """Raise BudgetExceeded when ``amount`` more would pass the team's monthly budget or
-    the member's monthly cap. Call inside the submitting transaction, after locking the team."""
+def budget_problems(team, membership, amount: Decimal) -> list[str]:
+    """Why ``amount`` (USD) more would pass the team's monthly budget or the member's
+    monthly cap: one sentence per limit it would pass, with the figures; [] when none."""
+    problems = []
     members = [None, membership.user if membership is not None else None]
     for (name, limit), member in zip(limits(team, membership), members, strict=False):
         if limit is None:
@@ -181,14 +261,62 @@ def check_budgets(team, membership, amount: Decimal) -> None:
         used = committed_usd(team, member=member)
         if used + amount > limit:
             over = used + amount - limit
-            raise BudgetExceeded(
+            problems.append(
                 f"{name[0].upper()}{name[1:]} is {usd(limit)}: {usd(used)} is already charged or held this month, "
                 f"so this request ({usd(amount)}) would go {usd(over)} over."
             )
+    return problems
+
+
+def check_budgets(team, membership, amount: Decimal) -> None:
+    """Raise BudgetExceeded when ``amount`` more would pass the team's monthly budget or
+    the member's monthly cap. Call inside the submitting transaction, after locking the team."""
+    problems = budget_problems(team, membership, amount)
+    if problems:
+        raise BudgetExceeded(problems[0])
+
+
+def estimate_warnings(team, membership, cost: Estimate) -> list[str]:
+    """What would stop or hold a request estimated at ``cost``, said before it is sent: over
+    the team's approval threshold (it waits for an owner or admin, an owner's own request
+    too), over the team's budget or the member's cap (it is refused), of unknown price while
+    a limit is set. A sandbox rehearsal is neither held nor refused: its warnings say what
+    the real gateway would meet. Sentences, [] when nothing stands in the way."""
+    from accounts.models import UnpricedPolicy
+
+    out = []
+    threshold = team.approval_threshold_usd
+    if cost.known:
+        if threshold is not None and cost.amount > threshold:
+            if membership is not None and membership.can_manage:
+                out.append(
+                    _(
+                        "Needs approval by an owner or admin: over %(threshold)s. Yours too: the threshold holds "
+                        "every request, so each large spend is approved on purpose; approve it on Approvals."
+                    )
+                    % {"threshold": usd(threshold)}
+                )
+            else:
+                out.append(
+                    _("Needs approval by an owner or admin: over %(threshold)s.") % {"threshold": usd(threshold)}
+                )
+        out += [_("Refused if sent: %(why)s") % {"why": why} for why in budget_problems(team, membership, cost.amount)]
+    else:
+        named = [name for name, limit in limits(team, membership) if limit is not None]
+        if named and team.unpriced_policy == UnpricedPolicy.REFUSE:
+            out.append(
+                _("Refused if sent: with no price, %(limits)s cannot count it.") % {"limits": " and ".join(named)}
+            )
+        elif named or threshold is not None:
+            out.append(_("Needs approval by an owner or admin: its price is unknown."))
+    if not cost.billed and out:
+        out = [_("On the real gateway: %(warning)s") % {"warning": w} for w in out]
+    return out
 
 
 def _entry(generation: Generation, kind: str, amount: Decimal) -> LedgerEntry:
     return LedgerEntry.objects.create(
+        billed=generation.billed,
         team_id=generation.team_id,
         generation=generation,
         member_id=generation.author_id,
@@ -218,6 +346,8 @@ def estimate_generation(generation: Generation, duration_s: int | None = None) -
         options.get("resolution"),
         duration_s or options["duration"],
         generation.reference_images.count(),
+        team=generation.team_id,
+        billed=generation.billed,
     )
 
 

@@ -7,17 +7,19 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from videos.gateways import REGISTRY, dialect_choices
 from videos.gateways.base import GenerationInput, OptionSpec, ReferenceForm, ReferenceImageData
 from videos.lib.references import NoPublicAddress
-from videos.models import GatewayKey, NewReference
+from videos.models import GatewayKey, NewReference, Price
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: What the gateways' request models take as an image URL (``^https?://\S+$``).
@@ -390,3 +392,81 @@ class ComposeForm(forms.Form):
             NewReference(url=url) for url in urls
         ]
         return cleaned
+
+
+# --- money: a team's own prices and the reason for declining a spend -------------------------
+
+#: The most a team price may be per second or per image (USD): far above any gateway's
+#: price (docs/gateways.md §5.7, §6.7: cents a second), so a typo of a few digits is caught.
+PRICE_MAX_USD = Decimal("10")
+
+
+def price_lines() -> list[tuple[str, str]]:
+    """``("<dialect>|<model>", label)`` choices: every model of every registered gateway."""
+    return [
+        (f"{dialect}|{spec.model}", f"{cls.label}: {spec.label}")
+        for dialect, cls in REGISTRY.items()
+        for spec in cls.models
+    ]
+
+
+class TeamPriceForm(forms.Form):
+    """A team's price for one gateway's model at one resolution: USD per second of video
+    and per input image, and the gateway's rounding. ``cleaned_data`` gains ``dialect``
+    and ``model``; the resolution must be one the model has ('' for a gateway without)."""
+
+    line = forms.ChoiceField(label=_("Gateway and model"), choices=())
+    resolution = forms.CharField(
+        label=_("Resolution"),
+        required=False,
+        max_length=10,
+        help_text=_("As the compose form spells it (480p, 720p, …); empty for a gateway without one."),
+    )
+    usd_per_second = forms.DecimalField(
+        label=_("USD per second of video"), min_value=Decimal("0"), max_value=PRICE_MAX_USD, decimal_places=6
+    )
+    usd_per_image = forms.DecimalField(
+        label=_("USD per input image"),
+        min_value=Decimal("0"),
+        max_value=PRICE_MAX_USD,
+        decimal_places=6,
+        initial=Decimal("0"),
+        required=False,
+    )
+    rounding = forms.ChoiceField(label=_("Rounding"), choices=Price.Rounding.choices, initial=Price.Rounding.EXACT)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["line"].choices = price_lines()
+
+    def clean(self):
+        cleaned = super().clean()
+        line = cleaned.get("line")
+        if not line:
+            return cleaned
+        dialect, model = line.split("|", 1)
+        spec = next(s for s in REGISTRY[dialect].models if s.model == model)
+        resolution = (cleaned.get("resolution") or "").strip()
+        if spec.resolutions and resolution not in spec.resolutions:
+            self.add_error(
+                "resolution",
+                _("%(model)s comes in %(choices)s.") % {"model": spec.label, "choices": ", ".join(spec.resolutions)},
+            )
+        elif not spec.resolutions and resolution:
+            self.add_error("resolution", _("%(model)s has no resolution: leave it empty.") % {"model": spec.label})
+        cleaned.update(dialect=dialect, model=model, resolution=resolution)
+        if cleaned.get("usd_per_image") is None:
+            cleaned["usd_per_image"] = Decimal("0")
+        return cleaned
+
+
+class DeclineForm(forms.Form):
+    """Why an owner or admin declines a request's spending; its author is told."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        strip=True,
+        help_text=_("Told to the requester, e.g. “Too long for a draft: try 6 s at 480p.”"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -78,6 +78,16 @@ class GatewayKey(models.Model):
         return vault.decrypt(self.secret_encrypted)
 
     @property
+    def on_sandbox(self) -> bool:
+        """True when this key calls the built-in sandbox (``STUDIO_SANDBOX_URL`` or a path
+        under it, while ``STUDIO_SANDBOX_ENABLED``): a rehearsal, not billed unless
+        ``STUDIO_SANDBOX_BILLED`` (see ``videos.billing``)."""
+        prefix = (settings.STUDIO_SANDBOX_URL or "").rstrip("/")
+        if not settings.STUDIO_SANDBOX_ENABLED or not prefix:
+            return False
+        return self.base_url.rstrip("/") == prefix or self.base_url.startswith(prefix + "/")
+
+    @property
     def gateway_class(self) -> type[Gateway]:
         """The adapter class for this key's dialect (``videos.gateways``); an adapter
         instance that talks to the gateway is ``videos.worker.adapters.adapter_for``."""
@@ -128,9 +138,13 @@ class GenerationQuerySet(models.QuerySet):
         """Finished videos sent to review and not yet decided, oldest first."""
         return self.filter(review=Review.AWAITING, task__state=TaskState.COMPLETED).order_by("created_at", "pk")
 
-    def awaiting_approval(self) -> GenerationQuerySet:
-        """Requests waiting for an owner's or admin's approval before they are sent, oldest first."""
-        return self.filter(approval=Approval.WAITING).order_by("created_at", "pk")
+    def awaiting_approval(self, team=None) -> GenerationQuerySet:
+        """Requests waiting for an owner's or admin's approval before they are sent, oldest
+        first; of ``team`` only when given (``.count()`` is the Approvals link's number)."""
+        waiting = self.filter(approval=Approval.WAITING)
+        if team is not None:
+            waiting = waiting.filter(team=team)
+        return waiting.order_by("created_at", "pk")
 
 
 class Generation(models.Model):
@@ -159,6 +173,12 @@ class Generation(models.Model):
     approval = models.CharField(max_length=10, choices=Approval.choices, default=Approval.NOT_NEEDED)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decline_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why an owner or admin declined the spending, told to the requester."
+    )
+    billed = models.BooleanField(
+        default=True, help_text="False for a rehearsal on the built-in sandbox: held and charged as not billed."
     )
     parent = models.ForeignKey(
         "self",
@@ -492,10 +512,43 @@ class Price(models.Model):
         return f"{self.dialect} {self.model} {self.resolution}: ${self.usd_per_second}/s"
 
 
+class TeamPrice(models.Model):
+    """A team's own price for one gateway's model at one resolution ('' for a gateway
+    without one): it overrides the price book (``Price``) for that team's estimates, holds
+    and charges, through the same formula (``videos.billing.estimate``). Set by the team's
+    owners and admins (``videos.actions.set_team_price``). Amounts in USD."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prices")
+    dialect = models.CharField(max_length=32)
+    model = models.CharField(max_length=80)
+    resolution = models.CharField(max_length=10, blank=True, help_text="The studio's spelling: 480p, 720p, …")
+    usd_per_second = models.DecimalField(max_digits=10, decimal_places=6)
+    usd_per_image = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    rounding = models.CharField(max_length=10, choices=Price.Rounding.choices, default=Price.Rounding.EXACT)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["dialect", "model", "resolution"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "dialect", "model", "resolution"], name="unique_team_price")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.dialect} {self.model} {self.resolution}: ${self.usd_per_second}/s"
+
+
 class LedgerQuerySet(models.QuerySet):
     def charges(self, team, since) -> LedgerQuerySet:
-        """``team``'s charges since ``since`` (an aware datetime)."""
-        return self.filter(team=team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since)
+        """``team``'s billed charges since ``since`` (an aware datetime): real spend, without
+        the sandbox's rehearsals (``rehearsals``)."""
+        return self.filter(team=team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since, billed=True)
+
+    def rehearsals(self, team, since) -> LedgerQuerySet:
+        """``team``'s sandbox charges since ``since``: what the real gateway would have cost, not billed."""
+        return self.filter(team=team, kind=LedgerEntry.Kind.CHARGE, created_at__gte=since, billed=False)
 
 
 class LedgerEntry(models.Model):
@@ -519,6 +572,7 @@ class LedgerEntry(models.Model):
     dialect = models.CharField(max_length=32)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount_usd = models.DecimalField(max_digits=12, decimal_places=6)
+    billed = models.BooleanField(default=True, help_text="False for a sandbox rehearsal: recorded, not billed.")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = LedgerQuerySet.as_manager()

@@ -40,6 +40,7 @@ urlpatterns = [
     path("keys/<uuid:uuid>/delete", keys.key_delete, name="key_delete"),
     # money
     path("spend/", money.spend, name="spend"),
+    path("spend/prices/", money.prices, name="prices"),
     path("approvals/", money.approvals, name="approvals"),
     path("generations/<uuid:uuid>/approve", money.settle_approval, {"decision": "approve"}, name="approve_spending"),
     path("generations/<uuid:uuid>/decline", money.settle_approval, {"decision": "decline"}, name="decline_spending"),

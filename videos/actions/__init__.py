@@ -11,7 +11,7 @@ Functions that may find the state already changed by someone else return False.
 finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
-one module per object: ``generations``, ``approvals``, ``review``, ``keys``.
+one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``.
 """
 
 from videos.actions.approvals import approve_spending, decline_spending
@@ -25,6 +25,7 @@ from videos.actions.generations import (
     retry,
 )
 from videos.actions.keys import add_key, delete_key, replace_key_secret, update_key
+from videos.actions.prices import delete_team_price, set_team_price
 from videos.actions.review import (
     VERDICT_WORDS,
     Favorite,
@@ -50,12 +51,14 @@ __all__ = [
     "decline_spending",
     "delete_generation",
     "delete_key",
+    "delete_team_price",
     "mark_read",
     "replace_key_secret",
     "resubmit",
     "retry",
     "send_to_review",
     "set_favorite",
+    "set_team_price",
     "toggle_favorite",
     "update_key",
 ]

@@ -14,7 +14,7 @@ from videos.models import (
     Task,
     TaskState,
 )
-from videos.timeline import record
+from videos.timeline import clean_text, record
 from videos.worker.queue import SUBMIT, enqueue_on_commit
 
 
@@ -38,23 +38,52 @@ def approve_spending(generation: Generation, approver) -> bool:
         audit.record_action(
             generation.team, approver, "generation.approved", audit.describe(generation), uuid=str(generation.uuid)
         )
+        if generation.author_id != approver.pk:
+            audit.notify(
+                generation.author,
+                generation.team,
+                f"{approver.get_username()} approved your request {audit.describe(generation)}; it is being sent.",
+                generation=generation,
+            )
         enqueue_on_commit(SUBMIT, generation.task.pk)
     return True
 
 
-def decline_spending(generation: Generation, approver) -> bool:
-    """Refuse a request waiting for approval: it is never sent and its hold is released.
-    False when it was not waiting."""
+#: The longest decline reason kept (characters); the form says so.
+REASON_MAX = 200
+
+
+def decline_spending(generation: Generation, approver, reason: str = "") -> bool:
+    """Refuse a request waiting for approval: it is never sent, its hold is released, and
+    its author is told why (``reason``, cleaned and cut to ``REASON_MAX`` characters; the
+    approvals page requires one). False when it was not waiting."""
+    reason = " ".join(clean_text(reason or "").split())[:REASON_MAX]
     with transaction.atomic():
         if not _settle_approval(generation, approver, Approval.DECLINED):
             return False
+        Generation.objects.filter(pk=generation.pk).update(decline_reason=reason)
+        generation.decline_reason = reason
+        because = f" Reason: {reason}" if reason else ""
         Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).end(
-            TaskState.CANCELLED, last_error=f"Declined by {approver.get_username()}; it was not sent."
+            TaskState.CANCELLED, last_error=f"Declined by {approver.get_username()}; it was not sent.{because}"
         )
         billing.release(generation)
-        message = f"Declined by {approver.get_username()}; not sent, not charged."
+        message = f"Declined by {approver.get_username()}; not sent, not charged.{because}"
         record(generation.pk, "approval", message, state=TaskState.CANCELLED)
         audit.record_action(
-            generation.team, approver, "generation.declined", audit.describe(generation), uuid=str(generation.uuid)
+            generation.team,
+            approver,
+            "generation.declined",
+            audit.describe(generation),
+            uuid=str(generation.uuid),
+            reason=reason,
         )
+        if generation.author_id != approver.pk:
+            audit.notify(
+                generation.author,
+                generation.team,
+                f"{approver.get_username()} declined your request {audit.describe(generation)}; "
+                f"it was not sent and not charged.{because}",
+                generation=generation,
+            )
     return True

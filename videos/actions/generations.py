@@ -51,6 +51,8 @@ def _price_check(team, membership, cost: billing.Estimate) -> str:
     """
     from accounts.models import UnpricedPolicy
 
+    if not cost.billed:
+        return ""  # a sandbox rehearsal spends nothing: no budget to check, nothing to approve
     threshold = team.approval_threshold_usd
     if cost.known:
         billing.check_budgets(team, membership, cost.amount)
@@ -74,10 +76,35 @@ def _price_check(team, membership, cost: billing.Estimate) -> str:
     return ""
 
 
+def tell_approvers(generation: Generation, why_wait: str) -> int:
+    """Notify each owner and admin of the generation's team that it waits for their
+    approval and why (its author too when they are one: an owner's own request over the
+    threshold waits like any other, so that each large spend is approved on purpose).
+    Returns how many were told."""
+    from accounts.models import Membership, Role
+
+    approvers = Membership.objects.filter(team_id=generation.team_id, role__in=(Role.OWNER, Role.ADMIN))
+    author = generation.author.get_username() if generation.author else "a deleted user"
+    told = 0
+    for membership in approvers.select_related("user"):
+        own = membership.user_id == generation.author_id
+        message = (
+            f"Your request {audit.describe(generation)} waits for approval, yours included: {why_wait} "
+            "Approve it on Approvals."
+            if own
+            else f"{author} asks for approval of {audit.describe(generation)}: {why_wait}"
+        )
+        audit.notify(membership.user, generation.team, message, generation=generation)
+        told += 1
+    return told
+
+
 def _send_or_wait(generation: Generation, task: Task, why_wait: str) -> None:
-    """After a request is saved: queue its submit on commit, or say why it waits for approval."""
+    """After a request is saved: queue its submit on commit, or say why it waits for approval
+    and tell the team's owners and admins (``tell_approvers``)."""
     if why_wait:
         record(generation.pk, "approval", f"Waiting for an owner or admin to approve it before it is sent: {why_wait}")
+        tell_approvers(generation, why_wait)
     else:
         enqueue_on_commit(SUBMIT, task.pk)
 
@@ -132,7 +159,15 @@ def create_generation(
     from accounts.models import Membership
 
     references = list(references)
-    cost = billing.estimate(key.dialect, choices.model, choices.resolution, choices.duration, len(references))
+    cost = billing.estimate(
+        key.dialect,
+        choices.model,
+        choices.resolution,
+        choices.duration,
+        len(references),
+        team=team,
+        billed=billing.billed_through(key),
+    )
     with transaction.atomic():
         if membership is None:
             membership = Membership.objects.filter(team=team, user=author).first()
@@ -150,6 +185,7 @@ def create_generation(
             submission_token=submission_token,
             estimate_words=cost.words[:300],
             approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
+            billed=cost.billed,
         )
         for position, new in enumerate(references):
             ReferenceImage.store(generation, position, new)
