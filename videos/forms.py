@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from videos.gateways import REGISTRY, dialect_choices
@@ -69,6 +70,24 @@ class GatewayKeyForm(forms.ModelForm):
         if commit:
             key.save()
         return key
+
+
+class KeyEditForm(forms.ModelForm):
+    """Edit a key: its label and base URL (the secret is replaced separately, or stays).
+
+    Bound without an instance, so a refused edit changes nothing: the view passes the
+    cleaned values to ``actions.update_key``."""
+
+    class Meta:
+        model = GatewayKey
+        fields = ["label", "base_url"]
+        labels = {"label": _("Label"), "base_url": _("Base URL")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["base_url"].assume_scheme = "https"
+
+    clean_base_url = GatewayKeyForm.clean_base_url
 
 
 class ReplaceSecretForm(forms.Form):
