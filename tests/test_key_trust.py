@@ -24,7 +24,7 @@ from videos.models import AuditEntry, Event, GatewayKey, Notification, TaskState
 DIALECTS = sorted(REGISTRY)
 SECRET = "sk-trust-0123456789-abcd"
 HTML_502 = (
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><title>502 Bad Gateway</title></head>"
+    '<!DOCTYPE html>\n<html lang="en"><head><title>502 Bad Gateway</title></head>'
     "<body><h1>Bad Gateway</h1><p>cloudflare</p></body></html>"
 )
 TEXT = "upstream connect error or disconnect/reset before headers"
@@ -42,9 +42,7 @@ def last_audit(action: str) -> AuditEntry:
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_a_sandbox_key_works_and_the_check_is_one_status_query_for_an_impossible_id(
-    gateway, owner, team, dialect
-):
+def test_a_sandbox_key_works_and_the_check_is_one_status_query_for_an_impossible_id(gateway, owner, team, dialect):
     key = add_key(owner, team, dialect=dialect, secret=SECRET)
     check = actions.check_key(key, owner)
     assert check.verdict == KeyVerdict.WORKS, check
@@ -251,9 +249,11 @@ def test_a_saved_key_is_tested_as_the_page_loads(gateway, client_for, owner, tea
 def test_editing_a_key_changes_its_label_and_base_url_and_keeps_its_secret(gateway, client_for, owner, team, key):
     secret = key.reveal()
     new_url = "https://gw.example.com/api"
-    row = client_for(owner).post(
-        reverse("key_edit", args=[key.uuid]), {"label": "Renamed", "base_url": new_url + "/"}, **HTMX
-    ).content.decode()
+    row = (
+        client_for(owner)
+        .post(reverse("key_edit", args=[key.uuid]), {"label": "Renamed", "base_url": new_url + "/"}, **HTMX)
+        .content.decode()
+    )
     key.refresh_from_db()
     assert (key.label, key.base_url, key.reveal()) == ("Renamed", new_url, secret)
     assert "Renamed" in row and new_url in row
@@ -316,5 +316,18 @@ def test_the_documented_base_urls_link_the_gateways_public_pages(client_for, own
 def test_a_teammates_key_cannot_be_tested_or_edited_by_another_member(gateway, client_for, team, teammate, key):
     client = client_for(teammate)
     assert client.post(reverse("key_check", args=[key.uuid]), **HTMX).status_code == 404
-    assert client.post(reverse("key_edit", args=[key.uuid]), {"label": "x", "base_url": "https://a.example"}).status_code == 404
+    assert (
+        client.post(reverse("key_edit", args=[key.uuid]), {"label": "x", "base_url": "https://a.example"}).status_code
+        == 404
+    )
     assert not gateway.requests and not AuditEntry.objects.filter(action="key.checked").exists()
+
+
+def test_a_replaced_secret_is_tested_as_the_page_loads_and_the_row_names_the_gateway(gateway, client_for, owner, key):
+    client = client_for(owner)
+    page = client.post(reverse("key_replace", args=[key.uuid]), {"secret": "sk-a-brand-new-one-5555"}, follow=True)
+    html = page.content.decode()
+    assert f'hx-post="{reverse("key_check", args=[key.uuid])}" hx-trigger="load"' in html
+    assert key.gateway_class.label in html
+    row = client.post(reverse("key_check", args=[key.uuid]), **HTMX).content.decode()
+    assert "Wrong key" in row  # the sandbox never issued the new secret: it answers 401, as a gateway would

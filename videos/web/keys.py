@@ -80,10 +80,18 @@ def last_checks(keys) -> dict[str, CheckShown]:
     return shown
 
 
+def _for_row(key: GatewayKey, checks: dict[str, CheckShown], edit_form=None) -> GatewayKey:
+    """``key`` with what its row shows: its gateway's name, its last check, its edit form."""
+    gateway = REGISTRY.get(key.dialect)
+    key.gateway_label = gateway.label if gateway else key.dialect
+    key.last_check = checks.get(str(key.uuid))
+    key.edit_form = edit_form or KeyEditForm(initial={"label": key.label, "base_url": key.base_url})
+    return key
+
+
 def _row(request, key: GatewayKey, *, edit_form=None, status: int = 200):
     """The key's row (htmx), with its last check and any form's errors in place."""
-    key.last_check = last_checks([key]).get(str(key.uuid))
-    key.edit_form = edit_form or KeyEditForm(initial={"label": key.label, "base_url": key.base_url})
+    _for_row(key, last_checks([key]), edit_form)
     return render(request, "videos/keys.html#key-row", {"key": key}, status=status)
 
 
@@ -114,8 +122,7 @@ def keys(request):
     rows = list(my_keys(request))
     checks = last_checks(rows)
     for key in rows:
-        key.last_check = checks.get(str(key.uuid))
-        key.edit_form = KeyEditForm(initial={"label": key.label, "base_url": key.base_url})
+        _for_row(key, checks)
     gateways = [
         {"dialect": d, "label": c.label, "base_url": c.default_base_url, "doc_url": c.doc_url}
         for d, c in REGISTRY.items()
@@ -166,9 +173,13 @@ def key_edit(request, uuid):
         if request.htmx:
             return _row(request, key, edit_form=form)
         problems = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        messages.error(request, _("“%(label)s” was not changed: %(problems)s") % {"label": key.label, "problems": problems})
+        messages.error(
+            request, _("“%(label)s” was not changed: %(problems)s") % {"label": key.label, "problems": problems}
+        )
         return redirect("keys")
-    changed = actions.update_key(key, request.user, label=form.cleaned_data["label"], base_url=form.cleaned_data["base_url"])
+    changed = actions.update_key(
+        key, request.user, label=form.cleaned_data["label"], base_url=form.cleaned_data["base_url"]
+    )
     if request.htmx:
         return _row(request, key)
     if changed:
@@ -180,11 +191,12 @@ def key_edit(request, uuid):
 @require_POST
 @team_required
 def key_replace(request, uuid):
-    """Replace the secret of one of the member's keys."""
+    """Replace the secret of one of the member's keys; the page then tests it."""
     key = get_for_team(request, my_keys(request), uuid=uuid)
     form = ReplaceSecretForm(request.POST)
     if form.is_valid():
         actions.replace_key_secret(key, form.cleaned_data["secret"], request.user)
+        request.session[JUST_SAVED] = str(key.uuid)  # its row tests the new secret as the page loads
         messages.success(request, f"Replaced the secret of “{key.label}”; it now ends in {key.masked}.")
     else:
         messages.error(request, " ".join(form.errors.get("secret", ["That key was not accepted."])))
