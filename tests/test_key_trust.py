@@ -331,3 +331,15 @@ def test_a_replaced_secret_is_tested_as_the_page_loads_and_the_row_names_the_gat
     assert key.gateway_class.label in html
     row = client.post(reverse("key_check", args=[key.uuid]), **HTMX).content.decode()
     assert "Wrong key" in row  # the sandbox never issued the new secret: it answers 401, as a gateway would
+
+
+def test_a_hostile_label_and_a_private_base_url_are_kept_harmless(client_for, owner, team, key, db):
+    client = client_for(owner)
+    hostile = '<img src=x onerror="alert(1)">'
+    row = client.post(
+        reverse("key_edit", args=[key.uuid]), {"label": hostile, "base_url": "http://169.254.169.254"}, **HTMX
+    ).content.decode()
+    assert hostile not in row and "&lt;img src=x" in row
+    http.use_transport(None)  # the real guarded client: the metadata address is refused before connecting
+    row = client.post(reverse("key_check", args=[key.uuid]), **HTMX).content.decode()
+    assert "Blocked address" in row
