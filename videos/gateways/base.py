@@ -279,7 +279,7 @@ class Gateway:
     sandbox_path: ClassVar[str]
     source: ClassVar[str]
     #: The gateway's public documentation page (the URL ``source`` cites), for the keys page.
-    doc_url: ClassVar[str]
+    doc_url: ClassVar[str] = ""
     models: ClassVar[tuple[OptionSpec, ...]]
     STATUS_MAP: ClassVar[dict[str, GatewayStatus]] = {}
 
@@ -530,7 +530,8 @@ class Gateway:
         this adapter's key masked wherever the gateway echoed it (``redact_key``).
 
         Classifies failures into GatewayError (its message and ``raw`` redacted,
-        ``redact_error``). With ``submit=True`` a failure after the request may have
+        ``redact_error``); an answer that is not JSON is described in words, its body kept
+        only in ``raw`` (``not_json_error``). With ``submit=True`` a failure after the request may have
         reached the gateway is marked ``maybe_created``; a connection that never opened is not.
         """
         url = self.base_url + path
