@@ -73,6 +73,24 @@ class GatewayKeyForm(forms.ModelForm):
         return key
 
 
+class KeyEditForm(forms.ModelForm):
+    """Edit a key: its label and base URL (the secret is replaced separately, or stays).
+
+    Bound without an instance, so a refused edit changes nothing: the view passes the
+    cleaned values to ``actions.update_key``."""
+
+    class Meta:
+        model = GatewayKey
+        fields = ["label", "base_url"]
+        labels = {"label": _("Label"), "base_url": _("Base URL")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["base_url"].assume_scheme = "https"
+
+    clean_base_url = GatewayKeyForm.clean_base_url
+
+
 class ReplaceSecretForm(forms.Form):
     secret = GatewayKeyForm.base_fields["secret"]
 

@@ -36,6 +36,8 @@ urlpatterns = [
     # keys
     path("keys/", keys.keys, name="keys"),
     path("keys/base-url", keys.key_base_url, name="key_base_url"),
+    path("keys/<uuid:uuid>/check", keys.key_check, name="key_check"),
+    path("keys/<uuid:uuid>/edit", keys.key_edit, name="key_edit"),
     path("keys/<uuid:uuid>/replace", keys.key_replace, name="key_replace"),
     path("keys/<uuid:uuid>/delete", keys.key_delete, name="key_delete"),
     # money

@@ -1,4 +1,4 @@
-"""A member's gateway keys: add, point elsewhere, replace the secret, delete."""
+"""A member's gateway keys: add, check, rename or point elsewhere, replace the secret, delete."""
 
 from __future__ import annotations
 
@@ -6,7 +6,19 @@ from django.apps import apps
 from django.db import transaction
 
 from videos import audit
+from videos.gateways.base import KeyCheck, KeyVerdict
+from videos.lib import vault
 from videos.models import GatewayKey
+
+
+def _issue_to_sandbox(key: GatewayKey) -> None:
+    """Issue ``key``'s secret to the built-in sandbox when its base URL is the sandbox's
+    (``videos/sandbox/keys.py``: the sandbox answers only the keys the studio issued)."""
+    if apps.is_installed("videos.sandbox"):
+        from videos.sandbox import keys as sandbox_keys
+
+        if sandbox_keys.serves(key.base_url):
+            sandbox_keys.issue(key.reveal())
 
 
 def add_key(key: GatewayKey, team, owner) -> GatewayKey:
@@ -18,22 +30,65 @@ def add_key(key: GatewayKey, team, owner) -> GatewayKey:
     with transaction.atomic():
         key.team, key.owner = team, owner
         key.save()
-        if apps.is_installed("videos.sandbox"):
-            from videos.sandbox import keys as sandbox_keys
-
-            if sandbox_keys.serves(key.base_url):
-                sandbox_keys.issue(key.reveal())
+        _issue_to_sandbox(key)
         audit.record_action(team, owner, "key.added", f"{key.label} ({key.masked})", dialect=key.dialect)
     return key
 
 
-def update_key(key: GatewayKey, actor, *, base_url: str) -> None:
-    """Point a key at another base URL (its secret stays)."""
-    if key.base_url != base_url:
-        with transaction.atomic():
-            GatewayKey.objects.filter(pk=key.pk).update(base_url=base_url)
-            key.base_url = base_url
-            audit.record_action(key.team, actor, "key.changed", f"{key.label} ({key.masked})", base_url=base_url)
+def update_key(key: GatewayKey, actor, *, base_url: str | None = None, label: str | None = None) -> bool:
+    """Rename a key (``label``) and/or point it at another ``base_url``; its secret stays.
+
+    None leaves a field as it is. Records ``key.changed`` in the audit trail with what
+    changed; a key pointed at the built-in sandbox is issued to it (``add_key``). Returns
+    False when nothing changed (nothing is written)."""
+    changes = {}
+    if label is not None and label != key.label:
+        changes["label"] = label
+    if base_url is not None and base_url != key.base_url:
+        changes["base_url"] = base_url
+    if not changes:
+        return False
+    with transaction.atomic():
+        before = f"{key.label} ({key.masked})"
+        GatewayKey.objects.filter(pk=key.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(key, field, value)
+        if "base_url" in changes:
+            _issue_to_sandbox(key)
+        audit.record_action(key.team, actor, "key.changed", before, **changes)
+    return True
+
+
+def check_key(key: GatewayKey, actor) -> KeyCheck:
+    """Check ``key`` with one harmless status query to its gateway (``Gateway.check``: a
+    task id that cannot exist, never a paid call) and say what it found: works, wrong
+    key, wrong base URL, blocked address, or unsure.
+
+    Records ``key.checked`` in the audit trail with the key's uuid, the verdict, the HTTP
+    status and the gateway's (redacted) message, never the secret; the keys page reads the
+    latest one as the key's last check. A key that cannot be decrypted is "unsure" and
+    sends nothing. Makes one HTTP request (at most ``STUDIO_STATUS_SECONDS``); never
+    raises for what the gateway does."""
+    try:
+        secret = key.reveal()
+    except vault.VaultError:
+        check = KeyCheck(
+            KeyVerdict.UNSURE, detail="The key cannot be decrypted with the server's encryption keys; replace it."
+        )
+    else:
+        check = key.gateway_class(key.base_url, secret).check()
+    detail = vault.redact(check.detail)[:300]
+    audit.record_action(
+        key.team,
+        actor,
+        "key.checked",
+        f"{key.label} ({key.masked})",
+        key=str(key.uuid),
+        verdict=str(check.verdict),
+        status_code=check.status_code,
+        detail=detail,
+    )
+    return KeyCheck(check.verdict, status_code=check.status_code, detail=detail)
 
 
 def replace_key_secret(key: GatewayKey, secret: str, actor) -> None:

@@ -145,6 +145,7 @@ class AijisuGateway(Gateway):
     default_base_url = "https://api.aijisu.cn"  # docs/gateways.md §3.1: the page's {BASE_URL}
     sandbox_path = "/aijisu"
     source = "docs/gateways.md §3 (https://docs.uniall.ai/models/video/grok/grok-video-1-5)"
+    doc_url = "https://docs.uniall.ai/models/video/grok/grok-video-1-5"
     STATUS_MAP = {
         # docs/gateways.md §3.4, the documented words.
         "queued": GatewayStatus.QUEUED,

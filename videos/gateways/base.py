@@ -47,6 +47,11 @@ class GatewayError(Exception):
     ``maybe_created``: for a submit, True when the request may have reached the
     gateway (timeout after sending, 5xx, reset), so resending could pay twice.
     ``retry_after``: seconds the gateway asked us to wait (429), if it said.
+    ``kind``: what went wrong when it was not a readable answer: ``"blocked"`` (the
+    address guard refused the host), ``"unreachable"`` (no connection: DNS, refused,
+    timeout, not an http(s) URL), ``"incomplete"`` (sent, not answered in full),
+    ``"not_json"`` (an answer that is not JSON: a web page, plain text, nothing);
+    ``""`` for an answer the adapter read.
     """
 
     def __init__(
@@ -58,8 +63,10 @@ class GatewayError(Exception):
         retry_after: float | None = None,
         maybe_created: bool = False,
         raw: Any = None,
+        kind: str = "",
     ):
         super().__init__(message)
+        self.kind = kind
         self.message = message
         self.permanent = permanent
         self.status_code = status_code
@@ -198,6 +205,57 @@ class PollResult:
     duration_s: float | None = None
 
 
+#: The task id a key check asks about: no gateway issues the nil UUID, so a gateway that
+#: takes the key answers "not found" in its own JSON (docs/gateways.md §7.14).
+CHECK_TASK_ID = "00000000-0000-0000-0000-000000000000"
+
+#: The HTTP statuses of a redirect; the studio follows none (docs/gateways.md §7.3).
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class KeyVerdict(enum.StrEnum):
+    """What a key check found (docs/gateways.md §7.14)."""
+
+    WORKS = "works"  # the gateway answered in JSON and did not refuse the key
+    WRONG_KEY = "wrong_key"  # HTTP 401 or 403 in JSON
+    WRONG_BASE_URL = "wrong_base_url"  # no connection, a redirect, or an answer that is not JSON
+    BLOCKED = "blocked"  # the address guard refused the host (a private or local address)
+    UNSURE = "unsure"  # busy (429), failing (5xx, timeout), or another refusal: try again
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """The outcome of ``Gateway.check``: its ``verdict``, the HTTP status when one came
+    back, and ``detail``, the gateway's message or the error (redacted; English, for the
+    curious: pages say the verdict in their own words)."""
+
+    verdict: KeyVerdict
+    status_code: int | None = None
+    detail: str = ""
+
+
+def verdict_for(error: GatewayError) -> KeyCheck:
+    """The ``KeyCheck`` of a status query for ``CHECK_TASK_ID`` that raised ``error``
+    (docs/gateways.md §7.14): the guard refused the address → blocked; no connection, a
+    redirect, or a non-JSON answer other than a 408/429/5xx → wrong base URL; 401/403 →
+    wrong key; 404, 400 and 422 in JSON (the gateway knows no such task, or refuses its
+    form) → works; anything else (408, 429, 5xx, a timeout, another refusal, a JSON answer
+    the dialect cannot read) → unsure."""
+    status, detail = error.status_code, error.message[:300]
+    failing = status is not None and (status in (408, 429) or status >= 500)
+    if error.kind == "blocked":
+        verdict = KeyVerdict.BLOCKED
+    elif error.kind == "unreachable" or (error.kind == "not_json" and not failing) or status in REDIRECTS:
+        verdict = KeyVerdict.WRONG_BASE_URL
+    elif status in (401, 403):
+        verdict = KeyVerdict.WRONG_KEY
+    elif status in (400, 404, 422):
+        verdict = KeyVerdict.WORKS
+    else:
+        verdict = KeyVerdict.UNSURE
+    return KeyCheck(verdict, status_code=status, detail=detail)
+
+
 class Gateway:
     """Base class: one subclass per dialect, registered in ``videos.gateways``.
 
@@ -220,6 +278,8 @@ class Gateway:
     default_base_url: ClassVar[str]
     sandbox_path: ClassVar[str]
     source: ClassVar[str]
+    #: The gateway's public documentation page (the URL ``source`` cites), for the keys page.
+    doc_url: ClassVar[str] = ""
     models: ClassVar[tuple[OptionSpec, ...]]
     STATUS_MAP: ClassVar[dict[str, GatewayStatus]] = {}
 
@@ -470,7 +530,8 @@ class Gateway:
         this adapter's key masked wherever the gateway echoed it (``redact_key``).
 
         Classifies failures into GatewayError (its message and ``raw`` redacted,
-        ``redact_error``). With ``submit=True`` a failure after the request may have
+        ``redact_error``); an answer that is not JSON is described in words, its body kept
+        only in ``raw`` (``not_json_error``). With ``submit=True`` a failure after the request may have
         reached the gateway is marked ``maybe_created``; a connection that never opened is not.
         """
         url = self.base_url + path
@@ -487,20 +548,25 @@ class Gateway:
                 **kwargs,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+            blocked = isinstance(exc, http.BlockedAddress)
             raise GatewayError(
-                str(exc)
-                if isinstance(exc, http.BlockedAddress)
-                else f"could not connect to {urlsplit(url).netloc} ({type(exc).__name__})",
+                str(exc) if blocked else f"could not connect to {urlsplit(url).netloc} ({type(exc).__name__})",
                 permanent=isinstance(exc, httpx.UnsupportedProtocol),
+                kind="blocked" if blocked else "unreachable",
             ) from exc
         except httpx.HTTPError as exc:
             raise GatewayError(
                 f"{urlsplit(url).netloc} did not answer in full ({type(exc).__name__})",
                 permanent=False,
                 maybe_created=submit,
+                kind="incomplete",
             ) from exc
-        body = self.redact_key(_json_or_text(response))
-        if response.status_code >= 400 or response.status_code in (301, 302, 303, 307, 308):
+        decoded, is_json = _decode(response)
+        body = self.redact_key(decoded)
+        if not is_json:
+            # docs/gateways.md §7.13: a web page or other non-JSON answer is described, never shown.
+            raise self.redact_error(self.not_json_error(response, body, submit=submit))
+        if response.status_code >= 400 or response.status_code in REDIRECTS:
             raise self.redact_error(self.error_from_response(response, body, submit=submit))
         if not isinstance(body, dict):
             raise self.redact_error(
@@ -513,6 +579,52 @@ class Gateway:
                 )
             )
         return body
+
+    def not_json_error(self, response: httpx.Response, body: str, *, submit: bool) -> GatewayError:
+        """The GatewayError for an answer that is not JSON (an HTML page, plain text, an
+        empty body), at any HTTP status (docs/gateways.md §7.13).
+
+        Its message says in words what came back and what it likely means, never the body
+        itself; ``raw`` keeps the body (truncated to 2000 characters) for the timeline, and
+        ``kind`` is ``"not_json"``. Classified as ``error_from_response`` classifies: 429
+        transient (``Retry-After`` kept), 408 and 5xx transient and, on a submit,
+        ``maybe_created``; a redirect and any other 4xx permanent; a 2xx transient and, on
+        a submit, ``maybe_created`` (the gateway answered, so the task may exist).
+        """
+        status = response.status_code
+        what = describe_body(response, body)
+        common = {"status_code": status, "raw": _truncate(body), "kind": "not_json"}
+        if status == 429:
+            message = f"{self.label} answered {what}, not JSON (HTTP 429, too many requests)"
+            return GatewayError(message, permanent=False, retry_after=_retry_after(response), **common)
+        if status == 408 or status >= 500:
+            message = (
+                f"{self.label} answered {what}, not JSON (HTTP {status}): "
+                "the gateway, or a proxy in front of it, is failing"
+            )
+            return GatewayError(message, permanent=False, maybe_created=submit, **common)
+        if status in REDIRECTS:
+            message = f"{self.label} sent a redirect (HTTP {status}), not a JSON answer: is the base URL right?"
+            return GatewayError(message, permanent=True, **common)
+        message = f"{self.label} answered {what}, not JSON (HTTP {status}): is the base URL right?"
+        if status >= 400:
+            return GatewayError(message, permanent=True, **common)
+        return GatewayError(message, permanent=False, maybe_created=submit, **common)
+
+    def check(self) -> KeyCheck:
+        """Check the key and base URL with one harmless request: a status query for a task
+        id no gateway can have issued (``CHECK_TASK_ID``), sent by the dialect's own
+        ``poll``; never a submit, so never a paid call (docs/gateways.md §7.14).
+
+        Returns a ``KeyCheck`` (``verdict_for`` reads the outcome); never raises
+        GatewayError. Its ``detail`` is redacted like every error of this adapter.
+        """
+        try:
+            self.poll(CHECK_TASK_ID)
+        except GatewayError as error:
+            return verdict_for(error)
+        # A task object for an id nobody issued: odd, but the key was taken.
+        return KeyCheck(KeyVerdict.WORKS, status_code=200)
 
     def error_from_response(self, response: httpx.Response, body: Any, *, submit: bool) -> GatewayError:
         """Turn an error answer into a GatewayError; subclasses refine the message."""
@@ -627,12 +739,28 @@ def _describe_durations(durations: tuple[int, ...]) -> str:
     return " or ".join(str(d) for d in ordered)
 
 
-def _json_or_text(response: httpx.Response) -> Any:
+def _decode(response: httpx.Response) -> tuple[Any, bool]:
+    """The answer's decoded JSON and True, or its text (truncated) and False when the body
+    is not JSON (an HTML page, plain text, nothing at all)."""
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError):
-        # RecursionError: a body nested deeper than the decoder goes; read it as text.
-        return _truncate(response.text)
+        return response.json(), True
+    except RecursionError:
+        # A body nested deeper than the decoder goes is JSON, just unreadable: keep it as text.
+        return _truncate(response.text), True
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return _truncate(response.text), False
+
+
+def describe_body(response: httpx.Response, body: str) -> str:
+    """What a non-JSON answer is, in words for a message: "a web page" (HTML, by its
+    content type or its first tag), "an empty answer", or "plain text"."""
+    text = body.lstrip()[:200].lower()
+    content_type = response.headers.get("content-type", "").lower()
+    if "html" in content_type or text.startswith(("<!doctype", "<html", "<head", "<body")) or "<html" in text:
+        return "a web page"
+    if not text:
+        return "an empty answer"
+    return "plain text"
 
 
 def _truncate(value: Any, limit: int = 2000) -> Any:

@@ -111,6 +111,7 @@ class JimmyaiGateway(Gateway):
     default_base_url = "https://www.jimmyai.cn"  # docs/gateways.md §4.1
     sandbox_path = "/jimmyai"
     source = "docs/gateways.md §4 (https://docs.jimmyai.cn/en/api-reference/grok/create)"
+    doc_url = "https://docs.jimmyai.cn/en/api-reference/grok/create"
     STATUS_MAP = {
         # docs/gateways.md §4.4 (Query Video Task page): queued / pending / submitted is the
         # initial state.

@@ -135,6 +135,7 @@ class MultipartGateway(openai_preview.OpenAIPreviewGateway):
     default_base_url = "https://duoyuanx.com"  # docs/gateways.md §2.1
     sandbox_path = "/multipart"
     source = "docs/gateways.md §2 (https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview)"
+    doc_url = "https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview"
     answer_model = VideoObject
     models = (
         # The sibling's example sends seconds=6 for the base model.

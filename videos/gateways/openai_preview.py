@@ -96,6 +96,7 @@ class OpenAIPreviewGateway(Gateway):
     default_base_url = "https://duoyuanx.com"  # docs/gateways.md §1.1
     sandbox_path = "/openai"
     source = "docs/gateways.md §1 (https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview)"
+    doc_url = "https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview"
     STATUS_MAP = {
         "queued": GatewayStatus.QUEUED,
         "processing": GatewayStatus.RUNNING,

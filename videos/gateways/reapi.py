@@ -145,6 +145,7 @@ class ReapiGateway(Gateway):
     default_base_url = "https://reapi.ai"  # docs/gateways.md §5.1
     sandbox_path = "/reapi"
     source = "docs/gateways.md §5 (https://reapi.ai/docs/grok-imagine-video-1-5-official)"
+    doc_url = "https://reapi.ai/docs/grok-imagine-video-1-5-official"
     # docs/gateways.md §5.4: status is processing / completed / failed. reAPI has no
     # queued word; nothing else is documented (an unknown word is logged, still running).
     # docs/gateways.md §5.6: reAPI's worker caps a task at 48 hours of wall-clock time.

@@ -124,6 +124,7 @@ class XaiGateway(Gateway):
     default_base_url = "https://api.x.ai"  # docs/gateways.md §6.1
     sandbox_path = "/xai"
     source = "docs/gateways.md §6 (https://docs.x.ai/docs/guides/video-generations)"
+    doc_url = "https://docs.x.ai/docs/guides/video-generations"
     STATUS_MAP = {
         # xAI has one word for "not done yet", whether waiting or rendering; an answer
         # without any status (the very first ones) is read as queued in ``_result``.
