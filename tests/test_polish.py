@@ -6,19 +6,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import uuid
 import zipfile
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 from urllib.parse import quote
 
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape, strip_tags
 
-from accounts.models import Membership, Role, Team
-from tests.conftest import make_user
+from accounts.models import Role, Team
+from tests.conftest import join
 from videos.lib.csvtext import safe_cell
 from videos.models import Asset, AuditEntry, Generation, Task, TaskState
 from videos.web.downloads import MANIFEST_COLUMNS, download_name
@@ -150,3 +151,163 @@ def test_manifest_cells_cannot_run_as_spreadsheet_formulas(client_for, owner, te
     with download_zip(client_for(owner), [str(made.uuid)]) as archive:
         assert manifest(archive)[0]["prompt"] == "'" + hostile
     assert safe_cell("a = b") == "a = b" and safe_cell(None) == ""
+
+
+# --- the audit trail: sentences, links, dates, CSV ---------------------------------------------
+
+
+def record(team, actor, action, target="", when=None, **data) -> AuditEntry:
+    from videos.audit import record_action
+
+    entry = record_action(team, actor, action, target, **data)
+    if when is not None:
+        AuditEntry.objects.filter(pk=entry.pk).update(created_at=when)
+    return entry
+
+
+SUNSET = "“sunset over the sea”"
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "words"),
+    [
+        ("generation.submitted", {}, f"alice asked for {SUNSET}"),
+        ("generation.approved", {}, f"alice approved spending on {SUNSET}"),
+        ("generation.declined", {}, f"alice declined spending on {SUNSET}"),
+        ("generation.retried", {}, f"alice retried {SUNSET}"),
+        ("generation.cancelled", {}, f"alice cancelled {SUNSET}"),
+        ("generation.deleted", {}, f"alice deleted {SUNSET}"),
+        ("generation.resubmitted", {}, f"alice sent {SUNSET} to the gateway again"),
+        ("generation.abandoned", {}, f"alice gave up on {SUNSET}"),
+        ("generation.sent_to_review", {}, f"alice sent {SUNSET} to review"),
+        ("generation.reviewed", {"decision": "accepted"}, f"alice accepted {SUNSET}"),
+        ("generation.reviewed", {"decision": "rejected"}, f"alice rejected {SUNSET}"),
+        ("generation.reviewed", {"decision": "changes"}, f"alice asked for changes to {SUNSET}"),
+        ("generations.downloaded", {}, f"alice downloaded {SUNSET}"),
+        ("key.added", {}, f"alice added the key {SUNSET}"),
+        ("key.changed", {}, f"alice pointed the key {SUNSET} at another address"),
+        ("key.replaced", {}, f"alice replaced the secret of the key {SUNSET}"),
+        ("key.deleted", {}, f"alice deleted the key {SUNSET}"),
+        ("member.invited", {"role": "viewer"}, "alice made an invitation link for a new viewer"),
+        ("member.joined", {"role": "member"}, f"{SUNSET} joined the team"),
+        ("member.role_changed", {"old": "member", "new": "admin"}, f"alice made {SUNSET} admin"),
+        ("budget.changed", {}, f"alice changed the budgets of {SUNSET}"),
+        ("something.new", {}, f"alice: something.new {SUNSET}"),
+    ],
+)
+def test_each_audited_verb_reads_as_a_sentence_on_the_page_and_in_the_csv(client_for, owner, team, action, data, words):
+    from videos.web.activity import sentence
+
+    entry = record(team, owner, action, SUNSET, **data)
+    assert sentence(entry, html=False) == words
+    client = client_for(owner)
+    html = client.get(reverse("audit_log")).content.decode()
+    cell = html.split('<td class="audit-sentence">')[1].split("</td>")[0]
+    assert unescape(strip_tags(cell)).strip() == words
+    assert '<span class="actor">alice</span>' in cell or action == "member.joined"
+    rows = list(csv.DictReader(io.StringIO(b"".join(client.get(reverse("audit_export")).streaming_content).decode())))
+    assert rows[0]["sentence"] == words and rows[0]["action"] == action
+
+
+def test_a_sentence_escapes_what_people_typed_and_names_a_deleted_actor(client_for, owner, team, teammate):
+    record(team, teammate, "generation.sent_to_review", "“<script>alert(1)</script>”")
+    teammate.delete()
+    html = client_for(owner).get(reverse("audit_log")).content.decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<span class="actor">A deleted user</span> sent “&lt;script&gt;' in html
+
+
+def test_targets_link_to_their_page_while_they_exist(client_for, owner, team, outsider, key):
+    kept = clip(owner, team, "sunset over the sea")
+    gone = clip(owner, team, "deleted since")
+    theirs = clip(outsider, Team.objects.get(memberships__user=outsider), "their clip")
+    record(team, owner, "generation.sent_to_review", "“sunset over the sea”", uuid=str(kept.uuid))
+    record(team, owner, "generation.deleted", "“deleted since”", uuid=str(gone.uuid))
+    record(team, owner, "generation.sent_to_review", "“forged”", uuid=str(theirs.uuid))  # never their page
+    gone.delete()
+    record(team, owner, "key.added", f"{key.label} ({key.masked})")
+    record(team, owner, "member.role_changed", "alice", old="member", new="owner")
+    html = client_for(owner).get(reverse("audit_log")).content.decode()
+    assert f'<a href="{reverse("generation", args=[kept.uuid])}">“sunset over the sea”</a>' in html
+    assert reverse("generation", args=[gone.uuid]) not in html and "“deleted since”" in html
+    assert reverse("generation", args=[theirs.uuid]) not in html
+    assert f'<a href="{reverse("keys")}">{key.label} ({key.masked})</a>' in html
+    assert f'<a href="{reverse("teams")}">alice</a>' in html
+
+
+def test_the_trail_filters_by_a_range_of_days(client_for, owner, team):
+    today = timezone.localtime()
+    record(team, owner, "key.added", "old key", when=today - timedelta(days=10))
+    record(team, owner, "key.added", "recent key", when=today - timedelta(days=2))
+    record(team, owner, "key.added", "new key", when=today)
+    client = client_for(owner)
+
+    def shown(**query):
+        return client.get(reverse("audit_log"), query).content.decode()
+
+    days_ago = lambda n: (today - timedelta(days=n)).date().isoformat()  # noqa: E731
+    html = shown(since=days_ago(3))
+    assert "recent key" in html and "new key" in html and "old key" not in html
+    html = shown(since=days_ago(10), until=days_ago(2))  # both days included
+    assert "old key" in html and "recent key" in html and "new key" not in html
+    html = shown(until=days_ago(11))
+    assert "No entries match these filters." in html
+    assert 'value="' + days_ago(11) + '"' in html  # the form keeps what was asked
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"since": "2026-13-45"}, "Enter a valid date."),
+        ({"until": "yesterday'; --"}, "Enter a valid date."),
+        ({"since": "2026-12-02", "until": "2026-12-01"}, "“To” is before “From”."),
+        ({"until": "9999-12-31"}, "That day is out of range."),
+    ],
+)
+def test_a_bad_date_is_a_message_in_the_form_not_an_error(client_for, owner, team, query, message):
+    record(team, owner, "key.added", "a key")
+    client = client_for(owner)
+    response = client.get(reverse("audit_log"), query)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<ul class="errorlist' in html and escape(message) in html
+    assert "a key" in html  # the filters that did validate still apply; the bad one does not
+    export = client.get(reverse("audit_export"), query)
+    assert export.status_code == 302 and export["Location"].startswith(reverse("audit_log") + "?")
+
+
+def test_the_csv_export_streams_the_filtered_entries_safely(client_for, owner, team, teammate):
+    record(team, owner, "key.added", '=HYPERLINK("http://evil.example","click")')
+    record(team, teammate, "key.added", "bob's key")
+    record(team, owner, "member.invited", "Invitation link as viewer", role="viewer")
+    client = client_for(owner)
+    response = client.get(reverse("audit_export"), {"action": "key.added", "actor": "alice"})
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="audit-')
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["when", "who", "action", "sentence", "target", "details"]
+    assert len(rows) == 2  # only alice's key.added
+    assert rows[1][1:3] == ["alice", "key.added"]
+    assert rows[1][4] == '\'=HYPERLINK("http://evil.example","click")'  # shown as text, never run
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    everything = client.get(reverse("audit_export"))
+    assert len(list(csv.reader(io.StringIO(b"".join(everything.streaming_content).decode())))) == 4
+    page = client.get(reverse("audit_log"), {"actor": "alice"}).content.decode()
+    assert f'href="{reverse("audit_export")}?actor=alice"' in page
+
+
+def test_another_teams_entries_never_appear_on_the_page_or_in_the_csv(client_for, owner, team, outsider):
+    record(team, owner, "key.added", "alice's secret key")
+    client = client_for(outsider)
+    assert "alice&#x27;s secret key" not in client.get(reverse("audit_log")).content.decode()
+    assert "alice's secret key" not in b"".join(client.get(reverse("audit_export")).streaming_content).decode()
+    assert "alice's secret key" not in client.get(reverse("audit_log"), {"actor": "alice"}).content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER])
+def test_members_who_cannot_manage_get_no_export(client_for, owner, team, role):
+    record(team, owner, "key.added", "alice's secret key")
+    user, _ = join(team, "erin", role)
+    response = client_for(user).get(reverse("audit_export"))
+    assert response.status_code == 403 and b"secret key" not in response.content

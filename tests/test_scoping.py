@@ -381,3 +381,7 @@ def test_object_ids_in_the_query_or_the_form_are_scoped_too(world):
     assert snapshot(world.team) == before, "an outsider's request changed the owner's team"
     # Still in their own team after trying to switch to the owner's.
     assert "mallory" in body(outsider.get("/teams/")) and "alice" not in body(outsider.get("/teams/"))
+
+
+# The audit trail's CSV export lists the same entries as the page (polish, issue 12 item 19).
+PAGES_WITH_THE_PROMPT |= {"audit_export"}
