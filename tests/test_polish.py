@@ -62,7 +62,7 @@ def download_zip(client, ids) -> zipfile.ZipFile:
 
 
 def manifest(archive: zipfile.ZipFile) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8-sig"))))
 
 
 # --- downloads: names, manifest, left out ------------------------------------------------------
@@ -73,7 +73,9 @@ def test_the_zip_carries_a_manifest_row_per_video_with_every_column(client_for, 
     with download_zip(client_for(owner), [str(made.uuid)]) as archive:
         assert sorted(archive.namelist()) == sorted([download_name(made), "manifest.csv"])  # nothing left out
         rows = manifest(archive)
-        assert tuple(next(csv.reader(io.StringIO(archive.read("manifest.csv").decode())))) == MANIFEST_COLUMNS
+        assert (
+            tuple(next(csv.reader(io.StringIO(archive.read("manifest.csv").decode("utf-8-sig"))))) == MANIFEST_COLUMNS
+        )
         body = archive.read(download_name(made))
     assert rows == [
         {
@@ -100,6 +102,7 @@ def test_a_chinese_prompt_keeps_its_name_in_the_zip_and_the_single_download(clie
         assert name in archive.namelist()
         assert archive.getinfo(name).flag_bits & 0x800  # the UTF-8 flag: unzips without mojibake
         assert manifest(archive)[0]["prompt"] == "日落时的海边 慢慢推近"
+        assert archive.read("manifest.csv").startswith("\ufeff".encode())  # Excel reads it as UTF-8
     response = client.get(reverse("video_file", args=[made.uuid]) + "?download=1")
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment; filename=")
@@ -205,7 +208,9 @@ def test_each_audited_verb_reads_as_a_sentence_on_the_page_and_in_the_csv(client
     cell = html.split('<td class="audit-sentence">')[1].split("</td>")[0]
     assert unescape(strip_tags(cell)).strip() == words
     assert '<span class="actor">alice</span>' in cell or action == "member.joined"
-    rows = list(csv.DictReader(io.StringIO(b"".join(client.get(reverse("audit_export")).streaming_content).decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(client.get(reverse("audit_export")).streaming_content).decode("utf-8-sig")))
+    )
     assert rows[0]["sentence"] == words and rows[0]["action"] == action
 
 
@@ -285,14 +290,14 @@ def test_the_csv_export_streams_the_filtered_entries_safely(client_for, owner, t
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="audit-')
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["when", "who", "action", "sentence", "target", "details"]
     assert len(rows) == 2  # only alice's key.added
     assert rows[1][1:3] == ["alice", "key.added"]
     assert rows[1][4] == '\'=HYPERLINK("http://evil.example","click")'  # shown as text, never run
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     everything = client.get(reverse("audit_export"))
-    assert len(list(csv.reader(io.StringIO(b"".join(everything.streaming_content).decode())))) == 4
+    assert len(list(csv.reader(io.StringIO(b"".join(everything.streaming_content).decode("utf-8-sig"))))) == 4
     page = client.get(reverse("audit_log"), {"actor": "alice"}).content.decode()
     assert f'href="{reverse("audit_export")}?actor=alice"' in page
 

@@ -28,9 +28,14 @@ class _Line:
         return value
 
 
+#: The byte-order mark that makes Excel read a CSV as UTF-8 (without it, a Chinese prompt is mojibake).
+BOM = "\ufeff"
+
+
 def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
-    """Yield each row of ``rows`` as one CSV line (``\\r\\n`` ended, every cell ``safe_cell``),
-    one at a time, so a long export never sits in memory."""
+    """Yield a BOM, then each row of ``rows`` as one CSV line (``\\r\\n`` ended, every cell
+    ``safe_cell``), one at a time, so a long export never sits in memory."""
+    yield BOM
     writer = csv.writer(_Line())
     for row in rows:
         yield writer.writerow([safe_cell(cell) for cell in row])
