@@ -43,6 +43,10 @@ AUDIT_PAGE = 50
 NOTIFICATIONS_PAGE = 30
 
 
+#: The days the date filter takes (both included).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -72,10 +76,12 @@ class AuditFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("since", "until"):
+            # Day 1 and the last day, shifted to UTC, fall outside what a datetime holds.
+            if data.get(name) and not FIRST_DAY <= data[name] <= LAST_DAY:
+                self.add_error(name, _("That day is out of range."))
         since, until = data.get("since"), data.get("until")
-        if until == date.max:  # no day follows it
-            self.add_error("until", _("That day is out of range."))
-        elif since and until and since > until:
+        if since and until and since > until:
             self.add_error("until", _("“To” is before “From”."))
         return data
 
@@ -93,7 +99,7 @@ def filtered_entries(form: AuditFilterForm, team) -> QuerySet:
     if chosen.get("actor"):
         entries = entries.filter(actor__username=chosen["actor"])
     zone = timezone.get_current_timezone()
-    if chosen.get("since"):
+    if chosen.get("since") and "since" not in form.errors:
         entries = entries.filter(created_at__gte=datetime.combine(chosen["since"], time.min, zone))
     if chosen.get("until") and "until" not in form.errors:
         entries = entries.filter(created_at__lt=datetime.combine(chosen["until"] + timedelta(days=1), time.min, zone))
