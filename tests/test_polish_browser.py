@@ -179,3 +179,25 @@ def test_the_chosen_theme_is_on_the_page_before_it_paints(page, live_server):
     assert "theme at parse end: light" in seen
     assert sum(rgb(colours(page)["bg"])) > 600
     page.screenshot(path=SHOTS.format(theme="light", width=1280, name="login"))
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_every_page_reads_in_the_light_theme(page, live_server, width):
+    """Each page a member walks to, light: readable text, nothing scrolling sideways on a phone."""
+    from tests.conftest import awaiting
+    from tests.test_browser import PHONE_PAGES
+
+    user = demo_with_sandbox_key(live_server)
+    key = GatewayKey.objects.get(owner=user)
+    awaiting(user, key.team, key, prompt="A heron waiting in the reeds")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.emulate_media(color_scheme="light")
+    log_in(page, live_server)
+    for path in PHONE_PAGES:
+        page.goto(f"{live_server.url}{path}")
+        seen = colours(page)
+        assert sum(rgb(seen["bg"])) > 600, (path, seen)
+        assert contrast(seen["text"], seen["bg"]) >= 7 and contrast(seen["muted"], seen["bg"]) >= 4.5, (path, seen)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        name = path.strip("/") or "studio"
+        page.screenshot(path=SHOTS.format(theme="light", width=width, name=f"page-{name}"), full_page=True)
