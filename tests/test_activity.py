@@ -60,7 +60,7 @@ def test_it_lists_every_audited_action_with_actor_time_and_target(client_for, ow
 
     html = response.content.decode()
     expected = {
-        "member.invited": "Invitation link as viewer",
+        "member.invited": "an invitation link for a new viewer",
         "budget.changed": escape(team.name),
         "member.role_changed": "bob",
         "key.added": "Studio key (••••9876)",
@@ -77,7 +77,8 @@ def test_it_lists_every_audited_action_with_actor_time_and_target(client_for, ow
     for row in rows:
         action = row.split("<code>")[1].split("</code>")[0]
         assert expected[action] in row and "<time datetime=" in row
-        assert ("<td>bob</td>" if action == "generation.submitted" else "<td>alice</td>") in row
+        who = "bob" if action == "generation.submitted" else "alice"
+        assert f'<span class="actor">{who}</span>' in row  # the sentence names who did it
     # Newest first.
     assert html.index("generation.deleted") < html.index("generation.reviewed") < html.index("member.invited")
     assert "none → 50.00" in html and "member → admin" in html
@@ -109,14 +110,14 @@ def test_it_filters_the_audit_trail_by_action_and_actor(client_for, owner, team,
     client = client_for(owner)
 
     by_action = client.get(reverse("audit_log"), {"action": "key.added"}).content.decode()
-    assert "Alice key" in by_action and "Bob key" in by_action and "Invitation link" not in by_action
+    assert "Alice key" in by_action and "Bob key" in by_action and "invitation link" not in by_action
 
     both = client.get(reverse("audit_log"), {"action": "key.added", "actor": "bob"}).content.decode()
     assert "Bob key" in both and "Alice key" not in both
 
     partial = client.get(reverse("audit_log"), {"actor": "alice"}, **HTMX).content.decode()
     assert "<html" not in partial and 'id="audit-results"' in partial
-    assert "Alice key" in partial and "Invitation link" in partial and "Bob key" not in partial
+    assert "Alice key" in partial and "invitation link" in partial and "Bob key" not in partial
 
 
 def test_the_audit_page_and_its_partial_vary_on_hx_request(client_for, owner, team):

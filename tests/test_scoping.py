@@ -403,3 +403,5 @@ def test_an_outsider_cannot_leave_for_or_revoke_in_another_team(world):
 
 
 PAGES.add("account")  # every member has an account page: it renders for the outsider too
+# The audit trail's CSV export lists the same entries as the page (polish, issue 12 item 19).
+PAGES_WITH_THE_PROMPT |= {"audit_export"}

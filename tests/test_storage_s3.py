@@ -24,6 +24,7 @@ from videos import actions
 from videos.lib import zipstream
 from videos.lib.storage import BucketStorage, bucket_options, bucket_origin
 from videos.models import Asset, NewReference, TaskState
+from videos.web.downloads import download_name
 
 
 def keys_in(bucket) -> set[str]:
@@ -88,7 +89,7 @@ def test_signed_delivery_sends_members_to_a_short_lived_link(archived, client_fo
     fetched = httpx.get(link)  # the browser's second request goes to the bucket itself
     assert fetched.status_code == 200 and fetched.content == archived.body
     assert fetched.headers["content-type"] == "video/mp4"
-    assert fetched.headers["content-disposition"] == f'attachment; filename="studio-{archived.generation.uuid}.mp4"'
+    assert fetched.headers["content-disposition"] == f'attachment; filename="{download_name(archived.generation)}"'
     ranged = httpx.get(link, headers={"Range": "bytes=0-99"})
     assert ranged.status_code == 206 and ranged.content == archived.body[:100]
     # Access is still the studio's decision: no link for someone outside the team.

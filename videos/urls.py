@@ -32,6 +32,7 @@ urlpatterns = [
     path("generations/<uuid:uuid>/review", review.review_decide, name="review_decide"),
     # activity
     path("audit/", activity.audit_log, name="audit_log"),
+    path("audit/export.csv", activity.audit_export, name="audit_export"),
     path("notifications/", activity.notifications, name="notifications"),
     # keys
     path("keys/", keys.keys, name="keys"),

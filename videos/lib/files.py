@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import Storage
@@ -49,6 +51,18 @@ def _chunks(stream: BinaryIO, length: int) -> Iterator[bytes]:
             yield data
     finally:
         stream.close()
+
+
+def content_disposition(filename: str, *, attachment: bool) -> str:
+    """A ``Content-Disposition`` value naming ``filename`` (RFC 6266): ``filename="…"`` for
+    plain ASCII; otherwise an ASCII stand-in (accents dropped, other letters as ``_``) and
+    ``filename*=UTF-8''…`` with the real name, which browsers prefer."""
+    kind = "attachment" if attachment else "inline"
+    if re.fullmatch(r"[\x20-\x7e]*", filename) and '"' not in filename and "\\" not in filename:
+        return f'{kind}; filename="{filename}"'
+    plain = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    plain = re.sub(r"-{2,}", "-", re.sub(r"[^\w.-]+", "_", plain, flags=re.ASCII)).strip("_") or "download"
+    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _unavailable(exc: Exception) -> HttpResponse:
@@ -108,7 +122,7 @@ def serve_file(
     Raises Http404 when the file is missing from storage; answers 503 when the store
     does not answer.
     """
-    disposition = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
+    disposition = content_disposition(filename, attachment=attachment)
     storage = field_file.storage
     if redirect and settings.STUDIO_MEDIA_DELIVERY == "signed" and hasattr(storage, "signed_url"):
         return _signed_redirect(storage, field_file.name, content_type, disposition)
@@ -133,6 +147,7 @@ def serve_file(
     length = end - start + 1 if size else 0
     if status == 200 and not hasattr(storage, "open_stream"):
         response = FileResponse(stream, content_type=content_type, as_attachment=attachment, filename=filename)
+        response["Content-Disposition"] = disposition  # with the ASCII stand-in Django leaves out
     else:
         response = StreamingHttpResponse(_chunks(stream, length), status=status, content_type=content_type)
         response["Content-Length"] = str(length)

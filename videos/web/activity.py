@@ -1,7 +1,9 @@
 """The team's audit trail and each member's notifications.
 
-*Audit trail*: a read-only page of the team's ``AuditEntry`` rows, newest first,
-filtered by GET parameters (``?action=key.added&actor=alice&page=2``).
+*Audit trail*: a read-only page of the team's ``AuditEntry`` rows, newest first, each
+read as a sentence ("alice sent “sunset over…” to review") with its target linked,
+filtered by GET parameters (``?action=key.added&actor=alice&since=2026-12-01&page=2``),
+and the same filtered entries as a streamed CSV (``audit_export``).
 
 *Notifications*: ``notification_count`` is a context processor for the nav badge
 (one indexed COUNT, only when a template uses it, never for anonymous users); the
@@ -10,28 +12,54 @@ list page shows a member their notifications and marks the shown ones read.
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, datetime, time, timedelta
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.access import team_required
+from accounts.models import Membership, Role
 from videos import actions
-from videos.models import AuditEntry, Notification
+from videos.lib.csvtext import csv_lines
+from videos.lib.files import content_disposition
+from videos.models import AuditEntry, GatewayKey, Generation, Notification
 
 AUDIT_PAGE = 50
 NOTIFICATIONS_PAGE = 30
 
 
-class AuditFilterForm(forms.Form):
-    """The audit page's filters: an action and an actor (by username), each optional.
-    The choices are what the team's trail holds, so a bookmarked filter still reads."""
+#: The days the date filter takes (both included).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
-    action = forms.ChoiceField(required=False)
-    actor = forms.ChoiceField(required=False)
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters: an action, an actor (by username) and a range of days
+    (``since``/``until``, whole days in the current time zone, both included), each
+    optional. The choices are what the team's trail holds, so a bookmarked filter still reads."""
+
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    actor = forms.ChoiceField(label=_("Who"), required=False)
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput)
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput)
 
     def __init__(self, *args, team, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,8 +71,133 @@ class AuditFilterForm(forms.Form):
             .values_list("actor__username", flat=True)
             .distinct()
         )
-        self.fields["action"].choices = [("", "Any action"), *((a, a) for a in actions)]
-        self.fields["actor"].choices = [("", "Anyone"), *((u, u) for u in actors)]
+        self.fields["action"].choices = [("", _("Any action")), *((a, a) for a in actions)]
+        self.fields["actor"].choices = [("", _("Anyone")), *((u, u) for u in actors)]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("since", "until"):
+            # Day 1 and the last day, shifted to UTC, fall outside what a datetime holds.
+            if data.get(name) and not FIRST_DAY <= data[name] <= LAST_DAY:
+                self.add_error(name, _("That day is out of range."))
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("“To” is before “From”."))
+        return data
+
+
+def filtered_entries(form: AuditFilterForm, team) -> QuerySet:
+    """The team's entries, newest first, narrowed by whichever of ``form``'s fields validated
+    (an invalid one is not applied; its error shows in the form)."""
+    entries = AuditEntry.objects.filter(team=team).select_related("actor").order_by("-created_at", "-pk")
+    if not form.is_bound:
+        return entries
+    form.is_valid()
+    chosen = getattr(form, "cleaned_data", {})
+    if chosen.get("action"):
+        entries = entries.filter(action=chosen["action"])
+    if chosen.get("actor"):
+        entries = entries.filter(actor__username=chosen["actor"])
+    zone = timezone.get_current_timezone()
+    if chosen.get("since") and "since" not in form.errors:
+        entries = entries.filter(created_at__gte=datetime.combine(chosen["since"], time.min, zone))
+    if chosen.get("until") and "until" not in form.errors:
+        entries = entries.filter(created_at__lt=datetime.combine(chosen["until"] + timedelta(days=1), time.min, zone))
+    return entries
+
+
+#: Each audited verb as a sentence: ``%(actor)s`` who did it, ``%(target)s`` what to.
+SENTENCES = {
+    "generation.submitted": _("%(actor)s asked for %(target)s"),
+    "generation.approved": _("%(actor)s approved spending on %(target)s"),
+    "generation.declined": _("%(actor)s declined spending on %(target)s"),
+    "generation.retried": _("%(actor)s retried %(target)s"),
+    "generation.cancelled": _("%(actor)s cancelled %(target)s"),
+    "generation.deleted": _("%(actor)s deleted %(target)s"),
+    "generation.resubmitted": _("%(actor)s sent %(target)s to the gateway again"),
+    "generation.abandoned": _("%(actor)s gave up on %(target)s"),
+    "generation.sent_to_review": _("%(actor)s sent %(target)s to review"),
+    "generation.reviewed": _("%(actor)s reviewed %(target)s"),
+    "generations.downloaded": _("%(actor)s downloaded %(target)s"),
+    "key.added": _("%(actor)s added the key %(target)s"),
+    "key.changed": _("%(actor)s pointed the key %(target)s at another address"),
+    "key.replaced": _("%(actor)s replaced the secret of the key %(target)s"),
+    "key.deleted": _("%(actor)s deleted the key %(target)s"),
+    "member.invited": _("%(actor)s made an invitation link for a new %(role)s"),
+    "member.joined": _("%(target)s joined the team"),
+    "member.role_changed": _("%(actor)s made %(target)s %(role)s"),
+    "budget.changed": _("%(actor)s changed the budgets of %(target)s"),
+}
+#: A review's decision (``data["decision"]``) as its own sentence.
+REVIEW_SENTENCES = {
+    "accepted": _("%(actor)s accepted %(target)s"),
+    "rejected": _("%(actor)s rejected %(target)s"),
+    "changes": _("%(actor)s asked for changes to %(target)s"),
+}
+#: Any other verb (one added later).
+OTHER_SENTENCE = _("%(actor)s: %(action)s %(target)s")
+
+
+def _role_word(value) -> str:
+    try:
+        return str(Role(value).label).lower()
+    except ValueError:
+        return str(value or "")
+
+
+def sentence(entry: AuditEntry, link: str | None = None, *, html: bool = True) -> str:
+    """``entry`` as a sentence: "alice sent “sunset over…” to review". With ``html`` it is
+    escaped markup, the actor in ``<span class="actor">`` and the target a link to ``link``
+    when given; without, plain text (for the CSV)."""
+    data = entry.data if isinstance(entry.data, dict) else {}
+    if entry.action == "generation.reviewed" and data.get("decision") in REVIEW_SENTENCES:
+        template = REVIEW_SENTENCES[data["decision"]]
+    else:
+        template = SENTENCES.get(entry.action, OTHER_SENTENCE)
+    actor = entry.actor.get_username() if entry.actor else gettext("A deleted user")
+    target = entry.target or gettext("something")
+    role = _role_word(data.get("new") if entry.action == "member.role_changed" else data.get("role"))
+    if not html:
+        return str(template) % {"actor": actor, "target": target, "role": role, "action": entry.action}
+    parts = {
+        "actor": format_html('<span class="actor">{}</span>', actor),
+        "target": format_html('<a href="{}">{}</a>', link, target) if link else conditional_escape(target),
+        "role": conditional_escape(role),
+        "action": format_html("<code>{}</code>", entry.action),
+    }
+    return mark_safe(conditional_escape(str(template)) % parts)  # noqa: S308 (every part escaped)
+
+
+def target_links(entries: list[AuditEntry], request) -> dict[int, str]:
+    """``{entry pk: URL}`` for the entries whose target still exists and that the member may
+    open: a generation of the team (by the ``uuid`` in its data), a key of the member's own
+    (by its label and masked secret), a member still in the team. A few queries a page."""
+    wanted = set()
+    for entry in entries:
+        if entry.action.startswith("generation.") and isinstance(entry.data, dict) and entry.data.get("uuid"):
+            try:
+                wanted.add(uuid.UUID(str(entry.data["uuid"])))
+            except ValueError:
+                continue
+    alive = set(Generation.objects.for_team(request.team).filter(uuid__in=wanted).values_list("uuid", flat=True))
+    keys = {f"{k.label} ({k.masked})" for k in GatewayKey.objects.owned_by(request.team, request.user)}
+    members = set(Membership.objects.filter(team=request.team).values_list("user__username", flat=True))
+    links = {}
+    for entry in entries:
+        if entry.action.startswith("generation."):
+            try:
+                key = uuid.UUID(str((entry.data or {}).get("uuid")))
+            except (AttributeError, ValueError):
+                continue
+            if key in alive:
+                links[entry.pk] = reverse("generation", args=[key])
+        elif entry.action.startswith("key.") and entry.target in keys:
+            links[entry.pk] = reverse("keys")
+        elif entry.action in ("member.joined", "member.role_changed") and entry.target in members:
+            links[entry.pk] = reverse("teams")
+        elif entry.action == "budget.changed":
+            links[entry.pk] = reverse("teams")
+    return links
 
 
 def entry_details(data) -> list[tuple[str, str]]:
@@ -69,28 +222,60 @@ def entry_details(data) -> list[tuple[str, str]]:
 def audit_log(request):
     """GET: the team's audit trail, newest first, 50 a page (owners and admins; others 403).
 
-    ``?action=`` and ``?actor=`` (a username) filter it; an unknown value is shown as
-    a form error and that filter is not applied. Read-only: no URL edits or deletes
-    entries (POST is 405). htmx (the filter form) gets the results only.
+    Each entry reads as a sentence, its target linked to its page while it exists.
+    ``?action=``, ``?actor=`` (a username), ``?since=`` and ``?until=`` (days, YYYY-MM-DD)
+    filter it; an unknown or malformed value is shown as a form error and that filter is
+    not applied. Read-only: no URL edits or deletes entries (POST is 405). htmx (the
+    filter form) gets the results only.
     """
     form = AuditFilterForm(request.GET or None, team=request.team)
-    entries = AuditEntry.objects.filter(team=request.team).select_related("actor").order_by("-created_at", "-pk")
-    if form.is_bound:
-        form.is_valid()  # applies the fields that validated; errors are shown next to the others
-        chosen = getattr(form, "cleaned_data", {})
-        if chosen.get("action"):
-            entries = entries.filter(action=chosen["action"])
-        if chosen.get("actor"):
-            entries = entries.filter(actor__username=chosen["actor"])
+    entries = filtered_entries(form, request.team)
     page = Paginator(entries, AUDIT_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
+    links = target_links(page.object_list, request)
     for entry in page.object_list:
         entry.details = entry_details(entry.data)
-    context = {"form": form, "page": page}
+        entry.sentence = sentence(entry, links.get(entry.pk))
+    context = {"form": form, "page": page, "filtered": form.is_bound and any(form.data.get(n) for n in form.fields)}
     template = "videos/audit.html#results" if request.htmx and not request.htmx.boosted else "videos/audit.html"
     response = render(request, template, context)
     # The same URL answers a whole page or its results partial: caches must keep both.
     patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+#: The export's columns.
+EXPORT_COLUMNS = ("when", "who", "action", "sentence", "target", "details")
+
+
+@require_GET
+@team_required(can_manage=True)
+def audit_export(request):
+    """GET: the entries the audit page shows for the same query (all pages) as a CSV,
+    streamed (memory flat), every cell safe to open in a spreadsheet (``lib.csvtext``).
+    A filter that does not validate sends the member back to the page, where the form says why."""
+    form = AuditFilterForm(request.GET or None, team=request.team)
+    if form.is_bound and not form.is_valid():
+        return redirect(f"{reverse('audit_log')}?{request.GET.urlencode()}")
+    entries = filtered_entries(form, request.team)
+
+    def rows():
+        yield EXPORT_COLUMNS
+        for entry in entries.iterator(chunk_size=500):
+            details = "; ".join(f"{name}: {value}" for name, value in entry_details(entry.data))
+            yield (
+                timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
+                entry.actor.get_username() if entry.actor else "",
+                entry.action,
+                sentence(entry, html=False),
+                entry.target,
+                details,
+            )
+
+    response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv; charset=utf-8")
+    filename = f"audit-{slugify(request.team.name) or 'team'}-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = content_disposition(filename, attachment=True)
+    response["Cache-Control"] = "no-store"
     return response
 
 

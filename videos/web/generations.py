@@ -17,6 +17,7 @@ from videos.lib import references
 from videos.lib.files import serve_file
 from videos.models import Event, Generation, ReferenceImage
 from videos.web import changeable_generation, team_generations
+from videos.web.downloads import download_name
 
 
 @require_GET
@@ -53,7 +54,7 @@ def video_file(request, uuid):
         request,
         asset.file,
         content_type="video/mp4",
-        filename=f"studio-{generation.uuid}.mp4",
+        filename=download_name(generation),
         attachment=request.GET.get("download") == "1",
         size=asset.bytes,  # verified when archived
     )
@@ -66,7 +67,7 @@ def poster_file(request, uuid):
     generation, asset = _asset(request, uuid)
     if not asset.poster:
         raise Http404
-    return serve_file(request, asset.poster, content_type="image/jpeg", filename=f"studio-{generation.uuid}.jpg")
+    return serve_file(request, asset.poster, content_type="image/jpeg", filename=download_name(generation, "jpg"))
 
 
 @require_GET

@@ -22,20 +22,20 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import team_required
 from accounts.models import User
-from videos import actions, audit
+from videos import actions
 from videos.gateways import dialect_choices
-from videos.lib.zipstream import ZipEntry, stream_zip
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
+from videos.web.downloads import download_name as zip_entry_name  # noqa: F401 (the name tests use)
+from videos.web.downloads import zip_response
 
 PAGE_SIZE = 24
 #: The highest page number read from the query; past it (and past the last page) the page is empty.
@@ -250,38 +250,6 @@ def selected_generations(request: HttpRequest) -> list[Generation] | None:
     )
 
 
-def zip_entry_name(generation: Generation) -> str:
-    """``2026-11-21-a-paper-boat-on-a-rainy-1a2b3c4d.mp4``: local day, first words, short uuid."""
-    words = slugify(" ".join(generation.prompt.split()[:6]))[:48].strip("-") or "video"
-    return f"{timezone.localdate(generation.created_at):%Y-%m-%d}-{words}-{generation.uuid.hex[:8]}.mp4"
-
-
-def zip_response(request: HttpRequest, generations: list[Generation]) -> HttpResponse:
-    """A streamed ZIP of the archived videos among ``generations`` (others are skipped);
-    a redirect with a message when none has one. Records ``generations.downloaded``."""
-    archived = [g for g in generations if getattr(g, "asset", None) is not None and g.asset.file]
-    if not archived:
-        messages.error(request, "None of the selected videos is ready to download yet.")
-        return redirect(_history_url(request))
-    entries = [
-        ZipEntry(zip_entry_name(g), g.asset.file.storage, g.asset.file.name, g.asset.bytes, g.created_at)
-        for g in archived
-    ]
-    audit.record_action(
-        request.team,
-        request.user,
-        "generations.downloaded",
-        f"{len(entries)} video{'s' if len(entries) != 1 else ''} as a ZIP",
-        count=len(entries),
-        uuids=[str(g.uuid) for g in archived],
-    )
-    response = StreamingHttpResponse(stream_zip(entries), content_type="application/zip")
-    filename = f"studio-{timezone.localdate():%Y-%m-%d}-{len(entries)}-videos.zip"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -318,7 +286,7 @@ def _delete(request, generations, back) -> HttpResponse:
 
 
 ACTIONS = {
-    "zip": lambda request, generations, back: zip_response(request, generations),
+    "zip": zip_response,
     "favorite": lambda request, generations, back: _favorite(request, generations, back, on=True),
     "unfavorite": lambda request, generations, back: _favorite(request, generations, back, on=False),
     "review": _review,
