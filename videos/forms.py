@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from videos.gateways import REGISTRY, dialect_choices
 from videos.gateways.base import GenerationInput, OptionSpec, ReferenceForm, ReferenceImageData
 from videos.lib.references import NoPublicAddress
-from videos.models import GatewayKey, NewReference
+from videos.models import GatewayKey, NewReference, WebhookEvent
+from videos.webhooks import url_problem
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: What the gateways' request models take as an image URL (``^https?://\S+$``).
@@ -390,3 +392,30 @@ class ComposeForm(forms.Form):
             NewReference(url=url) for url in urls
         ]
         return cleaned
+
+
+class WebhookEndpointForm(forms.Form):
+    """Add a webhook endpoint: its URL (checked by ``videos.webhooks.url_problem``, the
+    address guard's rules) and the events it hears about."""
+
+    url = forms.CharField(
+        label=_("Endpoint URL"),
+        max_length=500,
+        strip=True,
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/hooks/studio", "autocomplete": "off"}),
+        help_text=_("The studio posts each event here, signed (Standard Webhooks)."),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[WebhookEvent.GENERATION_COMPLETED, WebhookEvent.GENERATION_FAILED],
+        error_messages={"required": _("Choose at least one event.")},
+    )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        problem = url_problem(url)
+        if problem:
+            raise ValidationError(problem)
+        return url

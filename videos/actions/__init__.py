@@ -11,7 +11,7 @@ Functions that may find the state already changed by someone else return False.
 finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
-one module per object: ``generations``, ``approvals``, ``review``, ``keys``.
+one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``webhooks``.
 """
 
 from videos.actions.approvals import approve_spending, decline_spending
@@ -34,14 +34,24 @@ from videos.actions.review import (
     set_favorite,
     toggle_favorite,
 )
+from videos.actions.webhooks import (
+    EndpointRefused,
+    add_endpoint,
+    delete_endpoint,
+    redeliver,
+    send_test_event,
+    set_endpoint_enabled,
+)
 from videos.models import NewReference
 
 __all__ = [
+    "EndpointRefused",
     "Favorite",
     "NewReference",
     "SUBMIT_RESCUE",
     "VERDICT_WORDS",
     "abandon",
+    "add_endpoint",
     "add_key",
     "approve_spending",
     "cancel",
@@ -49,12 +59,16 @@ __all__ = [
     "decide_review",
     "decline_spending",
     "delete_generation",
+    "delete_endpoint",
     "delete_key",
     "mark_read",
+    "redeliver",
     "replace_key_secret",
     "resubmit",
     "retry",
+    "send_test_event",
     "send_to_review",
+    "set_endpoint_enabled",
     "set_favorite",
     "toggle_favorite",
     "update_key",
