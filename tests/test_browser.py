@@ -197,6 +197,7 @@ PHONE_PAGES = [
     "/review/",
     "/audit/",
     "/keys/",
+    "/webhooks/",
     "/teams/",
     "/notifications/",
     "/account/",

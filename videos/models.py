@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Team
 from videos.gateways import Gateway, get_gateway_class
@@ -603,11 +604,11 @@ class GatewayCircuit(models.Model):
 class WebhookEvent(models.TextChoices):
     """The events an endpoint can subscribe to (``videos.webhooks.emit``)."""
 
-    GENERATION_COMPLETED = "generation.completed", "A generation completed"
-    GENERATION_FAILED = "generation.failed", "A generation failed"
-    GENERATION_NEEDS_ATTENTION = "generation.needs_attention", "A generation needs attention"
-    GENERATION_REVIEWED = "generation.reviewed", "A generation was reviewed"
-    BUDGET_THRESHOLD_REACHED = "budget.threshold_reached", "The team's monthly budget reached 80 %"
+    GENERATION_COMPLETED = "generation.completed", gettext_lazy("A generation completed")
+    GENERATION_FAILED = "generation.failed", gettext_lazy("A generation failed")
+    GENERATION_NEEDS_ATTENTION = "generation.needs_attention", gettext_lazy("A generation needs attention")
+    GENERATION_REVIEWED = "generation.reviewed", gettext_lazy("A generation was reviewed")
+    BUDGET_THRESHOLD_REACHED = "budget.threshold_reached", gettext_lazy("The team's monthly budget reached 80 %")
 
 
 #: The event "send a test event" delivers; no endpoint subscribes to it.
@@ -673,9 +674,9 @@ class WebhookDelivery(models.Model):
     with the same ``msg_id`` (receivers deduplicate on ``webhook-id``)."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", gettext_lazy("Pending")
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        FAILED = "failed", gettext_lazy("Failed")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from videos import audit
 from videos.lib import http
@@ -97,7 +98,7 @@ def send_delivery(delivery_id: int) -> bool:
         return False
     endpoint = delivery.endpoint
     if not endpoint.enabled:
-        _give_up(delivery, "the endpoint is disabled")
+        _give_up(delivery, _("the endpoint is disabled"))
         return True
     result = attempt(delivery)
     _record(delivery, *result)
@@ -118,7 +119,7 @@ def attempt(delivery: WebhookDelivery) -> tuple[int | None, int, str, str]:
     try:
         secret = endpoint.reveal()
     except VaultError:
-        return None, 0, "", "the signing secret cannot be decrypted; add the endpoint again"
+        return None, 0, "", _("the signing secret cannot be decrypted; add the endpoint again")
     headers = {
         "Content-Type": "application/json",
         "webhook-id": delivery.msg_id,
@@ -138,20 +139,20 @@ def attempt(delivery: WebhookDelivery) -> tuple[int | None, int, str, str]:
                 if len(excerpt) >= EXCERPT_BYTES:
                     break
                 if time.monotonic() - started > limit:
-                    error = f"the answer took over {limit:g} s"
+                    error = _("the answer took over %(s)s s") % {"s": f"{limit:g}"}
                     break
     except http.BlockedAddress as exc:
-        error = f"refused: {exc.host} is {exc.reason}"
+        error = _("refused: %(host)s is %(reason)s") % {"host": exc.host, "reason": exc.reason}
     except httpx.UnsupportedProtocol:
-        error = "refused: only http and https URLs are sent"
+        error = _("refused: only http and https URLs are sent")
     except httpx.TimeoutException:
-        error = f"no answer within {limit:g} s"
+        error = _("no answer within %(s)s s") % {"s": f"{limit:g}"}
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-        error = f"could not connect ({type(exc).__name__})"
+        error = _("could not connect (%(error)s)") % {"error": type(exc).__name__}
     elapsed_ms = int((time.monotonic() - started) * 1000)
     text = clean_text(excerpt[:EXCERPT_BYTES].decode("utf-8", errors="replace"))
     if status is not None and not error and not 200 <= status < 300:
-        error = f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
+        error = f"HTTP {status}" + (_(" (redirects are not followed)") if 300 <= status < 400 else "")
     return status, elapsed_ms, redact(text), error
 
 
@@ -179,7 +180,7 @@ def _record(delivery: WebhookDelivery, status: int | None, ms: int, excerpt: str
                 **fields, next_attempt_at=now + timedelta(seconds=retry_delay(delivery.attempts))
             )
         if endpoint.enabled and endpoint.failing_since and now - endpoint.failing_since >= GIVE_UP_AFTER:
-            disable(endpoint, f"Every delivery failed for a day (last: {error[:150]}).")
+            disable(endpoint, _("Every delivery failed for a day (last: %(error)s).") % {"error": error[:150]})
 
 
 def _give_up(delivery: WebhookDelivery, error: str) -> None:
@@ -198,12 +199,13 @@ def disable(endpoint: WebhookEndpoint, reason: str) -> bool:
         ):
             return False
         endpoint.deliveries.filter(state=WebhookDelivery.State.PENDING).update(
-            state=WebhookDelivery.State.FAILED, next_attempt_at=None, error="the endpoint was disabled"
+            state=WebhookDelivery.State.FAILED, next_attempt_at=None, error=_("the endpoint was disabled")
         )
         audit.record_action(endpoint.team, None, "webhook.disabled", endpoint.url, reason=reason)
         audit.notify(
             endpoint.created_by,
             endpoint.team,
-            f"The webhook endpoint {endpoint.url[:120]} was disabled: {reason} Enable it on the Webhooks page.",
+            _("The webhook endpoint %(url)s was disabled: %(reason)s Enable it on the Webhooks page.")
+            % {"url": endpoint.url[:120], "reason": reason},
         )
     return True
