@@ -43,7 +43,7 @@ HOOK_URL = f"https://{HOOK_HOST}/studio"
 @dataclass
 class Receiver:
     """A team's webhook receiver behind the test transport: answers ``answers`` in turn
-    (then 200), and verifies every request with the Standard Webhooks reference library
+    (a status, a Response, or a function of the request; then 200), and verifies every request with the Standard Webhooks reference library
     (``verified``: the parsed bodies with their ``webhook-id``; ``refused``: the rest)."""
 
     secret: str = ""
@@ -66,6 +66,8 @@ class Receiver:
             else:
                 self.verified.append((request.headers["webhook-id"], body))
         answer = self.answers.pop(0) if self.answers else 200
+        if callable(answer):
+            answer = answer(request)
         return answer if isinstance(answer, httpx.Response) else httpx.Response(answer, text="ok")
 
     def events(self, event_type: str) -> list[tuple[str, dict]]:
@@ -542,3 +544,36 @@ def test_the_payload_is_the_documented_shape(receiver, owner, team, key):
         "created_at", "state", "error", "cost_usd", "review", "review_comment",
     }  # fmt: skip
     assert json.loads(receiver.requests[0].content) == body
+
+
+def test_an_answer_with_markup_is_shown_as_text_in_the_log(receiver, client_for, owner, team):
+    endpoint = endpoint_for(receiver, team, owner)
+    receiver.answers = [httpx.Response(500, text="<script>alert('hook')</script>\x00")]
+    actions.send_test_event(endpoint, owner)
+    sender.send_due()
+    page = client_for(owner).get(reverse("webhook", args=[endpoint.uuid])).content.decode()
+    assert "<script>alert(" not in page and "&lt;script&gt;alert(" in page
+    assert "\x00" not in WebhookDelivery.objects.get().response_excerpt
+
+
+def test_a_delivery_pending_when_its_endpoint_is_disabled_is_never_sent(receiver, owner, team):
+    endpoint = endpoint_for(receiver, team, owner)
+    delivery = actions.send_test_event(endpoint, owner)
+    assert actions.set_endpoint_enabled(endpoint, owner, False)
+    assert not actions.set_endpoint_enabled(endpoint, owner, False)  # already: nothing changes
+    sender.send_due()
+    delivery.refresh_from_db()
+    assert receiver.requests == [] and delivery.state == WebhookDelivery.State.FAILED
+
+
+def test_an_endpoint_deleted_while_its_attempt_is_in_flight_breaks_nothing(receiver, owner, team):
+    endpoint = endpoint_for(receiver, team, owner)
+    delivery = actions.send_test_event(endpoint, owner)
+
+    def delete_then_fail(request):
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
+        return httpx.Response(500)
+
+    receiver.answers = [delete_then_fail]
+    assert sender.send_delivery(delivery.pk) is True
+    assert not WebhookDelivery.objects.exists()

@@ -31,12 +31,7 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
-def test_an_owner_adds_an_endpoint_sends_a_test_event_and_reads_the_log(
-    page,
-    live_server,
-    loopback_receiver,
-    settings,  # noqa: F811 - the imported fixture
-):
+def test_an_owner_adds_an_endpoint_and_reads_its_log(page, live_server, loopback_receiver, settings):  # noqa: F811
     from playwright.sync_api import expect
 
     port = loopback_receiver

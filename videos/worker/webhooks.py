@@ -59,7 +59,7 @@ BATCH = 100
 def deadline_s() -> float:
     """Wall-clock seconds one attempt may take, connect to last byte read
     (``STUDIO_WEBHOOK_SECONDS``, default 10)."""
-    return float(getattr(settings, "STUDIO_WEBHOOK_SECONDS", 10.0))
+    return float(settings.STUDIO_WEBHOOK_SECONDS)
 
 
 def retry_delay(attempts: int) -> float:
@@ -170,7 +170,10 @@ def _record(delivery: WebhookDelivery, status: int | None, ms: int, excerpt: str
     log.info("webhook delivery %s to endpoint %s failed: %s", delivery.msg_id, endpoint.pk, error)
     with transaction.atomic():
         WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
-        endpoint.refresh_from_db(fields=["failing_since", "enabled"])
+        current = WebhookEndpoint.objects.filter(pk=endpoint.pk).values("failing_since", "enabled").first()
+        if current is None:  # deleted while the attempt was in flight
+            return
+        endpoint.failing_since, endpoint.enabled = current["failing_since"], current["enabled"]
         if now - delivery.created_at >= GIVE_UP_AFTER:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 **fields, state=WebhookDelivery.State.FAILED, next_attempt_at=None
