@@ -577,3 +577,16 @@ def test_an_endpoint_deleted_while_its_attempt_is_in_flight_breaks_nothing(recei
     receiver.answers = [delete_then_fail]
     assert sender.send_delivery(delivery.pk) is True
     assert not WebhookDelivery.objects.exists()
+
+
+def test_the_new_secret_waits_in_the_session_encrypted(client_for, owner, team):
+    from django.contrib.sessions.models import Session
+
+    client = client_for(owner)
+    client.post(reverse("webhooks"), {"url": HOOK_URL, "events": [WebhookEvent.GENERATION_COMPLETED]})
+    secret = WebhookEndpoint.objects.get().reveal()
+    stored = [s.get_decoded() for s in Session.objects.all()]
+    assert stored and not any(secret in json.dumps(data) for data in stored)
+    assert (
+        "whsec_" + secret in client.get(reverse("webhook", args=[WebhookEndpoint.objects.get().uuid])).content.decode()
+    )

@@ -12,9 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import get_for_team, team_required
 from videos import actions
 from videos.forms import WebhookEndpointForm
+from videos.lib import vault
 from videos.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
-#: The session key holding a new endpoint's secret until its page shows it, once.
+#: The session key holding a new endpoint's secret (encrypted, as at rest) until its page shows it, once.
 NEW_SECRET = "webhook_new_secret"
 #: Deliveries shown on an endpoint's page, newest first.
 LOG_LINES = 50
@@ -41,7 +42,7 @@ def webhooks(request):
             except actions.EndpointRefused as exc:
                 form.add_error("url", exc.message)
             else:
-                request.session[NEW_SECRET] = {"endpoint": str(endpoint.uuid), "secret": secret}
+                request.session[NEW_SECRET] = {"endpoint": str(endpoint.uuid), "secret": vault.encrypt(secret)}
                 return redirect("webhook", uuid=endpoint.uuid)
         status = 400
     else:
@@ -58,8 +59,11 @@ def webhook(request, uuid):
     new = request.session.get(NEW_SECRET)
     secret = None
     if new and new.get("endpoint") == str(endpoint.uuid):
-        secret = new["secret"]
         del request.session[NEW_SECRET]
+        try:
+            secret = vault.decrypt(new["secret"])
+        except vault.VaultError:  # the encryption keys changed meanwhile
+            secret = None
     context = {
         "endpoint": endpoint,
         "secret": secret,
