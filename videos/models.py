@@ -617,6 +617,7 @@ WEBHOOK_TEST_EVENT = "webhook.test"
 
 class WebhookEndpointQuerySet(models.QuerySet):
     def for_team(self, team) -> WebhookEndpointQuerySet:
+        """``team``'s endpoints, enabled or not."""
         return self.filter(team=team)
 
     def subscribed(self, team, event_type: str) -> WebhookEndpointQuerySet:
