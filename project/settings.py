@@ -291,6 +291,8 @@ STUDIO_DOWNLOAD_SECONDS = env_int("STUDIO_DOWNLOAD_SECONDS", 900, minimum=1)
 # is cut off), and the largest answer read from a gateway's API (not a video), bytes.
 STUDIO_STATUS_SECONDS = env_int("STUDIO_STATUS_SECONDS", 10, minimum=1, maximum=600)
 STUDIO_SUBMIT_SECONDS = env_int("STUDIO_SUBMIT_SECONDS", 120, minimum=1, maximum=3600)
+# Wall-clock deadline of one webhook delivery attempt (docs/webhooks.md).
+STUDIO_WEBHOOK_SECONDS = env_int("STUDIO_WEBHOOK_SECONDS", 10, minimum=1, maximum=60)
 STUDIO_MAX_ANSWER_BYTES = env_int("STUDIO_MAX_ANSWER_BYTES", 4 * 1024**2, minimum=1024)
 # How long a worker's claim on a task lasts; a worker that dies loses it after this long.
 STUDIO_LEASE_SECONDS = env_int("STUDIO_LEASE_SECONDS", 120, minimum=1, maximum=3600)

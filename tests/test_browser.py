@@ -198,6 +198,7 @@ PHONE_PAGES = [
     "/review/",
     "/audit/",
     "/keys/",
+    "/webhooks/",
     "/teams/",
     "/notifications/",
     "/account/",

@@ -405,3 +405,39 @@ def test_an_outsider_cannot_leave_for_or_revoke_in_another_team(world):
 PAGES.add("account")  # every member has an account page: it renders for the outsider too
 # The audit trail's CSV export lists the same entries as the page (polish, issue 12 item 19).
 PAGES_WITH_THE_PROMPT |= {"audit_export"}
+
+
+# --- webhooks (issue 15, item 3) -----------------------------------------------------------------------
+
+PAGES.add("webhooks")  # owners and admins have a Webhooks page: the outsider owns a team too
+_objects_for_before_webhooks = objects_for
+
+
+def _webhook_objects(world: World):
+    """The owner's webhook endpoint (with a canary URL) and one logged delivery, made once."""
+    from videos import webhooks
+    from videos.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+    endpoint = WebhookEndpoint.objects.filter(team=world.team).first()
+    if endpoint is None:
+        endpoint = WebhookEndpoint(
+            team=world.team, url="https://hooks.example.com/canary-wh3k", events=[WebhookEvent.GENERATION_COMPLETED]
+        )
+        endpoint.set_secret(webhooks.new_secret())
+        endpoint.save()
+        webhooks.emit(world.team, WebhookEvent.GENERATION_COMPLETED, {"canary": PROMPT})
+    return endpoint, WebhookDelivery.objects.filter(endpoint=endpoint).first()
+
+
+def objects_for(route: Route, param: str, world: World) -> list | None:  # noqa: F811 - extends the one above
+    """``objects_for``, knowing the webhook URLs: an endpoint's uuid, a delivery's uuid."""
+    if route.route.startswith("webhooks/"):
+        endpoint, delivery = _webhook_objects(world)
+        return {"uuid": [endpoint.uuid], "delivery": [delivery.uuid]}.get(param)
+    return _objects_for_before_webhooks(route, param, world)
+
+
+def test_webhook_urls_are_walked_and_404_for_another_team(world):
+    """The walk above reaches every webhook URL (so each is 404 for the outsider)."""
+    names = {r.name for r in object_routes(world)}
+    assert {"webhook", "webhook_test", "webhook_delete", "webhook_redeliver"} <= names

@@ -19,7 +19,8 @@ from PIL import Image, UnidentifiedImageError
 from videos.gateways import REGISTRY, dialect_choices
 from videos.gateways.base import GenerationInput, OptionSpec, ReferenceForm, ReferenceImageData
 from videos.lib.references import NoPublicAddress
-from videos.models import GatewayKey, NewReference, Price
+from videos.models import GatewayKey, NewReference, Price, WebhookEvent
+from videos.webhooks import url_problem
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: What the gateways' request models take as an image URL (``^https?://\S+$``).
@@ -488,3 +489,30 @@ class DeclineForm(forms.Form):
         help_text=_("Told to the requester, e.g. “Too long for a draft: try 6 s at 480p.”"),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class WebhookEndpointForm(forms.Form):
+    """Add a webhook endpoint: its URL (checked by ``videos.webhooks.url_problem``, the
+    address guard's rules) and the events it hears about."""
+
+    url = forms.CharField(
+        label=_("Endpoint URL"),
+        max_length=500,
+        strip=True,
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/hooks/studio", "autocomplete": "off"}),
+        help_text=_("The studio posts each event here, signed (Standard Webhooks)."),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[WebhookEvent.GENERATION_COMPLETED, WebhookEvent.GENERATION_FAILED],
+        error_messages={"required": _("Choose at least one event.")},
+    )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        problem = url_problem(url)
+        if problem:
+            raise ValidationError(problem)
+        return url

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Team
 from videos.gateways import Gateway, get_gateway_class
@@ -649,3 +650,113 @@ class GatewayCircuit(models.Model):
 
     def __str__(self) -> str:
         return self.scope
+
+
+# --- webhooks (issue 15, item 3; docs/webhooks.md) -------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    """The events an endpoint can subscribe to (``videos.webhooks.emit``)."""
+
+    GENERATION_COMPLETED = "generation.completed", gettext_lazy("A generation completed")
+    GENERATION_FAILED = "generation.failed", gettext_lazy("A generation failed")
+    GENERATION_NEEDS_ATTENTION = "generation.needs_attention", gettext_lazy("A generation needs attention")
+    GENERATION_REVIEWED = "generation.reviewed", gettext_lazy("A generation was reviewed")
+    BUDGET_THRESHOLD_REACHED = "budget.threshold_reached", gettext_lazy("The team's monthly budget reached 80 %")
+
+
+#: The event "send a test event" delivers; no endpoint subscribes to it.
+WEBHOOK_TEST_EVENT = "webhook.test"
+
+
+class WebhookEndpointQuerySet(models.QuerySet):
+    def for_team(self, team) -> WebhookEndpointQuerySet:
+        """``team``'s endpoints, enabled or not."""
+        return self.filter(team=team)
+
+    def subscribed(self, team, event_type: str) -> WebhookEndpointQuerySet:
+        """``team``'s enabled endpoints that subscribed to ``event_type``, as a list (the events
+        are a JSON list, which SQLite cannot filter by item)."""
+        return [e for e in self.filter(team=team, enabled=True) if event_type in (e.events or [])]
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of a team's that the studio signs and posts events to (Standard Webhooks).
+
+    ``secret_encrypted`` is the Fernet token of the endpoint's signing secret (the raw
+    bytes, base64: shown once as ``whsec_<base64>``). ``failing_since`` is when the
+    current run of failed attempts began (None after a success); a day of failures
+    disables the endpoint with ``disabled_reason``.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)
+    secret_encrypted = models.TextField(editable=False)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WebhookEndpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def set_secret(self, secret_b64: str) -> None:
+        """Encrypt and store the base64 signing secret (without ``whsec_``)."""
+        self.secret_encrypted = vault.encrypt(secret_b64)
+
+    def reveal(self) -> str:
+        """The base64 signing secret (without ``whsec_``). Raises vault.VaultError."""
+        return vault.decrypt(self.secret_encrypted)
+
+
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def due(self, now) -> WebhookDeliveryQuerySet:
+        """Deliveries whose next attempt is due at ``now``."""
+        return self.filter(state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now)
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint and its latest attempt: status code, response time in
+    milliseconds, the first kilobyte of the answer (redacted). A redelivery is a new row
+    with the same ``msg_id`` (receivers deduplicate on ``webhook-id``)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", gettext_lazy("Pending")
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        FAILED = "failed", gettext_lazy("Failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=40)
+    msg_id = models.CharField(max_length=40)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="hook_delivery_due"),
+            models.Index(fields=["endpoint", "-created_at"], name="hook_delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.msg_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, money, review
+from videos.web import activity, compose, generations, history, keys, money, review, webhooks
 
 urlpatterns = [
     # compose (the studio page)
@@ -47,4 +47,12 @@ urlpatterns = [
     path("approvals/", money.approvals, name="approvals"),
     path("generations/<uuid:uuid>/approve", money.settle_approval, {"decision": "approve"}, name="approve_spending"),
     path("generations/<uuid:uuid>/decline", money.settle_approval, {"decision": "decline"}, name="decline_spending"),
+    # webhooks
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/<uuid:uuid>/", webhooks.webhook, name="webhook"),
+    path("webhooks/<uuid:uuid>/test", webhooks.webhook_test, name="webhook_test"),
+    path("webhooks/<uuid:uuid>/enable", webhooks.webhook_enabled, {"enabled": True}, name="webhook_enable"),
+    path("webhooks/<uuid:uuid>/disable", webhooks.webhook_enabled, {"enabled": False}, name="webhook_disable"),
+    path("webhooks/<uuid:uuid>/delete", webhooks.webhook_delete, name="webhook_delete"),
+    path("webhooks/deliveries/<uuid:delivery>/redeliver", webhooks.webhook_redeliver, name="webhook_redeliver"),
 ]

@@ -11,7 +11,7 @@ Functions that may find the state already changed by someone else return False.
 finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
-one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``.
+one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``, ``webhooks``.
 """
 
 from videos.actions.approvals import approve_spending, decline_spending
@@ -35,14 +35,24 @@ from videos.actions.review import (
     set_favorite,
     toggle_favorite,
 )
+from videos.actions.webhooks import (
+    EndpointRefused,
+    add_endpoint,
+    delete_endpoint,
+    redeliver,
+    send_test_event,
+    set_endpoint_enabled,
+)
 from videos.models import NewReference
 
 __all__ = [
+    "EndpointRefused",
     "Favorite",
     "NewReference",
     "SUBMIT_RESCUE",
     "VERDICT_WORDS",
     "abandon",
+    "add_endpoint",
     "add_key",
     "approve_spending",
     "cancel",
@@ -51,13 +61,17 @@ __all__ = [
     "decide_review",
     "decline_spending",
     "delete_generation",
+    "delete_endpoint",
     "delete_key",
     "delete_team_price",
     "mark_read",
+    "redeliver",
     "replace_key_secret",
     "resubmit",
     "retry",
+    "send_test_event",
     "send_to_review",
+    "set_endpoint_enabled",
     "set_favorite",
     "set_team_price",
     "toggle_favorite",

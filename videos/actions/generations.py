@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from videos import audit, billing
+from videos import audit, billing, webhooks
 from videos.gateways.base import GenerationInput
 from videos.models import (
     Approval,
@@ -21,6 +21,7 @@ from videos.models import (
     ReferenceImage,
     Task,
     TaskState,
+    WebhookEvent,
     fresh_attempt_fields,
 )
 from videos.timeline import record
@@ -191,6 +192,7 @@ def create_generation(
             ReferenceImage.store(generation, position, new)
         if cost.known:
             billing.place_hold(generation, cost.amount)
+            webhooks.budget_check(team, cost.amount)
         task = Task.objects.create(
             generation=generation,
             state=TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING,
@@ -245,6 +247,7 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
         )
         if cost.known:
             billing.place_hold(generation, cost.amount)
+            webhooks.budget_check(generation.team, cost.amount)
         record(generation.pk, "retried", f"Retried by {actor.get_username()}; estimate: {cost.words}", state=state)
         audit.record_action(
             generation.team, actor, "generation.retried", audit.describe(generation), uuid=str(generation.uuid)
@@ -339,4 +342,5 @@ def abandon(generation: Generation, actor) -> bool:
         audit.record_action(
             generation.team, actor, "generation.abandoned", audit.describe(generation), uuid=str(generation.uuid)
         )
+        webhooks.generation_event(generation, WebhookEvent.GENERATION_FAILED)
     return True

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from videos import audit
+from videos import audit, webhooks
 from videos.models import (
     Generation,
     Notification,
     Review,
     TaskState,
+    WebhookEvent,
 )
 from videos.timeline import record
 
@@ -99,6 +100,7 @@ def decide_review(generation: Generation, reviewer, verdict: str, comment: str =
         if generation.author_id is not None and generation.author_id != reviewer.pk:
             message = f"Your video {label} {words}" + (f": {comment}" if comment else ".")
             audit.notify(generation.author, generation.team, message, generation=generation)
+        webhooks.generation_event(generation, WebhookEvent.GENERATION_REVIEWED)
     return True
 
 

@@ -15,10 +15,10 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from videos import audit, billing
+from videos import audit, billing, webhooks
 from videos.gateways.base import GatewayStatus, PollResult
 from videos.lib import http, media
-from videos.models import Asset, Task, TaskState
+from videos.models import Asset, Task, TaskState, WebhookEvent
 from videos.timeline import record
 from videos.worker.adapters import StepError, adapter_for
 from videos.worker.leases import LeaseLost, release, renewer, reschedule
@@ -103,6 +103,7 @@ def _store(task: Task, token: str, download: http.Download, url: str) -> None:
                 state=TaskState.COMPLETED,
                 data={"sha256": download.sha256, "bytes": download.bytes},
             )
+            webhooks.generation_event(generation, WebhookEvent.GENERATION_COMPLETED)
             return
     # Lost the lease: another worker owns this task now; drop our copy.
     asset.file.delete(save=False)

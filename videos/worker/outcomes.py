@@ -9,10 +9,10 @@ from typing import Any
 
 from django.db import transaction
 
-from videos import audit, billing
+from videos import audit, billing, webhooks
 from videos.gateways.base import MAX_RETRY_AFTER_S
 from videos.lib.vault import redact
-from videos.models import Task, TaskState
+from videos.models import Task, TaskState, WebhookEvent
 from videos.timeline import clean_text, record
 from videos.worker.leases import release
 
@@ -37,6 +37,7 @@ def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
             f"Your video {audit.describe(generation)} failed: {message[:150]}",
             generation=generation,
         )
+        webhooks.generation_event(generation, WebhookEvent.GENERATION_FAILED)
     return True
 
 

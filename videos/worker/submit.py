@@ -6,11 +6,13 @@ from then on reads as "maybe sent" and is never resent behind the member's back.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
+from videos import webhooks
 from videos.gateways import Gateway, GatewayError
 from videos.gateways.base import GatewayStatus, GenerationInput
-from videos.models import Task, TaskState
+from videos.models import Task, TaskState, WebhookEvent
 from videos.timeline import clean_text, record, scrub
 from videos.worker.adapters import STATE_FOR_STATUS, StepError, adapter_for, generation_input
 from videos.worker.leases import release, reschedule
@@ -106,8 +108,7 @@ def _submit_failed(task: Task, token: str, exc: GatewayError) -> None:
             f"The gateway may have created this task but its answer was lost ({exc.message}). "
             "It was not sent again, so you are not charged twice: resubmit it or abandon it."
         )
-        if release(task, token, state=TaskState.NEEDS_ATTENTION, last_error=message):
-            record(task.generation_id, "needs_attention", message, state=TaskState.NEEDS_ATTENTION, data=exc.raw)
+        _needs_attention(task, token, message, data=exc.raw)
         return
     attempts = task.attempts + 1
     if attempts >= MAX_SUBMIT_ATTEMPTS:
@@ -130,5 +131,13 @@ def step_stale_submit(task: Task, token: str) -> None:
         "The worker stopped while sending this task, so the gateway may or may not have it. "
         "It was not sent again: resubmit it or abandon it."
     )
-    if release(task, token, state=TaskState.NEEDS_ATTENTION, last_error=message):
-        record(task.generation_id, "needs_attention", message, state=TaskState.NEEDS_ATTENTION)
+    _needs_attention(task, token, message)
+
+
+def _needs_attention(task: Task, token: str, message: str, *, data=None) -> None:
+    """Move the task to ``needs_attention`` with ``message``, on the timeline and as a
+    ``generation.needs_attention`` webhook, if we still hold its lease."""
+    with transaction.atomic():
+        if release(task, token, state=TaskState.NEEDS_ATTENTION, last_error=message):
+            record(task.generation_id, "needs_attention", message, state=TaskState.NEEDS_ATTENTION, data=data)
+            webhooks.generation_event(task.generation, WebhookEvent.GENERATION_NEEDS_ATTENTION)
