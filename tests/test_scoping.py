@@ -419,7 +419,12 @@ def test_an_outsider_can_neither_test_nor_edit_a_key_nor_see_the_teams_prices(wo
     assert {"key_check", "key_edit"} <= {r.name for r in object_routes(world)}
     canary_model = "canary-model-pr7q"
     actions.set_team_price(
-        world.team, world.owner, dialect=world.key.dialect, model=canary_model, resolution="", usd_per_second=Decimal("1.25")
+        world.team,
+        world.owner,
+        dialect=world.key.dialect,
+        model=canary_model,
+        resolution="",
+        usd_per_second=Decimal("1.25"),
     )
     assert canary_model in body(logged_in(world.owner).get("/spend/prices/"))
 
@@ -438,4 +443,3 @@ def test_an_outsider_can_neither_test_nor_edit_a_key_nor_see_the_teams_prices(wo
         assert canary_model not in page and not [c for c in world.canaries() if c in page]
     assert len(gateway.requests) == sent_before, "an outsider's key test reached the gateway"
     assert snapshot(world.team) == before
-

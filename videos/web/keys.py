@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import throttle
 from accounts.access import get_for_team, team_required
 from videos import actions
 from videos.forms import GatewayKeyForm, KeyEditForm, ReplaceSecretForm
@@ -74,12 +75,13 @@ def last_check(key: GatewayKey, fresh: KeyCheck | None = None) -> CheckShown | N
 
 
 def wait_words(seconds: int) -> str:
-    """What a key's row says when its member has run out of tests for now."""
+    """What a key's row says when its member has used up their tests for now (``seconds``
+    until the next may run)."""
     return ngettext(
-        "You have tested keys many times in a minute; try again in %(seconds)d second.",
-        "You have tested keys many times in a minute; try again in %(seconds)d seconds.",
+        "You have tested keys %(limit)d times in a minute; try again in %(seconds)d second.",
+        "You have tested keys %(limit)d times in a minute; try again in %(seconds)d seconds.",
         seconds,
-    ) % {"seconds": seconds}
+    ) % {"limit": throttle.KEY_CHECK_LIMIT, "seconds": seconds}
 
 
 def _for_row(key: GatewayKey, fresh: KeyCheck | None = None, edit_form=None, refusal: str = "") -> GatewayKey:
