@@ -180,3 +180,16 @@ def reset_refusal_message(retry_after: int) -> str:
         "Too many reset requests; try again in %(minutes)d minutes.",
         minutes,
     ) % {"minutes": minutes}
+
+
+#: Key tests (the keys page's Test button) per member in any ``KEY_CHECK_WINDOW`` seconds:
+#: each one sends a request to the gateway, so a held-down button cannot hammer it.
+KEY_CHECK_LIMIT = 10
+KEY_CHECK_WINDOW = 60
+
+
+def begin_key_check(user) -> int:
+    """Count one key test by ``user`` (a member, across teams): 0 when it may run, else the
+    seconds until it may (``KEY_CHECK_LIMIT`` tests in any ``KEY_CHECK_WINDOW`` seconds)."""
+    slot, wait = _take_slot(_slot_keys("key-check", str(user.pk), KEY_CHECK_LIMIT), KEY_CHECK_WINDOW)
+    return 0 if slot is not None else wait

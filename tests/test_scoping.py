@@ -441,3 +441,43 @@ def test_webhook_urls_are_walked_and_404_for_another_team(world):
     """The walk above reaches every webhook URL (so each is 404 for the outsider)."""
     names = {r.name for r in object_routes(world)}
     assert {"webhook", "webhook_test", "webhook_delete", "webhook_redeliver"} <= names
+
+
+# --- keys and prices (issue 12 followup: key tests, key edits, the Prices page) ------------------------
+
+PAGES.add("prices")  # every member sees their own team's prices: it renders for the outsider too
+
+
+def test_an_outsider_can_neither_test_nor_edit_a_key_nor_see_the_teams_prices(world, gateway):
+    """The key test and edit URLs are among the object URLs walked above; posting to them
+    as an outsider sends nothing to the gateway and changes nothing. The Prices page
+    (``/spend/prices/``) shows the owner their team's price and the outsider none of it."""
+    from videos import actions
+
+    assert {"key_check", "key_edit"} <= {r.name for r in object_routes(world)}
+    canary_model = "canary-model-pr7q"
+    actions.set_team_price(
+        world.team,
+        world.owner,
+        dialect=world.key.dialect,
+        model=canary_model,
+        resolution="",
+        usd_per_second=Decimal("1.25"),
+    )
+    assert canary_model in body(logged_in(world.owner).get("/spend/prices/"))
+
+    outsider = logged_in(world.outsider)
+    sent_before = len(gateway.requests)
+    before = snapshot(world.team)
+    for url, data in [
+        (f"/keys/{world.key.uuid}/check", {}),
+        (f"/keys/{world.key.uuid}/edit", {"label": "outsider", "base_url": "https://outsider.example"}),
+    ]:
+        for headers in ({}, HTMX):
+            response = outsider.post(url, data, **headers)
+            assert response.status_code == 404 and KEY_LABEL not in body(response), url
+    for headers in ({}, HTMX):
+        page = body(outsider.get("/spend/prices/", **headers))
+        assert canary_model not in page and not [c for c in world.canaries() if c in page]
+    assert len(gateway.requests) == sent_before, "an outsider's key test reached the gateway"
+    assert snapshot(world.team) == before

@@ -54,6 +54,10 @@ class GatewayKey(models.Model):
     fingerprint = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: The last check's verdict (a ``KeyVerdict`` value, "" until tested) and when it ran;
+    #: written by ``videos.actions.check_key``, cleared when the secret or base URL changes.
+    last_verdict = models.CharField(max_length=20, blank=True, default="", editable=False)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = GatewayKeyQuerySet.as_manager()
 

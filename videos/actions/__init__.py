@@ -24,7 +24,7 @@ from videos.actions.generations import (
     resubmit,
     retry,
 )
-from videos.actions.keys import add_key, check_key, delete_key, replace_key_secret, update_key
+from videos.actions.keys import TooManyChecks, add_key, check_key, delete_key, replace_key_secret, update_key
 from videos.actions.prices import delete_team_price, set_team_price
 from videos.actions.review import (
     VERDICT_WORDS,
@@ -50,6 +50,7 @@ __all__ = [
     "Favorite",
     "NewReference",
     "SUBMIT_RESCUE",
+    "TooManyChecks",
     "VERDICT_WORDS",
     "abandon",
     "add_endpoint",

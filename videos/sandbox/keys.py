@@ -51,3 +51,12 @@ def serves(base_url: str) -> bool:
     if not settings.STUDIO_SANDBOX_ENABLED or not prefix:
         return False
     return base_url.rstrip("/") == prefix or base_url.startswith(prefix + "/")
+
+
+def revoke(secret: str) -> None:
+    """Stop ``secret`` calling the sandbox (under ``SECRET_KEY`` and its fallbacks); a
+    secret that was never issued changes nothing."""
+    if not secret:
+        return
+    signing_keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    SandboxKey.objects.filter(digest__in=[_digest(secret, k) for k in signing_keys]).delete()

@@ -15,15 +15,17 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import throttle
 from accounts.access import get_for_team, team_required
 from videos import actions
 from videos.forms import GatewayKeyForm, KeyEditForm, ReplaceSecretForm
 from videos.gateways import REGISTRY
-from videos.gateways.base import KeyVerdict
-from videos.models import AuditEntry, GatewayKey
+from videos.gateways.base import KeyCheck, KeyVerdict
+from videos.models import GatewayKey
 from videos.web import my_keys
 
 #: The session entry naming the key just saved, whose row tests it as the page loads.
@@ -62,37 +64,41 @@ def verdict_words(verdict: str, status_code: int | None) -> str:
     }
 
 
-def last_checks(keys) -> dict[str, CheckShown]:
-    """Each key's latest check (from its ``key.checked`` audit entries), by key uuid."""
-    if not keys:
-        return {}
-    uuids = {str(key.uuid) for key in keys}
-    entries = AuditEntry.objects.filter(team=keys[0].team_id, action="key.checked").order_by("-created_at", "-pk")
-    shown: dict[str, CheckShown] = {}
-    for entry in entries.filter(data__key__in=uuids).only("data", "created_at"):
-        data = entry.data or {}
-        uuid = data.get("key")
-        if uuid in uuids and uuid not in shown:
-            verdict = str(data.get("verdict", ""))
-            status = data.get("status_code") if isinstance(data.get("status_code"), int) else None
-            words = verdict_words(verdict, status)
-            shown[uuid] = CheckShown(verdict, words, str(data.get("detail") or ""), entry.created_at)
-    return shown
+def last_check(key: GatewayKey, fresh: KeyCheck | None = None) -> CheckShown | None:
+    """``key``'s last check as its row shows it (``last_verdict``, ``last_checked_at``), or
+    None when it was never tested. ``fresh`` is the check that just ran: its HTTP status
+    and the gateway's message are shown too (they are kept only in the audit trail)."""
+    if not key.last_verdict or key.last_checked_at is None:
+        return None
+    status, detail = (fresh.status_code, fresh.detail) if fresh is not None else (None, "")
+    return CheckShown(key.last_verdict, verdict_words(key.last_verdict, status), detail, key.last_checked_at)
 
 
-def _for_row(key: GatewayKey, checks: dict[str, CheckShown], edit_form=None) -> GatewayKey:
-    """``key`` with what its row shows: its gateway's name, its last check, its edit form."""
+def wait_words(seconds: int) -> str:
+    """What a key's row says when its member has used up their tests for now (``seconds``
+    until the next may run)."""
+    return ngettext(
+        "You have tested keys %(limit)d times in a minute; try again in %(seconds)d second.",
+        "You have tested keys %(limit)d times in a minute; try again in %(seconds)d seconds.",
+        seconds,
+    ) % {"limit": throttle.KEY_CHECK_LIMIT, "seconds": seconds}
+
+
+def _for_row(key: GatewayKey, fresh: KeyCheck | None = None, edit_form=None, refusal: str = "") -> GatewayKey:
+    """``key`` with what its row shows: its gateway's name, its last check, its edit form,
+    and ``refusal``, why a test did not run."""
     gateway = REGISTRY.get(key.dialect)
     key.gateway_label = gateway.label if gateway else key.dialect
-    key.last_check = checks.get(str(key.uuid))
+    key.last_check = last_check(key, fresh)
     key.edit_form = edit_form or KeyEditForm(initial={"label": key.label, "base_url": key.base_url})
+    key.refusal = refusal
     return key
 
 
-def _row(request, key: GatewayKey, *, edit_form=None, status: int = 200):
+def _row(request, key: GatewayKey, *, fresh: KeyCheck | None = None, edit_form=None, refusal: str = ""):
     """The key's row (htmx), with its last check and any form's errors in place."""
-    _for_row(key, last_checks([key]), edit_form)
-    return render(request, "videos/keys.html#key-row", {"key": key}, status=status)
+    _for_row(key, fresh, edit_form, refusal)
+    return render(request, "videos/keys.html#key-row", {"key": key})
 
 
 def _can_add(request) -> bool:
@@ -120,9 +126,8 @@ def keys(request):
     else:
         form = GatewayKeyForm()
     rows = list(my_keys(request))
-    checks = last_checks(rows)
     for key in rows:
-        _for_row(key, checks)
+        _for_row(key)
     gateways = [
         {"dialect": d, "label": c.label, "base_url": c.default_base_url, "doc_url": c.doc_url}
         for d, c in REGISTRY.items()
@@ -151,11 +156,18 @@ def key_base_url(request):
 @team_required
 def key_check(request, uuid):
     """Test one of the member's keys with one harmless request (``actions.check_key``);
-    the row comes back with the verdict (htmx), or the page with it as a message."""
+    the row comes back with the verdict (htmx), or the page with it as a message. Over the
+    member's limit of tests nothing is sent and the row says when to try again."""
     key = get_for_team(request, my_keys(request), uuid=uuid)
-    check = actions.check_key(key, request.user)
+    try:
+        check = actions.check_key(key, request.user)
+    except actions.TooManyChecks as refused:
+        if request.htmx:
+            return _row(request, key, refusal=wait_words(refused.retry_after))
+        messages.error(request, f"“{key.label}”: {wait_words(refused.retry_after)}")
+        return redirect("keys")
     if request.htmx:
-        return _row(request, key)
+        return _row(request, key, fresh=check)
     words = verdict_words(check.verdict, check.status_code)
     level = messages.success if check.verdict == KeyVerdict.WORKS else messages.error
     level(request, f"“{key.label}”: {words}")
