@@ -354,9 +354,10 @@ def fill(team, users, n: int, *, start: int = 0) -> None:
 
 
 #: Queries for History's htmx partial: session, user, membership (with team), the member
-#: list, the page. The full page adds what the layout needs (today: the unread-notifications badge).
+#: list, the page. The full page adds what the layout needs (the unread-notifications badge and
+#: the header's team switcher, the member's teams).
 PAGE_QUERIES = 5
-LAYOUT_QUERIES = 1
+LAYOUT_QUERIES = 2
 FILTERED = {
     "q": "lighthouse",
     "gateway": "openai-preview",
