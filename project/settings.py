@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.team",
                 "videos.web.activity.notification_count",
+                "videos.web.live.badges",  # the nav badges, one query (notifications, review, approvals)
             ],
         },
     },

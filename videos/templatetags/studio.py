@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 
 from videos.billing import usd as format_usd
+from videos.web.versions import version
 
 register = template.Library()
 
@@ -41,3 +42,10 @@ def changeable_by(generation, membership) -> bool:
     """``{% if generation|changeable_by:membership %}``: the author-or-admin rule
     (``Generation.changeable_by``), for the buttons that cancel, retry or delete."""
     return generation.changeable_by(membership)
+
+
+@register.filter
+def live_version(generation) -> str:
+    """``{{ generation|live_version }}``: the version of its card or tile that the page's
+    poller sends back (``videos.web.versions.version``)."""
+    return version(generation)

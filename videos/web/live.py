@@ -1,0 +1,184 @@
+"""Live pages: one refresh request per open page, whatever the number of running cards.
+
+Every page carries one poller, the form ``#live-refresh`` (``templates/videos/_live.html``),
+which htmx posts every ``FAST`` seconds while the page shows something running and every
+``SLOW`` seconds otherwise. What the page shows lives in hidden inputs owned by that form
+(``form="live-refresh"``), placed in the cards themselves, so they come and go with them:
+
+- ``card`` / ``tile`` / ``detail`` = ``<generation uuid>.<version>``: a running studio card,
+  History tile or generation page, and the version of it the page holds (``version``: a
+  short hash of what the fragment shows).
+- ``seen`` = ``<badge>.<count>``: the nav badges' counts the page shows (``BADGES``).
+- ``every`` = the poller's interval in seconds.
+
+``refresh`` answers only what changed, as htmx out-of-band fragments: each changed card,
+tile or detail (its final fragment carries no ``live`` input, so it drops out), each badge
+whose count moved, and a new poller when the interval should change (fast while anything
+posted still runs). Nothing changed: 204 and an empty body.
+
+"Nothing changed" costs two queries whatever the number of cards (besides the session and
+membership): the posted generations' version fields in one indexed ``uuid IN (...)`` query,
+and the badge counts in one statement of scalar subqueries. Another team's ids are ignored.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, IntegerField, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_POST
+
+from accounts.access import team_required
+from videos.models import ACTIVE_STATES, Event, Generation, Notification
+from videos.web import with_favorite
+from videos.web.generations import detail_context
+from videos.web.versions import VERSION_FIELDS, version_of
+
+#: The poller's interval in seconds while something on the page runs, and otherwise
+#: (the nav badges only).
+FAST = 2
+SLOW = 30
+#: The most items one refresh reads (a page shows far fewer; this bounds forged posts).
+MAX_ITEMS = 500
+KINDS = ("card", "tile", "detail")
+#: The nav badges, in the order the nav shows them.
+BADGES = ("notifications", "review", "approvals")
+
+# --- the nav badges ---------------------------------------------------------------------------
+
+
+def _count(queryset: QuerySet, by: str):
+    """``queryset``'s row count as a scalar subquery (0 when empty)."""
+    counted = queryset.order_by().values(by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def badge_counts(request) -> dict[str, int]:
+    """The nav badges' counts for the member, in one query: unread notifications (from
+    all their teams); for owners and admins also the team's videos awaiting review and
+    its requests awaiting approval. ``{}`` without a signed-in member of a team."""
+    user, team, membership = request.user, getattr(request, "team", None), getattr(request, "membership", None)
+    if not user.is_authenticated:
+        return {}
+    counts = {"notifications": _count(Notification.objects.unread_for(user), "user")}
+    if team is not None and membership is not None and membership.can_manage:
+        team_generations = Generation.objects.for_team(team)
+        counts["review"] = _count(team_generations.awaiting_review(), "team")
+        counts["approvals"] = _count(team_generations.awaiting_approval(), "team")
+    # One row (the user's own, by primary key) carries every count: each column is an
+    # uncorrelated scalar subquery.
+    named = {f"badge_{name}": count for name, count in counts.items()}  # clear of the user's fields
+    row = get_user_model().objects.filter(pk=user.pk).annotate(**named).values(*named).first() or {}
+    return {name: row.get(f"badge_{name}", 0) for name in counts}
+
+
+def badges(request) -> dict:
+    """Context processor: ``badges``, the nav badges' counts (``badge_counts``), read lazily
+    (one query, only when a template reads it). Nothing for anonymous users."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"badges": SimpleLazyObject(lambda: badge_counts(request))}
+
+
+# --- the refresh ------------------------------------------------------------------------------
+
+
+@dataclass
+class Posted:
+    """What the page said it shows: ``items`` as ``{(kind, uuid): version}``, the badge
+    counts ``seen`` and the poller's interval ``every`` (seconds)."""
+
+    items: dict[tuple[str, uuidlib.UUID], str] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)
+    every: int = SLOW
+
+
+def read_post(data) -> Posted:
+    """Parse the poller's form (see the module docstring). Malformed values are skipped,
+    never an error; at most ``MAX_ITEMS`` items are read."""
+    posted = Posted()
+    for kind in KINDS:
+        for value in data.getlist(kind)[:MAX_ITEMS]:
+            if len(posted.items) >= MAX_ITEMS:
+                break
+            raw, _, seen_version = value.partition(".")
+            try:
+                posted.items[(kind, uuidlib.UUID(raw))] = seen_version[:32]
+            except ValueError:
+                continue
+    for value in data.getlist("seen")[: len(BADGES)]:
+        name, _, count = value.partition(".")
+        if name in BADGES and count.isdigit() and len(count) < 10:
+            posted.seen[name] = int(count)
+    posted.every = FAST if data.get("every") == str(FAST) else SLOW
+    return posted
+
+
+def poller_fragment(request, every: int) -> str:
+    """The page's poller at ``every`` seconds, as an out-of-band fragment that replaces
+    the one on the page (and so its interval)."""
+    return render_to_string("videos/_live.html#poller", {"every": every, "oob": True}, request)
+
+
+def _render(request, kind: str, generation: Generation) -> str:
+    """The fragment of ``kind`` for ``generation``, marked for an out-of-band swap."""
+    if kind == "detail":
+        context = {**detail_context(request, generation), "oob": True}
+        return render_to_string("videos/detail.html#live", context, request)
+    template = "videos/studio.html#card" if kind == "card" else "videos/history.html#tile"
+    return render_to_string(template, {"generation": generation, "oob": True}, request)
+
+
+@require_POST
+@team_required
+def refresh(request):
+    """POST from the page's poller: the changed cards, tiles and details, badges and
+    poller, as out-of-band fragments; 204 with nothing when nothing changed."""
+    posted = read_post(request.POST)
+    uuids = {uuid for _, uuid in posted.items}
+    rows = {}
+    if uuids:
+        team_generations = Generation.objects.for_team(request.team).filter(uuid__in=uuids)
+        rows = {row[0]: row[1:] for row in team_generations.values_list("uuid", *VERSION_FIELDS)}
+    events = {}
+    details = [uuid for kind, uuid in posted.items if kind == "detail" and uuid in rows]
+    if details:
+        counted = Event.objects.filter(generation__uuid__in=details).values("generation__uuid")
+        events = dict(counted.annotate(n=Count("pk")).values_list("generation__uuid", "n"))
+
+    changed: list[tuple[str, uuidlib.UUID]] = []
+    running = False
+    for (kind, uuid), seen_version in posted.items.items():
+        values = rows.get(uuid)
+        if values is None:  # gone, or another team's: nothing to say
+            continue
+        running = running or values[0] in ACTIVE_STATES
+        now = version_of(values if kind != "detail" else (*values, events.get(uuid, 0)))
+        if now != seen_version:
+            changed.append((kind, uuid))
+
+    parts: list[str] = []
+    if changed:
+        wanted = {uuid for _, uuid in changed}
+        found = Generation.objects.for_team(request.team).for_cards().filter(uuid__in=wanted)
+        generations = {g.uuid: g for g in with_favorite(found, request.user)}
+        parts += [_render(request, kind, generations[uuid]) for kind, uuid in changed if uuid in generations]
+
+    counts = badge_counts(request)
+    moved = {name: n for name, n in counts.items() if posted.seen.get(name) != n}
+    for name, count in moved.items():
+        parts.append(render_to_string("videos/_live.html#badge", {"name": name, "count": count, "oob": True}, request))
+
+    every = FAST if running else SLOW
+    if every != posted.every:
+        parts.append(poller_fragment(request, every))
+    if not parts:
+        return HttpResponse(status=204)
+    return HttpResponse("".join(parts))
