@@ -107,3 +107,47 @@ def test_cancel_on_a_running_card(page, live_server, settings):
     assert Generation.objects.get(pk=cards[2].pk).billing != Billing.HELD
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shoot(page, "cancelled")
+
+
+def test_a_later_successful_submit_clears_the_earlier_errors(page, live_server, settings, tmp_path):
+    from playwright.sync_api import expect
+
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"
+    demo_with_sandbox_key(live_server)
+    log_in(page, live_server)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_bytes(b"plain text, not a picture")
+    page.get_by_label("Prompt").fill("A lantern on a night ferry")
+    page.get_by_label("Reference images").set_input_files(str(not_an_image))
+    page.get_by_role("button", name="Generate").click()
+    errors = page.locator("#compose .errorlist")
+    expect(errors.first).to_be_visible()
+    assert Generation.objects.count() == 0
+
+    page.get_by_label("Reference images").set_input_files([])
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("article.card")).to_have_count(1)
+    expect(errors).to_have_count(0)
+    assert Generation.objects.count() == 1
+
+
+def test_a_running_generations_page_follows_it_to_the_end(page, live_server, poller, settings):
+    from playwright.sync_api import expect
+
+    settings.STUDIO_SANDBOX_RUN_SECONDS = 2
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"
+    user = demo_with_sandbox_key(live_server)
+    log_in(page, live_server)
+    key = GatewayKey.objects.get(owner=user)
+    generation = make_generation(user, key.team, key, prompt="A heron lifting off a misty pond")
+    page.goto(f"{live_server.url}/generations/{generation.uuid}/")
+    page.evaluate("window.__noReload = true")
+    lines = page.locator(".timeline li").count()
+
+    expect(page.locator(".detail video")).to_be_visible(timeout=60_000)
+    expect(page.locator(".facts")).to_contain_text("Completed")
+    assert page.locator(".timeline li").count() > lines
+    expect(page.locator("#live-refresh")).to_have_attribute("hx-trigger", "every 30s", timeout=10_000)
+    assert page.locator("input[name=detail]").count() == 0
+    assert page.evaluate("window.__noReload") is True
+    shoot(page, "detail")

@@ -45,7 +45,7 @@ def changeable_by(generation, membership) -> bool:
 
 
 @register.filter
-def live_version(generation) -> str:
-    """``{{ generation|live_version }}``: the version of its card or tile that the page's
-    poller sends back (``videos.web.versions.version``)."""
-    return version(generation)
+def live_version(generation, kind: str = "card") -> str:
+    """``{{ generation|live_version }}`` (a studio card) or ``{{ generation|live_version:"tile" }}``:
+    the version the page's poller sends back (``videos.web.versions.version``)."""
+    return version(generation, kind)

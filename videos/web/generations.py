@@ -31,7 +31,7 @@ def detail_context(request, generation: Generation) -> dict:
         "is_favorite": generation.favorited_by.filter(pk=request.user.pk).exists(),
         "remixes": Generation.objects.for_team(request.team).filter(parent=generation).select_related("task")[:20],
         "can_change": generation.changeable_by(request.membership),
-        "live_version": live_version(generation, len(events)),
+        "live_version": live_version(generation, "detail", len(events)),
     }
 
 

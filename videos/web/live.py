@@ -184,7 +184,7 @@ def refresh(request):
         if values is None:  # gone, or another team's: nothing to say
             continue
         running = running or values[0] in ACTIVE_STATES
-        now = version_of(values if kind != "detail" else (*values, events.get(uuid, 0)))
+        now = version_of(values, kind, events.get(uuid, 0) if kind == "detail" else None)
         if now != seen_version:
             changed.append((kind, uuid))
 

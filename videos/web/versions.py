@@ -14,39 +14,44 @@ VERSION_FIELDS = (
     "task__progress",
     "task__status_word",
     "task__last_error",
-    "billing",
-    "estimate_usd",
-    "cost_usd",
+    "billing",  # held → charged/released carries the estimate's and the cost's change
     "approval",
     "review",
 )
 
 
-def version_of(values) -> str:
-    """A short hash (12 hex digits) of ``values``, a tuple of ``VERSION_FIELDS`` (plus the
-    timeline's length for a detail page)."""
+#: What a History tile leaves out: it shows no error text (and History loads tasks without it).
+TILE_SKIPS = frozenset({"task__last_error"})
+
+
+def version_of(values, kind: str = "card", events: int | None = None) -> str:
+    """A short hash (12 hex digits) of ``values``, a tuple of ``VERSION_FIELDS``, as the
+    fragment ``kind`` ("card", "tile" or "detail") shows them; a detail page adds
+    ``events``, the number of its timeline lines."""
+    if kind == "tile":
+        values = tuple(v for name, v in zip(VERSION_FIELDS, values, strict=True) if name not in TILE_SKIPS)
+    if events is not None:
+        values = (*values, events)
     text = "\x1f".join("" if v is None else str(v) for v in values)
     return hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
 
 
-def fields_of(generation: Generation) -> tuple:
-    """``VERSION_FIELDS`` read from a generation with its task loaded."""
+def fields_of(generation: Generation, kind: str = "card") -> tuple:
+    """``VERSION_FIELDS`` read from a generation with its task loaded (for a tile, the
+    skipped ones as None, never read: they may be deferred)."""
     task = generation.task
     return (
         task.state,
         task.progress,
         task.status_word,
-        task.last_error,
+        None if kind == "tile" else task.last_error,
         generation.billing,
-        generation.estimate_usd,
-        generation.cost_usd,
         generation.approval,
         generation.review,
     )
 
 
-def version(generation: Generation, events: int | None = None) -> str:
-    """The version of ``generation``'s card or tile; of its detail page with ``events``
-    (the number of timeline lines it shows)."""
-    values = fields_of(generation)
-    return version_of(values if events is None else (*values, events))
+def version(generation: Generation, kind: str = "card", events: int | None = None) -> str:
+    """The version of ``generation``'s fragment ``kind``: its studio card, its History tile,
+    or its detail page with ``events`` timeline lines."""
+    return version_of(fields_of(generation, kind), kind, events)
