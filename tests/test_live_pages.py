@@ -336,3 +336,21 @@ def test_a_second_key_owner_sees_only_their_own_cards_live(client_for, owner, te
     values = page_state(html)["card"]
     assert any(v.startswith(str(bobs.uuid)) for v in values)
     assert not any(v.startswith(str(mine.uuid)) for v in values)
+
+
+def test_the_studio_page_costs_the_same_queries_with_one_card_or_twelve(client_for, owner, team, key):
+    client = client_for(owner)
+
+    def studio_queries() -> int:
+        with CaptureQueriesContext(_connection()) as ctx:
+            assert client.get(reverse("studio")).status_code == 200
+        return len(ctx.captured_queries)
+
+    first = make_generation(owner, team, key)
+    Task.objects.filter(generation=first).update(state=TaskState.COMPLETED)
+    studio_queries()  # the first request of a session does some one-off work
+    one = studio_queries()
+    for i in range(11):
+        make_generation(owner, team, key, prompt=f"Clip {i}")
+    Task.objects.filter(generation__team=team).update(state=TaskState.COMPLETED)
+    assert studio_queries() == one
