@@ -117,6 +117,22 @@ def test_a_new_card_after_generate_speeds_the_poller_up(client_for, owner, key):
     generation = Generation.objects.get()
     assert 'id="live-refresh"' in html and 'hx-trigger="every 2s"' in html and 'hx-swap-oob="true"' in html
     assert f'name="card" value="{generation.uuid}.' in html
+    assert 'class="live-refresh fresh"' in html and 'hx-swap-oob="outerHTML:#live-refresh"' in html
+
+
+def test_a_slow_down_answer_never_replaces_the_fresh_poller_generate_sent(client_for, owner, key):
+    """A refresh sent before Generate's card was on the page says "nothing runs": its poller
+    may replace only a poller that is not fresh, so the new card keeps being followed."""
+    client = client_for(owner)
+    late = refresh(client, {"every": "2"}).content.decode()
+    assert 'hx-swap-oob="outerHTML:#live-refresh:not(.fresh)"' in late and "every 30s" in late
+
+    from tests.test_compose import form_data
+
+    html = client.post(reverse("generate"), form_data(key), **HTMX).content.decode()
+    first = refresh(client, page_state(html) | {"fresh": "1"}).content.decode()
+    assert 'hx-swap-oob="outerHTML:#live-refresh"' in first and "every 2s" in first  # an ordinary one, same pace
+    assert 'class="live-refresh"' in first and 'name="fresh"' not in first
 
 
 def test_another_teams_ids_are_ignored(client_for, owner, running, outsider):

@@ -123,7 +123,7 @@ def generate(request):
         token = render(request, "videos/studio.html#submission", {"form": fresh, "oob": True})
         # The errors of an earlier refused submit go, and the page's poller follows the new card.
         cleared = b'<div hx-swap-oob="delete:#compose .errorlist, #compose .errors"></div>'
-        poller = poller_fragment(request, FAST).encode()
+        poller = poller_fragment(request, FAST, fresh=True).encode()
         return HttpResponse(card.content + token.content + cleared + poller)
     if repeated:
         messages.info(request, "That request was already queued; its card is below.")

@@ -122,6 +122,7 @@ class Posted:
     items: dict[tuple[str, uuidlib.UUID], str] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
     every: int = SLOW
+    fresh: bool = False
 
 
 def read_post(data) -> Posted:
@@ -142,13 +143,20 @@ def read_post(data) -> Posted:
         if name in BADGES and count.isdigit() and len(count) < 10:
             posted.seen[name] = int(count)
     posted.every = FAST if data.get("every") == str(FAST) else SLOW
+    posted.fresh = data.get("fresh") == "1"
     return posted
 
 
-def poller_fragment(request, every: int) -> str:
-    """The page's poller at ``every`` seconds, as an out-of-band fragment that replaces
-    the one on the page (and so its interval)."""
-    return render_to_string("videos/_live.html#poller", {"every": every, "oob": True}, request)
+def poller_fragment(request, every: int, *, fresh: bool = False, over: str = "#live-refresh") -> str:
+    """The page's poller at ``every`` seconds, as an out-of-band fragment that replaces the
+    one on the page matching ``over`` (and so its interval).
+
+    Generate's answer sends a ``fresh`` one: a refresh already in flight, sent before the new
+    card was on the page, may answer "slow down", so that answer replaces only a poller that
+    is not fresh (``#live-refresh:not(.fresh)``); the fresh poller's own first refresh, which
+    carries the new card, swaps in an ordinary poller at the right pace."""
+    context = {"every": every, "oob": True, "fresh": fresh, "over": over}
+    return render_to_string("videos/_live.html#poller", context, request)
 
 
 def _render(request, kind: str, generation: Generation) -> str:
@@ -201,8 +209,10 @@ def refresh(request):
         parts.append(render_to_string("videos/_live.html#badge", {"name": name, "count": count, "oob": True}, request))
 
     every = FAST if running else SLOW
-    if every != posted.every:
+    if posted.fresh:
         parts.append(poller_fragment(request, every))
+    elif every != posted.every:
+        parts.append(poller_fragment(request, every, over="#live-refresh:not(.fresh)"))
     if not parts:
         return HttpResponse(status=204)
     return HttpResponse("".join(parts))
