@@ -370,3 +370,9 @@ def test_the_studio_page_costs_the_same_queries_with_one_card_or_twelve(client_f
         make_generation(owner, team, key, prompt=f"Clip {i}")
     Task.objects.filter(generation__team=team).update(state=TaskState.COMPLETED)
     assert studio_queries() == one
+
+
+def test_filtering_history_lets_the_poller_look_at_the_new_tiles_at_once(client_for, owner, running):
+    html = client_for(owner).get(reverse("history"), {"q": "clip"}, **HTMX).content.decode()
+    assert len(page_state(html)["tile"]) == 3
+    assert 'class="live-refresh fresh"' in html and 'hx-trigger="every 2s"' in html
