@@ -20,6 +20,7 @@ SHOTS = "/tmp/wt-live-{name}-{width}.png"
 
 
 def three_cards(user, state=TaskState.PROCESSING) -> list[Generation]:
+    """Three generations through ``user``'s key, put in ``state`` (None: left to the worker)."""
     key = GatewayKey.objects.get(owner=user)
     team = key.team
     made = [make_generation(user, team, key, prompt=f"Live clip {i}: waves on a pier") for i in range(3)]
@@ -29,6 +30,7 @@ def three_cards(user, state=TaskState.PROCESSING) -> list[Generation]:
 
 
 def shoot(page, name: str) -> None:
+    """Screenshots at 1280 and 375 px wide, each checked not to scroll sideways."""
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
         assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways at {width}"
