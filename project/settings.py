@@ -72,7 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.team",
-                "videos.web.activity.notification_count",
+                "videos.web.live.badges",  # the nav badges, one query (notifications, review, approvals)
             ],
         },
     },

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
@@ -14,20 +12,9 @@ from django.utils.html import escape
 from accounts.models import Membership, Role
 from tests.conftest import awaiting, join, make_generation, make_user
 from videos.models import AuditEntry, Generation, Notification, Review, Task, TaskState
-from videos.web import activity
+from videos.web import activity, live
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def with_badge(settings):
-    """The project's settings with ``videos.web.activity.notification_count`` registered (as the
-    lead wires it in ``project/settings.py``)."""
-    templates = copy.deepcopy(settings.TEMPLATES)
-    processors = templates[0]["OPTIONS"]["context_processors"]
-    if "videos.web.activity.notification_count" not in processors:
-        processors.append("videos.web.activity.notification_count")
-    settings.TEMPLATES = templates
 
 
 def decide(client, generation, decision, comment="", **extra):
@@ -197,7 +184,7 @@ def test_joining_by_invitation_is_audited(client_for, owner, team):
 # --- notifications -----------------------------------------------------------------------------
 
 
-def test_it_counts_unread_notifications_in_the_nav(with_badge, client_for, owner, team, teammate):
+def test_it_counts_unread_notifications_in_the_nav(client_for, owner, team, teammate):
     Notification.objects.create(user=owner, team=team, message="one")
     Notification.objects.create(user=owner, team=team, message="two")
     Notification.objects.create(user=owner, team=team, message="seen", read_at=timezone.now())
@@ -208,7 +195,7 @@ def test_it_counts_unread_notifications_in_the_nav(with_badge, client_for, owner
     assert '<span class="count" id="notification-count" title="Unread notifications">2</span>' in html
 
 
-def test_it_shows_no_badge_without_unread_notifications(with_badge, client_for, owner):
+def test_it_shows_no_badge_without_unread_notifications(client_for, owner):
     html = client_for(owner).get(reverse("studio")).content.decode()
     assert 'id="notification-count"' not in html and reverse("notifications") in html
 
@@ -217,10 +204,10 @@ def test_it_counts_nothing_and_queries_nothing_for_anonymous_users(db, django_as
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
     with django_assert_num_queries(0):
-        assert activity.notification_count(request) == {}
+        assert live.badges(request) == {}
 
 
-def test_it_lists_notifications_and_marks_them_read(with_badge, client_for, owner, team, key, outsider):
+def test_it_lists_notifications_and_marks_them_read(client_for, owner, team, key, outsider):
     generation = make_generation(owner, team, key, prompt="A kite over the dunes")
     Notification.objects.create(user=owner, team=team, message="Your video is ready.", generation=generation)
     Notification.objects.create(
@@ -240,9 +227,7 @@ def test_it_lists_notifications_and_marks_them_read(with_badge, client_for, owne
     assert 'class="badge new"' not in client.get(reverse("notifications")).content.decode()
 
 
-def test_it_notifies_the_author_once_reviewed_and_the_badge_shows_it(
-    with_badge, client_for, owner, team, teammate, bob_key
-):
+def test_it_notifies_the_author_once_reviewed_and_the_badge_shows_it(client_for, owner, team, teammate, bob_key):
     generation = awaiting(teammate, team, bob_key)
     decide(client_for(owner), generation, "accept")
     html = client_for(teammate).get(reverse("studio")).content.decode()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, money, review, webhooks
+from videos.web import activity, compose, generations, history, keys, live, money, review, webhooks
 
 urlpatterns = [
     # compose (the studio page)
@@ -11,6 +11,7 @@ urlpatterns = [
     path("compose/estimate", compose.estimate, name="estimate"),
     path("generate", compose.generate, name="generate"),
     path("generations/<uuid:uuid>/card", compose.card, name="card"),
+    path("live", live.refresh, name="live"),  # the page's one poller: every live card, tile and badge
     # one generation
     path("generations/<uuid:uuid>/", generations.detail, name="generation"),
     path("generations/<uuid:uuid>/video.mp4", generations.video_file, name="video_file"),

@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 
 from videos.billing import usd as format_usd
+from videos.web.versions import version
 
 register = template.Library()
 
@@ -41,3 +42,10 @@ def changeable_by(generation, membership) -> bool:
     """``{% if generation|changeable_by:membership %}``: the author-or-admin rule
     (``Generation.changeable_by``), for the buttons that cancel, retry or delete."""
     return generation.changeable_by(membership)
+
+
+@register.filter
+def live_version(generation, kind: str = "card") -> str:
+    """``{{ generation|live_version }}`` (a studio card) or ``{{ generation|live_version:"tile" }}``:
+    the version the page's poller sends back (``videos.web.versions.version``)."""
+    return version(generation, kind)

@@ -12,6 +12,7 @@ approvals. Every object is looked up inside the current team (404 outside it).
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.access import get_for_team
 from videos.models import GatewayKey, Generation
@@ -25,6 +26,12 @@ def my_keys(request):
 def team_generations(request):
     """The current team's generations, with what a card shows joined."""
     return Generation.objects.for_team(request.team).for_cards()
+
+
+def with_favorite(queryset: QuerySet[Generation], user) -> QuerySet[Generation]:
+    """``queryset`` with ``is_favorite``: whether ``user`` favorited each generation."""
+    favorites = Generation.favorited_by.through.objects.filter(generation=OuterRef("pk"), user=user)
+    return queryset.annotate(is_favorite=Exists(favorites))
 
 
 def changeable_generation(request, uuid, verb: str) -> Generation:

@@ -5,9 +5,8 @@ read as a sentence ("alice sent “sunset over…” to review") with its target
 filtered by GET parameters (``?action=key.added&actor=alice&since=2026-12-01&page=2``),
 and the same filtered entries as a streamed CSV (``audit_export``).
 
-*Notifications*: ``notification_count`` is a context processor for the nav badge
-(one indexed COUNT, only when a template uses it, never for anonymous users); the
-list page shows a member their notifications and marks the shown ones read.
+*Notifications*: the list page shows a member their notifications and marks the shown
+ones read (the nav badge is ``videos.web.live.badges``).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.functional import SimpleLazyObject
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
@@ -280,18 +278,6 @@ def audit_export(request):
 
 
 # --- notifications -----------------------------------------------------------------------------
-
-
-def notification_count(request) -> dict:
-    """Context processor: ``notification_count``, the user's unread notifications.
-
-    Lazy: the COUNT runs only when a template reads it, once per response. Nothing
-    (and no query) for anonymous users.
-    """
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    return {"notification_count": SimpleLazyObject(lambda: Notification.objects.unread_for(user).count())}
 
 
 @require_GET

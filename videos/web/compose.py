@@ -15,7 +15,8 @@ from accounts.access import get_for_team, team_required
 from videos import actions, billing
 from videos.forms import ComposeForm
 from videos.models import Generation
-from videos.web import my_keys, team_generations
+from videos.web import my_keys, team_generations, with_favorite
+from videos.web.live import FAST, poller_fragment
 
 RECENT_CARDS = 12
 
@@ -30,7 +31,7 @@ def compose_quote(form: ComposeForm) -> billing.Quote | None:
 
 
 def _page(request, form: ComposeForm, status: int = 200) -> HttpResponse:
-    cards = team_generations(request).filter(author=request.user)[:RECENT_CARDS]
+    cards = with_favorite(team_generations(request).filter(author=request.user), request.user)[:RECENT_CARDS]
     context = {"form": form, "cards": cards, "estimate": compose_quote(form)}
     return render(request, "videos/studio.html", context, status=status)
 
@@ -120,7 +121,10 @@ def generate(request):
         # A fresh one-time token for the form that stays on the page, for the next request.
         fresh = ComposeForm(keys=my_keys(request))
         token = render(request, "videos/studio.html#submission", {"form": fresh, "oob": True})
-        return HttpResponse(card.content + token.content)
+        # The errors of an earlier refused submit go, and the page's poller follows the new card.
+        cleared = b'<div hx-swap-oob="delete:#compose .errorlist, #compose .errors"></div>'
+        poller = poller_fragment(request, FAST, fresh=True).encode()
+        return HttpResponse(card.content + token.content + cleared + poller)
     if repeated:
         messages.info(request, "That request was already queued; its card is below.")
     else:

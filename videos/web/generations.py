@@ -16,23 +16,33 @@ from videos import actions, billing
 from videos.lib import references
 from videos.lib.files import serve_file
 from videos.models import Event, Generation, ReferenceImage
-from videos.web import changeable_generation, team_generations
+from videos.web import changeable_generation, team_generations, with_favorite
 from videos.web.downloads import download_name
+from videos.web.versions import version as live_version
+
+
+def detail_context(request, generation: Generation) -> dict:
+    """What a generation's page shows (``detail.html`` and its ``live`` partial, which the
+    page's poller refreshes while the task runs): timeline, favorite, remixes, and
+    ``live_version``, the version of the page (``videos.web.live``'s refresh compares it)."""
+    events = list(Event.objects.filter(generation=generation).order_by("created_at", "pk"))
+    return {
+        "generation": generation,
+        "events": events,
+        "is_favorite": generation.favorited_by.filter(pk=request.user.pk).exists(),
+        "remixes": Generation.objects.for_team(request.team).filter(parent=generation).select_related("task")[:20],
+        "can_change": generation.changeable_by(request.membership),
+        "live_version": live_version(generation, "detail", len(events)),
+    }
 
 
 @require_GET
 @team_required
 def detail(request, uuid):
-    """A generation: its video, options, reference images and timeline."""
+    """A generation: its video, options, reference images and timeline; while its task
+    runs, the page's poller refreshes them, and stops once it has ended."""
     generation = get_for_team(request, team_generations(request), uuid=uuid)
-    context = {
-        "generation": generation,
-        "events": Event.objects.filter(generation=generation).order_by("created_at", "pk"),
-        "is_favorite": generation.favorited_by.filter(pk=request.user.pk).exists(),
-        "remixes": Generation.objects.for_team(request.team).filter(parent=generation).select_related("task")[:20],
-        "can_change": generation.changeable_by(request.membership),
-    }
-    return render(request, "videos/detail.html", context)
+    return render(request, "videos/detail.html", detail_context(request, generation))
 
 
 def _asset(request, uuid):
@@ -144,7 +154,16 @@ def retry(request, uuid):
 @require_POST
 @team_required(can_generate=True)
 def cancel(request, uuid):
-    return _act(request, uuid, "cancel", actions.cancel, "Cancelled; the hold was released.", "It had already ended.")
+    """Cancel a running generation and release its hold (its author or an admin). htmx
+    (the Cancel button on a studio card) gets the card back as it now stands; otherwise
+    back to its page with a message."""
+    if not request.htmx:
+        done, gone = "Cancelled; the hold was released.", "It had already ended."
+        return _act(request, uuid, "cancel", actions.cancel, done, gone)
+    generation = changeable_generation(request, uuid, "cancel")
+    actions.cancel(generation, request.user)
+    fresh = with_favorite(team_generations(request), request.user).get(pk=generation.pk)
+    return render(request, "videos/studio.html#card", {"generation": fresh})
 
 
 @require_POST
