@@ -216,3 +216,12 @@ def test_a_chosen_language_overrides_the_browser_and_persists_across_logins(clie
 def test_the_spend_page_month_start_stays_in_utc_as_it_says(client_for, owner, team):
     page = client_for(in_zone(owner, "America/Los_Angeles")).get(reverse("spend")).content.decode()
     assert "since 1 " in page and "(UTC)" in page
+
+
+def test_a_moment_kept_in_an_audit_entrys_details_is_shown_in_the_members_zone(client_for, owner, team):
+    entry = record_action(team, owner, "member.invited", "Invitation link", expires_at="2026-12-09T01:00+00:00")
+    AuditEntry.objects.filter(pk=entry.pk).update(created_at=MIDNIGHT_UTC)
+    client = client_for(in_zone(owner, "Asia/Shanghai"))
+    assert "2026-12-09T09:00+08:00" in client.get(reverse("audit_log")).content.decode()
+    rows = list(csv.reader(io.StringIO(b"".join(client.get(reverse("audit_export")).streaming_content).decode())))
+    assert "expires_at: 2026-12-09T09:00+08:00" in rows[1][5]
