@@ -225,3 +225,12 @@ def test_a_moment_kept_in_an_audit_entrys_details_is_shown_in_the_members_zone(c
     assert "2026-12-09T09:00+08:00" in client.get(reverse("audit_log")).content.decode()
     rows = list(csv.reader(io.StringIO(b"".join(client.get(reverse("audit_export")).streaming_content).decode())))
     assert "expires_at: 2026-12-09T09:00+08:00" in rows[1][5]
+
+
+def test_the_history_day_filter_counts_days_in_the_members_zone(client_for, owner, team, key):
+    generation = make_generation(owner, team, key, prompt="A lantern festival at night")
+    Generation.objects.filter(pk=generation.pk).update(created_at=datetime(2026, 11, 30, 20, 0, tzinfo=UTC))
+    client = client_for(in_zone(owner, "Asia/Shanghai"))  # 1 Dec, 04:00 there
+    assert "A lantern festival" in client.get(reverse("history"), {"since": "2026-12-01"}).content.decode()
+    in_zone(owner, "UTC")
+    assert "A lantern festival" not in client.get(reverse("history"), {"since": "2026-12-01"}).content.decode()
