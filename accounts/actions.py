@@ -1,6 +1,7 @@
 """Everything a person can do to accounts and teams, one function each: sign up,
 create a team, invite, accept or revoke an invitation, set budgets, change a role,
-rename a team, remove a member, leave a team, remember the team last worked in. Each
+rename a team, remove a member, leave a team, remember the team last worked in, set
+one's time zone and language. Each
 does its write, its audit entry and its notification in one transaction; views call
 these and write nothing themselves.
 
@@ -10,12 +11,14 @@ save the password themselves.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Invitation, Membership, Role, Team, User
 from videos import audit
+from videos.lib.zones import is_time_zone
 
 MEMBER_ROLES = (Role.MEMBER, Role.VIEWER)
 
@@ -70,6 +73,49 @@ def remember_team(user: User, team: Team | None) -> None:
     if user.last_team_id != (team.pk if team else None):
         User.objects.filter(pk=user.pk).update(last_team=team)
         user.last_team = team
+
+
+class PreferenceRefused(ValueError):
+    """A time zone or language that is not one the studio knows; ``message`` says why.
+    Nothing is stored."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def set_time_zone(user: User, name: str, *, only_if_unset: bool = False) -> bool:
+    """Show every date and time on ``user``'s pages in the IANA zone ``name``
+    (``"Asia/Shanghai"``; ``""``: back to the server's zone); return whether it changed.
+
+    ``only_if_unset`` is the browser's report on a first visit: it is stored only while the
+    user has no zone yet (a conditional update, so two tabs reporting at once store one and
+    a zone chosen on the account page is never overwritten). Raises ``PreferenceRefused``
+    for a name the tz database does not know (nothing stored). Not an audit event: it
+    changes nothing anyone else sees.
+    """
+    if name and not is_time_zone(name):
+        raise PreferenceRefused(_("“%(name)s” is not a time zone: choose one from the list.") % {"name": name[:64]})
+    rows = User.objects.filter(pk=user.pk)
+    if only_if_unset:
+        rows = rows.filter(time_zone="")
+    changed = rows.exclude(time_zone=name).update(time_zone=name) == 1
+    if changed:
+        user.time_zone = name
+    return changed
+
+
+def set_language(user: User, code: str) -> bool:
+    """Show ``user``'s pages in the language ``code``, one of ``settings.LANGUAGES``
+    (``""``: whatever their browser asks for); return whether it changed. Kept on the
+    account, so it follows them to every browser and across logins. Raises
+    ``PreferenceRefused`` for another code (nothing stored). Not an audit event."""
+    if code and code not in dict(settings.LANGUAGES):
+        raise PreferenceRefused(_("Choose a language from the list."))
+    changed = User.objects.filter(pk=user.pk).exclude(language=code).update(language=code) == 1
+    if changed:
+        user.language = code
+    return changed
 
 
 def create_team(name: str, owner: User) -> Team:

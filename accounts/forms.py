@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.core.exceptions import ValidationError
@@ -6,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import throttle
 from accounts.models import Role, Team, UnpricedPolicy, User
+from videos.lib.zones import grouped_time_zones
 
 
 class ThrottledLoginMixin:
@@ -136,3 +138,27 @@ class BudgetForm(forms.Form):
         for membership in self.memberships:
             membership.monthly_cap_usd = data[f"cap_{membership.pk}"]
             membership.save(update_fields=["monthly_cap_usd"])
+
+
+class PreferencesForm(forms.Form):
+    """A member's time zone (an IANA name from the tz database, grouped by region; blank:
+    the server's zone) and language (one of ``settings.LANGUAGES``; blank: the browser's).
+    Any other posted value is invalid, with the error next to its field."""
+
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        error_messages={"invalid_choice": _("“%(value)s” is not a time zone: choose one from the list.")},
+        help_text=_("Every date and time on your pages is shown in it."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a language from the list.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        server = _("Not set: the server's (%(zone)s)") % {"zone": settings.TIME_ZONE}
+        self.fields["time_zone"].choices = [("", server), *((g, list(names)) for g, names in grouped_time_zones())]
+        self.fields["language"].choices = [("", _("Follow the browser")), *settings.LANGUAGES]

@@ -1,6 +1,12 @@
-"""Sets ``request.team`` and ``request.membership`` for the logged-in user."""
+"""Sets ``request.team`` and ``request.membership`` for the logged-in user, and puts their
+pages in their own time zone and language."""
 
 from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.utils import timezone, translation
 
 from accounts.models import Membership
 
@@ -40,3 +46,65 @@ class CurrentTeamMiddleware:
         request.membership = membership
         request.team = membership.team if membership else None
         return self.get_response(request)
+
+
+def member_time_zone(user) -> zoneinfo.ZoneInfo | None:
+    """The zone ``user`` chose or their browser reported (``User.time_zone``), or None:
+    anonymous, not set yet, or a name this machine's tz database no longer knows."""
+    if not user.is_authenticated or not user.time_zone:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class MemberPreferencesMiddleware:
+    """Activates the member's time zone (``User.time_zone``; the server's ``TIME_ZONE`` for
+    anonymous visitors and members with none yet), so every aware datetime a template
+    renders is in it; and their language (``User.language``) over the one
+    ``LocaleMiddleware`` took from the browser, copying it into the language cookie so the
+    login page keeps it after they log out.
+
+    The zone is set at the start of every request and left active after it, so a streamed
+    response (the audit CSV) renders in it too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        zone = member_time_zone(user)
+        if zone is None:
+            timezone.deactivate()
+        else:
+            timezone.activate(zone)
+        language = user.language if user.is_authenticated else ""
+        if language and language in dict(settings.LANGUAGES):
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+        else:
+            language = ""
+        response = self.get_response(request)
+        if language and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language:
+            set_language_cookie(response, language)
+        return response
+
+
+def set_language_cookie(response, language: str) -> None:
+    """Remember ``language`` in this browser (Django's language cookie, which
+    ``LocaleMiddleware`` reads for anonymous visitors); ``""`` forgets it."""
+    if not language:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH)
+        return
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )

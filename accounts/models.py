@@ -10,6 +10,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
 from django.utils import timezone
@@ -23,6 +24,12 @@ class User(AbstractUser):
     last_team = models.ForeignKey(
         "Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
+    #: The IANA name (``Asia/Shanghai``) every date and time on this user's pages is shown in;
+    #: blank: not set yet (the server's ``TIME_ZONE`` until the browser reports one). Kept valid
+    #: by ``accounts.actions.set_time_zone``.
+    time_zone = models.CharField("time zone", max_length=64, blank=True, editable=False)
+    #: The language of this user's pages, one of ``settings.LANGUAGES``; blank: the browser's.
+    language = models.CharField("language", max_length=15, blank=True, choices=settings.LANGUAGES, editable=False)
 
 
 class Role(models.TextChoices):

@@ -11,7 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -20,8 +20,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import actions
 from accounts.access import team_required
-from accounts.forms import BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm, ThrottledPasswordResetForm
-from accounts.middleware import SESSION_KEY
+from accounts.forms import (
+    BudgetForm,
+    InviteForm,
+    LoginForm,
+    PreferencesForm,
+    SignupForm,
+    TeamForm,
+    ThrottledPasswordResetForm,
+)
+from accounts.middleware import SESSION_KEY, set_language_cookie
 from accounts.models import Invitation, Membership, Role
 
 #: The session key holding the token of an invitation opened while logged out; signing up
@@ -133,9 +141,58 @@ def signup(request):
 @require_GET
 @login_required
 def account(request):
-    """The account page: username and email, password, the user's teams (leave one)."""
+    """The account page: username and email, password, time zone and language, the user's
+    teams (leave one)."""
+    return _account_page(request, PreferencesForm(initial=_preferences(request.user)))
+
+
+def _preferences(user) -> dict:
+    return {"time_zone": user.time_zone, "language": user.language}
+
+
+def _account_page(request, preferences: PreferencesForm, status: int = 200):
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    return render(request, "accounts/account.html", {"memberships": memberships})
+    context = {"memberships": memberships, "preferences": preferences}
+    return render(request, "accounts/account.html", context, status=status)
+
+
+@require_POST
+@login_required
+def preferences(request):
+    """POST ``time_zone`` (an IANA name; blank: the server's) and ``language`` (a code of
+    ``settings.LANGUAGES``; blank: the browser's) from the account page. A value outside
+    the lists re-renders the page with the error by its field, status 400, nothing stored.
+    The language is also put in the browser's language cookie, so the login page keeps it."""
+    form = PreferencesForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, form, status=400)
+    try:
+        actions.set_time_zone(request.user, form.cleaned_data["time_zone"])
+        actions.set_language(request.user, form.cleaned_data["language"])
+    except actions.PreferenceRefused as exc:  # the form's lists and the actions' agree; belt and braces
+        form.add_error(None, exc.message)
+        return _account_page(request, form, status=400)
+    messages.success(request, _("Saved your time zone and language."))
+    response = redirect("account")
+    set_language_cookie(response, request.user.language)
+    return response
+
+
+@require_POST
+@login_required
+def detect_time_zone(request):
+    """POST ``time_zone``: the zone the browser reports on a member's first visit
+    (``static/js/timezone.js``). Stored only while the member has none, so a zone chosen
+    on the account page stays. 204 whether stored or not; 400, nothing stored, for a name
+    the tz database does not know."""
+    name = request.POST.get("time_zone", "")
+    if not name:
+        return HttpResponseBadRequest(_("No time zone given."), content_type="text/plain; charset=utf-8")
+    try:
+        actions.set_time_zone(request.user, name, only_if_unset=True)
+    except actions.PreferenceRefused as exc:
+        return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
+    return HttpResponse(status=204)
 
 
 @require_POST

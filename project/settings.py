@@ -46,6 +46,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language, or the cookie the account page sets) for
+    # everyone; accounts.middleware.MemberPreferencesMiddleware then applies a member's own.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -54,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentTeamMiddleware",
+    "accounts.middleware.MemberPreferencesMiddleware",
     "videos.sandbox.faults.SandboxFaultMiddleware",
 ]
 
@@ -110,6 +114,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The languages a member may choose (accounts.User.language); the browser's Accept-Language
+# picks among them for everyone else.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# The anonymous visitor's chosen language; a member's is kept on their account.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# The server's zone: anonymous pages and members who have not set theirs (User.time_zone).
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
