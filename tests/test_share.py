@@ -238,6 +238,8 @@ def test_a_flood_of_notes_from_one_address_is_refused_after_30_an_hour(video, ow
     statuses = [flooder.post(f"/s/{token}/", {"guest_name": "Spam", "body": f"note {n}"}).status_code for n in range(8)]
     assert statuses == [302] * 5 + [429] * 3
     assert GuestNote.objects.count() == 5
+    refused = flooder.post(f"/s/{token}/", {"guest_name": "Spam", "body": "more"})
+    assert "Too many notes" in body(refused) and int(refused["Retry-After"]) > 0
     # Another address is not refused for the flooder's notes.
     assert Client(REMOTE_ADDR="192.0.2.44").post(f"/s/{token}/", {"guest_name": "Ok", "body": "fine"}).status_code == 302
 

@@ -146,9 +146,9 @@ def _guest_headers(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _too_many(request, wait: int) -> HttpResponse:
+def _too_many(request, wait: int, *, notes: bool = False) -> HttpResponse:
     minutes = max(1, -(-wait // 60))
-    response = render(request, "share/limited.html", {"minutes": minutes}, status=429)
+    response = render(request, "share/limited.html", {"minutes": minutes, "notes": notes}, status=429)
     response["Retry-After"] = str(wait)
     return _guest_headers(response)
 
@@ -186,7 +186,7 @@ def share_page(request, token: str):
         if note_form.is_valid():
             wait = throttle.begin_guest_use("share-note", scope, address, *NOTE_LIMIT)
             if wait:
-                return _too_many(request, wait)
+                return _too_many(request, wait, notes=True)
             data = note_form.cleaned_data
             try:
                 actions.add_guest_note(link, data["guest_name"], data["body"], data["time_s"], address)
