@@ -108,7 +108,7 @@ def test_a_guest_sees_the_video_plays_it_and_the_page_links_nowhere_else(video, 
     assert response.status_code == 200 and "A lighthouse in a storm" in page
     assert f"/s/{token}/video.mp4" in page
     assert "/history/" not in page and 'href="/"' not in page and f"/generations/{video.uuid}" not in page
-    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "same-origin"
     played = guest().get(f"/s/{token}/video.mp4", HTTP_RANGE="bytes=0-99")
     assert played.status_code == 206 and len(b"".join(played.streaming_content)) == 100
     assert AuditEntry.objects.filter(action="share.viewed", team=video.team).count() == 1

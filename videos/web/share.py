@@ -140,8 +140,11 @@ def _address(request) -> str:
 
 
 def _guest_headers(response: HttpResponse) -> HttpResponse:
+    """No caching, no indexing, and the token-bearing address never sent to another site
+    (``same-origin``: ``no-referrer`` would make the browser post ``Origin: null``, which
+    the CSRF check refuses)."""
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -248,7 +251,7 @@ def share_video(request, token: str):
         attachment=attachment,
         size=asset.bytes,
     )
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
