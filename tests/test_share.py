@@ -183,10 +183,17 @@ def test_a_password_link_asks_first_and_throttles_guesses(video, owner):
 
 def test_a_guest_note_is_kept_marked_as_a_guests_audited_and_shown_in_the_studio(video, owner, client_for):
     _link, token = make_link(video, owner)
-    response = guest().post(f"/s/{token}/", {"guest_name": "Client Carla", "body": "Warmer light, please", "time_s": "0.5"})
+    response = guest().post(
+        f"/s/{token}/", {"guest_name": "Client Carla", "body": "Warmer light, please", "time_s": "0.5"}
+    )
     assert response.status_code == 302
     note = GuestNote.objects.get()
-    assert (note.guest_name, note.body, note.time_s, note.generation_id) == ("Client Carla", "Warmer light, please", 0.5, video.pk)
+    assert (note.guest_name, note.body, note.time_s, note.generation_id) == (
+        "Client Carla",
+        "Warmer light, please",
+        0.5,
+        video.pk,
+    )
     assert "203.0.113.7" not in note.address_hash and len(note.address_hash) == 64
     assert AuditEntry.objects.filter(action="share.guest_note", data__guest_name="Client Carla").exists()
     assert Notification.objects.filter(user=owner, message__contains="Client Carla (guest)").exists()
@@ -198,7 +205,10 @@ def test_a_guest_note_is_kept_marked_as_a_guests_audited_and_shown_in_the_studio
 
 def test_a_guest_name_with_markup_is_stored_as_plain_text_and_shown_escaped(video, owner, client_for):
     _link, token = make_link(video, owner)
-    guest().post(f"/s/{token}/", {"guest_name": '<script>alert(1)</script><b>Bob</b>\u202e', "body": "<img src=x onerror=alert(2)>hi"})
+    guest().post(
+        f"/s/{token}/",
+        {"guest_name": "<script>alert(1)</script><b>Bob</b>\u202e", "body": "<img src=x onerror=alert(2)>hi"},
+    )
     note = GuestNote.objects.get()
     assert note.guest_name == "alert(1)Bob"
     assert note.body == "<img src=x onerror=alert(2)>hi"  # kept as typed, always rendered escaped
@@ -241,7 +251,9 @@ def test_a_flood_of_notes_from_one_address_is_refused_after_30_an_hour(video, ow
     refused = flooder.post(f"/s/{token}/", {"guest_name": "Spam", "body": "more"})
     assert "Too many notes" in body(refused) and int(refused["Retry-After"]) > 0
     # Another address is not refused for the flooder's notes.
-    assert Client(REMOTE_ADDR="192.0.2.44").post(f"/s/{token}/", {"guest_name": "Ok", "body": "fine"}).status_code == 302
+    assert (
+        Client(REMOTE_ADDR="192.0.2.44").post(f"/s/{token}/", {"guest_name": "Ok", "body": "fine"}).status_code == 302
+    )
 
 
 def test_a_guest_may_leave_30_notes_an_hour_from_one_address():
@@ -309,7 +321,9 @@ def test_an_existing_link_to_a_no_longer_approved_video_shows_not_available(vide
 def test_under_the_gate_the_zip_carries_approved_videos_only_and_says_so(owner, team, key, gateway, gated, client_for):
     approved = finished(owner, team, key, prompt="Approved heron", review=Review.ACCEPTED)
     pending = finished(owner, team, key, prompt="Pending tram", review=Review.AWAITING)
-    response = client_for(owner).post("/history/bulk", {"action": "zip", "ids": [str(approved.uuid), str(pending.uuid)]})
+    response = client_for(owner).post(
+        "/history/bulk", {"action": "zip", "ids": [str(approved.uuid), str(pending.uuid)]}
+    )
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
     assert any(approved.uuid.hex[:8] in n for n in names if n.endswith(".mp4"))
@@ -334,3 +348,10 @@ def test_an_outsider_cannot_make_or_revoke_links_to_another_teams_video(video, o
     assert client.post(f"/generations/{video.uuid}/share/revoke", {"link": str(link.uuid)}).status_code == 404
     link.refresh_from_db()
     assert link.revoked_at is None and ShareLink.objects.count() == 1
+
+
+def test_a_note_posted_to_a_password_link_without_the_password_is_not_kept(video, owner):
+    _link, token = make_link(video, owner, password="open sesame")
+    response = guest().post(f"/s/{token}/", {"guest_name": "Eve", "body": "sneaky"})
+    assert "needs a password" in body(response)
+    assert not GuestNote.objects.exists() and not AuditEntry.objects.filter(action="share.guest_note").exists()

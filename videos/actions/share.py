@@ -115,7 +115,12 @@ def revoke_share_link(link: ShareLink, actor) -> bool:
         if changed != 1:
             return False
         audit.record_action(
-            link.team, actor, "share.revoked", audit.describe(link.generation), uuid=str(link.generation.uuid), link=link.prefix
+            link.team,
+            actor,
+            "share.revoked",
+            audit.describe(link.generation),
+            uuid=str(link.generation.uuid),
+            link=link.prefix,
         )
     return True
 
@@ -148,9 +153,7 @@ def clean_guest_name(value: str) -> str:
     return text
 
 
-def add_guest_note(
-    link: ShareLink, guest_name: str, body: str, time_s: float | None, address_hash: str
-) -> GuestNote:
+def add_guest_note(link: ShareLink, guest_name: str, body: str, time_s: float | None, address_hash: str) -> GuestNote:
     """Keep a guest's note on ``link``'s video: ``guest_name`` cleaned (``clean_guest_name``),
     ``body`` plain text of at most ``GUEST_NOTE_MAX`` characters, ``time_s`` a time code in
     seconds within the video (or None). Records ``share.guest_note`` and tells the author.

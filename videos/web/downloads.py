@@ -130,7 +130,9 @@ def _zip_entries(
     if lines or gated:
         heading = [_("Ticked but not in this ZIP:")] if lines else []
         if gated:
-            heading.insert(0, _("This team lets only approved videos leave the studio: this ZIP holds approved videos only."))
+            heading.insert(
+                0, _("This team lets only approved videos leave the studio: this ZIP holds approved videos only.")
+            )
         yield ZipEntry.text("left-out.txt", "\r\n".join([*heading, *lines, ""]), now)
 
 
@@ -144,7 +146,10 @@ def zip_response(request: HttpRequest, generations: list[Generation], back: str)
         archived = [g for g in archived if not approved_only(g)]
     if not archived:
         if gated:
-            messages.error(request, _("None of the selected videos is approved: this team lets only approved videos leave the studio."))
+            messages.error(
+                request,
+                _("None of the selected videos is approved: this team lets only approved videos leave the studio."),
+            )
         else:
             messages.error(request, _("None of the selected videos is ready to download yet."))
         return redirect(back)
