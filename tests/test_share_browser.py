@@ -79,6 +79,7 @@ def test_a_guest_opens_a_share_link_without_login_leaves_a_note_and_revocation_m
     expect(note.locator(".guest-badge")).to_have_text("guest")
     expect(note).to_contain_text("Warmer light on the tower")
     assert GuestNote.objects.get().guest_name == "Client Carla"
+    expect(guest.get_by_label("Your name")).to_have_value("Client Carla")  # kept for the next note, as stored
     for width in (1280, 375):
         guest.set_viewport_size({"width": width, "height": 900})
         guest.screenshot(path=SHOT.format(name="guest", width=width), full_page=True)
@@ -105,3 +106,26 @@ def test_a_guest_opens_a_share_link_without_login_leaves_a_note_and_revocation_m
     guest.screenshot(path=SHOT.format(name="revoked", width=1280))
     assert guest.request.get(f"{url}video.mp4").status == 404
     context.close()
+
+
+def test_an_owner_turns_on_the_export_gate_and_the_video_page_offers_no_download(page, live_server, poller, settings):
+    from playwright.sync_api import expect
+
+    settings.STUDIO_SANDBOX_RUN_SECONDS = 1
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"
+    user = demo_with_sandbox_key(live_server)
+    generation = finished_video(user, live_server)
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/teams/")
+    page.get_by_label("Only approved videos leave the studio").check()
+    page.locator("form.export-gate-form").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Only approved videos leave the studio now.")).to_be_visible()
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=SHOT.format(name="team-gate", width=width), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.goto(f"{live_server.url}/generations/{generation.uuid}/")
+    expect(page.get_by_role("link", name="Download MP4")).to_have_count(0)
+    expect(page.locator(".export-gated")).to_be_visible()
+    page.screenshot(path=SHOT.format(name="detail-gated", width=375), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375

@@ -192,11 +192,11 @@ def share_page(request, token: str):
                 return _too_many(request, wait, notes=True)
             data = note_form.cleaned_data
             try:
-                actions.add_guest_note(link, data["guest_name"], data["body"], data["time_s"], address)
+                note = actions.add_guest_note(link, data["guest_name"], data["body"], data["time_s"], address)
             except actions.ShareRefused as exc:
                 note_form.add_error(None, exc.message)
             else:
-                request.session["share-guest-name"] = data["guest_name"][:60]
+                request.session["share-guest-name"] = note.guest_name  # the cleaned name, for the next note
                 return redirect(reverse("share_page", args=[token]) + "#notes")
     else:
         wait = throttle.begin_guest_use("share-view", scope, address, *VIEW_LIMIT)
