@@ -355,3 +355,18 @@ def test_a_note_posted_to_a_password_link_without_the_password_is_not_kept(video
     response = guest().post(f"/s/{token}/", {"guest_name": "Eve", "body": "sneaky"})
     assert "needs a password" in body(response)
     assert not GuestNote.objects.exists() and not AuditEntry.objects.filter(action="share.guest_note").exists()
+
+
+def test_the_audit_trail_reads_each_guest_view_and_note_as_a_sentence(video, owner, client_for):
+    link, token = make_link(video, owner)
+    guest().get(f"/s/{token}/")
+    guest().post(f"/s/{token}/", {"guest_name": "Carla", "body": "Nice"})
+    actions.revoke_share_link(link, owner)
+    page = body(client_for(owner).get("/audit/"))
+    for words in [
+        "made a share link to",
+        "A guest opened a share link to",
+        "A guest left a note on",
+        "revoked a share link to",
+    ]:
+        assert words in page, words
