@@ -351,3 +351,16 @@ def change_role(actor: Membership, target: Membership, role: str) -> None:
                 team,
                 f"{actor.user.get_username()} made you {target.get_role_display().lower()} in {team.name}.",
             )
+
+
+def set_export_gate(actor: Membership, on: bool) -> bool:
+    """Let only approved videos leave ``actor``'s team (``on``) or all of them (the caller
+    has checked ``actor.can_manage``); records ``team.export_gate``. False when unchanged."""
+    team = actor.team
+    if team.export_approved_only == on:
+        return False
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(export_approved_only=on)
+        team.export_approved_only = on
+        audit.record_action(team, actor.user, "team.export_gate", team.name, approved_only=on)
+    return True

@@ -78,6 +78,11 @@ class Team(models.Model):
         help_text="While a team budget or a member's cap is set, a request the price book cannot price is "
         "held for approval or refused.",
     )
+    export_approved_only = models.BooleanField(
+        "only approved videos leave the studio",
+        default=False,
+        help_text="ZIP downloads, single downloads and share links carry only videos whose review was accepted.",
+    )
 
     def __str__(self) -> str:
         return self.name

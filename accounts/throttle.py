@@ -193,3 +193,18 @@ def begin_key_check(user) -> int:
     seconds until it may (``KEY_CHECK_LIMIT`` tests in any ``KEY_CHECK_WINDOW`` seconds)."""
     slot, wait = _take_slot(_slot_keys("key-check", str(user.pk), KEY_CHECK_LIMIT), KEY_CHECK_WINDOW)
     return 0 if slot is not None else wait
+
+
+def address_digest(request, salt: str) -> str:
+    """A SHA-256 (64 hex digits) of ``request``'s client address bucket (the IPv4 address or
+    IPv6 /64) with ``salt``: stored where a guest's address must be told apart, never shown."""
+    bucket = _address_bucket(client_address(request))
+    return hashlib.sha256(f"{salt}:{bucket}".encode()).hexdigest()
+
+
+def begin_guest_use(kind: str, scope: str, address_digest: str, limit: int, window: int) -> int:
+    """Count one ``kind`` use (``share-view``, ``share-note``, ``share-password``) of ``scope``
+    (a share link) by one address: 0 when it may go on, else the seconds until it may
+    (``limit`` uses in any ``window`` seconds)."""
+    slot, wait = _take_slot(_slot_keys(kind, f"{scope}:{address_digest}", limit), window)
+    return 0 if slot is not None else wait

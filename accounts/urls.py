@@ -34,6 +34,7 @@ urlpatterns = [
     path("teams/invite", views.invite, name="invite"),
     path("teams/invitations/<str:token>/revoke", views.revoke_invitation, name="revoke_invitation"),
     path("teams/budget", views.budget, name="budget"),
+    path("teams/export-gate", views.export_gate, name="export_gate"),
     path("teams/members/<int:membership_id>/role", views.change_role, name="change_role"),
     path("teams/members/<int:membership_id>/remove", views.remove_member, name="remove_member"),
     path("invite/<str:token>/", views.accept_invite, name="accept_invite"),

@@ -420,3 +420,17 @@ def change_role(request, membership_id: int):
         return redirect("teams")
     messages.success(request, f"{target.user.get_username()} is now {target.get_role_display().lower()}.")
     return redirect("teams")
+
+
+@require_POST
+@team_required(can_manage=True)
+def export_gate(request):
+    """POST ``approved_only`` (a checkbox): let only approved videos leave the team's studio
+    (ZIPs, single downloads, share links), or all of them (owners, admins; 403 for others)."""
+    on = request.POST.get("approved_only") in {"on", "1", "true"}
+    if actions.set_export_gate(request.membership, on):
+        if on:
+            messages.success(request, _("Only approved videos leave the studio now."))
+        else:
+            messages.success(request, _("Every finished video may leave the studio now."))
+    return redirect("teams")

@@ -481,3 +481,49 @@ def test_an_outsider_can_neither_test_nor_edit_a_key_nor_see_the_teams_prices(wo
         assert canary_model not in page and not [c for c in world.canaries() if c in page]
     assert len(gateway.requests) == sent_before, "an outsider's key test reached the gateway"
     assert snapshot(world.team) == before
+
+
+# --- share links (issue 14, item 3) ----------------------------------------------------------------
+
+# A share link shows one video to whoever holds its token, with no login: the unguessable
+# token (only its SHA-256 stored) is the credential; revoked, expired, guessed or tampered:
+# 404 (tests/test_share.py).
+PUBLIC_BY_DESIGN["share_page"] = "a share link's token is the credential for its one video"
+PUBLIC_BY_DESIGN["share_video"] = "the video of a share link, under the same token"
+PUBLIC_BY_DESIGN["share_poster"] = "the poster of a share link's video, under the same token"
+
+
+def test_a_share_link_reaches_its_one_video_and_no_other_studio_url(world):
+    """A guest holding a live link to ``done`` (and an outsider logged in elsewhere) gets
+    that video and nothing else: every other page of the studio sends them to log in or is
+    404, with none of the team in it; the other videos of the team stay out of reach."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from videos import actions
+
+    Generation.objects.filter(pk=world.done.pk).update(review=Review.ACCEPTED)
+    world.done.refresh_from_db()
+    link, token = actions.create_share_link(world.done, world.owner, expires_at=timezone.now() + timedelta(days=2))
+    assert link.generation_id == world.done.pk
+    guest = Client()
+    page = guest.get(f"/s/{token}/")
+    assert page.status_code == 200 and PROMPT in body(page)
+    for other in (world.waiting, world.stuck):
+        assert str(other.uuid) not in body(page)
+    assert guest.get(f"/s/{token}/video.mp4").status_code == 200
+
+    studio_urls = [r.url({}) for r in walk() if not r.params]
+    studio_urls += [f"/generations/{g.uuid}/" for g in (world.done, world.waiting, world.stuck)]
+    studio_urls += [f"/generations/{world.done.uuid}/video.mp4", f"/generations/{world.done.uuid}/share"]
+    for visitor in (guest, logged_in(world.outsider)):
+        for url in studio_urls:
+            response = visitor.get(url)
+            text = body(response)
+            assert response.status_code in {200, 302, 404, 405}, (url, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"].startswith("/accounts/login/") or visitor is not guest, url
+            shown = [c for c in world.canaries() if c in text]
+            assert not shown, f"{url} shows the team to someone holding only a share link: {shown}"
+    assert world.outsider.username not in body(page)

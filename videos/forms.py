@@ -7,12 +7,14 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
@@ -516,3 +518,61 @@ class WebhookEndpointForm(forms.Form):
         if problem:
             raise ValidationError(problem)
         return url
+
+
+# --- share links (issue 14) ----------------------------------------------------------------------
+
+#: The furthest a share link's expiry date may be, in days from today (``actions.MAX_SHARE_DAYS``).
+SHARE_DAYS = 30
+
+
+def _share_default_expiry():
+    return timezone.localdate() + timedelta(days=7)
+
+
+class ShareForm(forms.Form):
+    """A new share link: the last day it works (required, at most ``SHARE_DAYS`` days ahead),
+    an optional password, whether guests may leave notes and download the video."""
+
+    expires_on = forms.DateField(
+        label=_("Works until (the end of this day)"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        initial=_share_default_expiry,
+    )
+    password = forms.CharField(
+        label=_("Password (optional)"),
+        required=False,
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    allow_notes = forms.BooleanField(label=_("Guests may leave notes"), required=False, initial=True)
+    allow_download = forms.BooleanField(label=_("Guests may download the video"), required=False)
+
+    def clean_expires_on(self):
+        day = self.cleaned_data["expires_on"]
+        today = timezone.localdate()
+        if day < today:
+            raise ValidationError(_("Pick today or a later day."))
+        if day > today + timedelta(days=SHARE_DAYS - 1):
+            raise ValidationError(_("A share link lasts at most %(days)d days.") % {"days": SHARE_DAYS})
+        return day
+
+    def expires_at(self):
+        """When the link stops working: the end of ``expires_on`` (local time), aware."""
+        next_day = self.cleaned_data["expires_on"] + timedelta(days=1)
+        return timezone.make_aware(datetime.combine(next_day, time.min))
+
+
+class SharePasswordForm(forms.Form):
+    password = forms.CharField(label=_("Password"), max_length=128, strip=False, widget=forms.PasswordInput)
+
+
+class GuestNoteForm(forms.Form):
+    """A guest's note: their name, the note, and the time code (seconds) it is pinned to."""
+
+    guest_name = forms.CharField(label=_("Your name"), max_length=200)
+    body = forms.CharField(label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    time_s = forms.FloatField(
+        label=_("At (seconds)"), required=False, min_value=0, widget=forms.NumberInput(attrs={"step": "0.1"})
+    )

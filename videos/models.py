@@ -16,6 +16,7 @@ owner's or admin's yes to spending before it is sent; a video's *review*
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 
@@ -764,3 +765,81 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.msg_id}"
+
+
+# --- share links (issue 14): a video shown to people outside the team -----------------------
+
+
+class ShareLinkQuerySet(models.QuerySet):
+    def live(self, now=None) -> ShareLinkQuerySet:
+        """Links a guest may open right now: not revoked, not expired (checked on every
+        request, never cached, so a revoked or expired link is refused at once)."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class ShareLink(models.Model):
+    """A link (``/s/<token>/``) that shows one video to people outside the team, no login.
+
+    Only the SHA-256 of the token is stored (``token_hash``) with its first 6 characters
+    (``prefix``, to tell links apart); the token itself is shown once, when it is made.
+    ``generation`` is what it shows; a board's link will set a ``board`` instead (null
+    here), and the guest page lists the board's videos the same way. ``expires_at`` is
+    required (at most ``MAX_SHARE_DAYS`` days ahead, checked by ``actions.create_share_link``);
+    ``password_hash`` is Django's ``make_password`` hash, empty for no password.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="share_links")
+    generation = models.ForeignKey(
+        Generation, on_delete=models.CASCADE, null=True, blank=True, related_name="share_links"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    password_hash = models.CharField(max_length=128, blank=True, editable=False)
+    allow_notes = models.BooleanField(default=True)
+    allow_download = models.BooleanField(default=False)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"share link {self.prefix}…"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        """The stored form of a share token: its SHA-256, 64 hex digits."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class GuestNote(models.Model):
+    """A note a guest left through a share link, under a name they typed (plain text,
+    markup stripped). ``time_s`` is the video time code in seconds it is pinned to
+    (None: the whole video); ``address_hash`` the salted SHA-256 of the guest's address,
+    for rate limits and the audit trail, never the address itself."""
+
+    share_link = models.ForeignKey(ShareLink, on_delete=models.CASCADE, related_name="guest_notes")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="guest_notes")
+    guest_name = models.CharField(max_length=60)
+    time_s = models.FloatField(null=True, blank=True)
+    body = models.TextField(max_length=2000)
+    address_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.guest_name} (guest): {self.body[:40]}"

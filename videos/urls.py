@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, live, money, review, webhooks
+from videos.web import activity, compose, generations, history, keys, live, money, review, share, webhooks
 
 urlpatterns = [
     # compose (the studio page)
@@ -56,4 +56,10 @@ urlpatterns = [
     path("webhooks/<uuid:uuid>/disable", webhooks.webhook_enabled, {"enabled": False}, name="webhook_disable"),
     path("webhooks/<uuid:uuid>/delete", webhooks.webhook_delete, name="webhook_delete"),
     path("webhooks/deliveries/<uuid:delivery>/redeliver", webhooks.webhook_redeliver, name="webhook_redeliver"),
+    # share links: members make and revoke them; guests open /s/<token>/ (no login)
+    path("generations/<uuid:uuid>/share", share.share_create, name="share_create"),
+    path("generations/<uuid:uuid>/share/revoke", share.share_revoke, name="share_revoke"),
+    path("s/<str:token>/", share.share_page, name="share_page"),
+    path("s/<str:token>/video.mp4", share.share_video, name="share_video"),
+    path("s/<str:token>/poster.jpg", share.share_poster, name="share_poster"),
 ]

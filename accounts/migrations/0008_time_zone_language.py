@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_last_team"),
+        ("accounts", "0007_export_gate"),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ Functions that may find the state already changed by someone else return False.
 finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
-one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``, ``webhooks``.
+one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``, ``webhooks``, ``share``.
 """
 
 from videos.actions.approvals import approve_spending, decline_spending
@@ -35,6 +35,16 @@ from videos.actions.review import (
     set_favorite,
     toggle_favorite,
 )
+from videos.actions.share import (
+    MAX_SHARE_DAYS,
+    ShareRefused,
+    add_guest_note,
+    can_share,
+    create_share_link,
+    leaves_the_studio,
+    record_share_view,
+    revoke_share_link,
+)
 from videos.actions.webhooks import (
     EndpointRefused,
     add_endpoint,
@@ -47,6 +57,14 @@ from videos.models import NewReference
 
 __all__ = [
     "EndpointRefused",
+    "MAX_SHARE_DAYS",
+    "ShareRefused",
+    "add_guest_note",
+    "can_share",
+    "create_share_link",
+    "leaves_the_studio",
+    "record_share_view",
+    "revoke_share_link",
     "Favorite",
     "NewReference",
     "SUBMIT_RESCUE",

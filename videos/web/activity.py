@@ -126,6 +126,11 @@ SENTENCES = {
     "member.joined": _("%(target)s joined the team"),
     "member.role_changed": _("%(actor)s made %(target)s %(role)s"),
     "budget.changed": _("%(actor)s changed the budgets of %(target)s"),
+    "share.created": _("%(actor)s made a share link to %(target)s"),
+    "share.revoked": _("%(actor)s revoked a share link to %(target)s"),
+    "share.viewed": _("A guest opened a share link to %(target)s"),
+    "share.guest_note": _("A guest left a note on %(target)s"),
+    "team.export_gate": _("%(actor)s changed which videos may leave the studio"),
 }
 #: A review's decision (``data["decision"]``) as its own sentence.
 REVIEW_SENTENCES = {

@@ -23,7 +23,7 @@ from videos.gateways import dialect_choices
 from videos.lib.csvtext import csv_lines
 from videos.lib.files import content_disposition
 from videos.lib.zipstream import ZipEntry, stream_zip
-from videos.models import ACTIVE_STATES, Generation, TaskState
+from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 
 #: The manifest's columns, in order.
 MANIFEST_COLUMNS = ("file", "prompt", "gateway", "model", "options", "cost", "author", "created", "sha256")
@@ -64,8 +64,16 @@ def manifest_row(generation: Generation) -> list[str]:
     ]
 
 
+def approved_only(generation: Generation) -> bool:
+    """Whether ``generation`` is held back by its team's export gate (only approved videos
+    leave the studio, and its review was not accepted)."""
+    return generation.team.export_approved_only and generation.review != Review.ACCEPTED
+
+
 def left_out_reason(generation: Generation) -> str:
     """Why a ticked video of the team is not in the ZIP, in words."""
+    if approved_only(generation) and getattr(generation, "asset", None) is not None:
+        return _("not approved")
     task = getattr(generation, "task", None)
     state = task.state if task else ""
     if state in ACTIVE_STATES:
@@ -101,9 +109,13 @@ def _left_out(request: HttpRequest, generations: list[Generation], archived: lis
     return lines
 
 
-def _zip_entries(archived: list[Generation], left_out: list[str], missing: list[ZipEntry]) -> Iterator[ZipEntry]:
+def _zip_entries(
+    archived: list[Generation], left_out: list[str], missing: list[ZipEntry], *, gated: bool = False
+) -> Iterator[ZipEntry]:
     """The videos, then (once they are written, so it knows which the store failed to give)
-    ``manifest.csv`` and, when anything was left out, ``left-out.txt``."""
+    ``manifest.csv`` and, when anything was left out, ``left-out.txt``. Under the team's
+    export gate (``gated``) ``left-out.txt`` is always there and says only approved videos
+    are in the ZIP."""
     now = timezone.now()
     by_name = {}
     for generation in archived:
@@ -115,9 +127,13 @@ def _zip_entries(archived: list[Generation], left_out: list[str], missing: list[
     rows = [MANIFEST_COLUMNS, *(manifest_row(g) for name, g in by_name.items() if name not in lost)]
     yield ZipEntry.text("manifest.csv", "".join(csv_lines(rows)), now)
     lines = left_out + [f"{name} {audit.describe(by_name[name])}: {_('missing from the file store')}" for name in lost]
-    if lines:
-        heading = _("Ticked but not in this ZIP:")
-        yield ZipEntry.text("left-out.txt", "\r\n".join([heading, *lines, ""]), now)
+    if lines or gated:
+        heading = [_("Ticked but not in this ZIP:")] if lines else []
+        if gated:
+            heading.insert(
+                0, _("This team lets only approved videos leave the studio: this ZIP holds approved videos only.")
+            )
+        yield ZipEntry.text("left-out.txt", "\r\n".join([*heading, *lines, ""]), now)
 
 
 def zip_response(request: HttpRequest, generations: list[Generation], back: str) -> HttpResponse:
@@ -125,8 +141,17 @@ def zip_response(request: HttpRequest, generations: list[Generation], back: str)
     posted ``ids``) with ``manifest.csv`` and ``left-out.txt``; a redirect to ``back`` with
     a message when none has a video. Records ``generations.downloaded``."""
     archived = [g for g in generations if getattr(g, "asset", None) is not None and g.asset.file]
+    gated = request.team.export_approved_only
+    if gated:
+        archived = [g for g in archived if not approved_only(g)]
     if not archived:
-        messages.error(request, _("None of the selected videos is ready to download yet."))
+        if gated:
+            messages.error(
+                request,
+                _("None of the selected videos is approved: this team lets only approved videos leave the studio."),
+            )
+        else:
+            messages.error(request, _("None of the selected videos is ready to download yet."))
         return redirect(back)
     left_out = _left_out(request, generations, archived)
     count = len(archived)
@@ -141,7 +166,8 @@ def zip_response(request: HttpRequest, generations: list[Generation], back: str)
     )
     missing: list[ZipEntry] = []
     response = StreamingHttpResponse(
-        stream_zip(_zip_entries(archived, left_out, missing), missing=missing), content_type="application/zip"
+        stream_zip(_zip_entries(archived, left_out, missing, gated=gated), missing=missing),
+        content_type="application/zip",
     )
     filename = f"studio-{timezone.localdate():%Y-%m-%d}-{count}-video{'s' if count != 1 else ''}.zip"
     response["Content-Disposition"] = content_disposition(filename, attachment=True)

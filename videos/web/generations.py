@@ -9,6 +9,7 @@ from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import get_for_team, safe_next, team_required
@@ -60,6 +61,9 @@ def video_file(request, uuid):
     generation, asset = _asset(request, uuid)
     if not asset.file:
         raise Http404
+    if request.GET.get("download") == "1" and not actions.leaves_the_studio(generation):
+        messages.error(request, _("Not downloaded: this team lets only approved videos leave the studio."))
+        return redirect("generation", uuid=generation.uuid)
     return serve_file(
         request,
         asset.file,
