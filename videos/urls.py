@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, money, review
+from videos.web import activity, compose, generations, history, keys, money, review, sequences
 
 urlpatterns = [
     # compose (the studio page)
@@ -46,4 +46,19 @@ urlpatterns = [
     path("approvals/", money.approvals, name="approvals"),
     path("generations/<uuid:uuid>/approve", money.settle_approval, {"decision": "approve"}, name="approve_spending"),
     path("generations/<uuid:uuid>/decline", money.settle_approval, {"decision": "decline"}, name="decline_spending"),
+    # frames and sequences
+    path("generations/<uuid:uuid>/frame", sequences.take_frame, name="take_frame"),
+    path("frames/<uuid:uuid>.png", sequences.frame_file, name="frame_file"),
+    path("sequences/", sequences.sequences, name="sequences"),
+    path("sequences/add", sequences.add_to_sequence, name="add_to_sequence"),
+    path("sequences/<uuid:uuid>/", sequences.sequence, name="sequence"),
+    path("sequences/<uuid:uuid>/order", sequences.shot_order, name="shot_order"),
+    path("sequences/<uuid:uuid>/render", sequences.sequence_render, name="sequence_render"),
+    path("sequences/<uuid:uuid>/delete", sequences.sequence_delete, name="sequence_delete"),
+    path("sequences/<uuid:uuid>/card", sequences.sequence_card, name="sequence_card"),
+    path("sequences/<uuid:uuid>/video.mp4", sequences.sequence_video, name="sequence_video"),
+    path("sequences/<uuid:uuid>/poster.jpg", sequences.sequence_poster, name="sequence_poster"),
+    path("sequences/<uuid:uuid>/shots/<int:shot_id>/move", sequences.shot_move, name="shot_move"),
+    path("sequences/<uuid:uuid>/shots/<int:shot_id>/remove", sequences.shot_remove, name="shot_remove"),
+    path("sequences/<uuid:uuid>/shots/<int:shot_id>/continue", sequences.shot_continue, name="shot_continue"),
 ]

@@ -177,9 +177,7 @@ class _Rebase:
         out.mux(packet)
 
 
-def concatenate(
-    sources: Sequence[Source], dest: str, on_progress: Callable[[float], None] | None = None
-) -> Joined:
+def concatenate(sources: Sequence[Source], dest: str, on_progress: Callable[[float], None] | None = None) -> Joined:
     """Write the ``sources`` (paths, or callables returning seekable binary files), one
     after the other, to the MP4 at ``dest``. ``on_progress(fraction)`` (0 to 1) is called
     as shots are done and about every second of video within one. Raises
