@@ -202,6 +202,7 @@ PHONE_PAGES = [
     "/notifications/",
     "/account/",
     "/account/password/",
+    "/sequences/",
 ]
 
 
