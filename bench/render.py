@@ -101,7 +101,9 @@ def main() -> None:
     if args.one is None:  # each run in a fresh process, so one run's allocator cannot hide another's
         import subprocess
 
-        print(f"# {platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · PyAV {av.__version__}")
+        print(
+            f"# {platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · PyAV {av.__version__}"
+        )
         for count in args.shots:
             for mode in ("remux", "reencode"):
                 extra = ["--seconds", str(args.seconds), "--width", str(args.width), "--height", str(args.height)]
@@ -113,7 +115,9 @@ def main() -> None:
             for mode in [args.one[1]]:
                 paths = []
                 for n in range(count):
-                    shot_size = (size[0] // 2 * 2 + 64, size[1] // 2 * 2 + 36) if mode == "reencode" and n == 0 else size
+                    shot_size = (
+                        (size[0] // 2 * 2 + 64, size[1] // 2 * 2 + 36) if mode == "reencode" and n == 0 else size
+                    )
                     path = os.path.join(tmp, f"{mode}-{count}-{n}.mp4")
                     write_shot(path, args.seconds, shot_size, audio=(n % 2 == 1 and mode == "reencode"), hue=n * 40)
                     paths.append(path)

@@ -108,9 +108,7 @@ def test_the_last_frame_is_one_click(client_for, owner, video, clip):
         assert Image.open(fh).convert("RGB").tobytes() == every[-1][1]
 
 
-def test_the_generation_made_from_a_frame_reaches_the_gateway_with_that_image(
-    gateway, client_for, owner, video, key
-):
+def test_the_generation_made_from_a_frame_reaches_the_gateway_with_that_image(gateway, client_for, owner, video, key):
     client = client_for(owner)
     compose = client.post(reverse("take_frame", args=[video.uuid]), {"time_s": "3.2"})["Location"]
     page = client.get(compose)

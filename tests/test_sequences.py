@@ -201,7 +201,9 @@ def test_another_teams_generation_cannot_be_a_shot(client_for, owner, outsider, 
         actions.add_shot(sequence, theirs, owner)
     # And a team's video cannot be put into another team's sequence.
     foreign = actions.create_sequence(theirs_team, outsider, "Theirs")
-    response = client.post(reverse("add_to_sequence"), {"generation": str(three[0].uuid), "sequence": str(foreign.uuid)})
+    response = client.post(
+        reverse("add_to_sequence"), {"generation": str(three[0].uuid), "sequence": str(foreign.uuid)}
+    )
     assert response.status_code == 400 and "Pick one of the team" in response.content.decode()
     assert not Shot.objects.exists()
 
@@ -224,7 +226,6 @@ def test_every_sequence_url_is_404_to_another_team(client_for, owner, outsider, 
         ("post", reverse("shot_continue", args=[u, shot.pk])),
     ]:
         assert getattr(client, method)(url).status_code == 404, url
-    assert outsider.username not in client.get(reverse("sequences")).content.decode() or True
     assert "The lighthouse" not in client.get(reverse("sequences")).content.decode()
     assert Sequence.objects.filter(pk=sequence.pk).exists() and sequence.shots.count() == 3
 
@@ -284,7 +285,10 @@ def test_continue_this_shot_makes_the_next_one_from_its_last_frame(
 
     with made.reference_images.get().image.open("rb") as fh:
         assert Image.open(fh).convert("RGB").tobytes() == every[-1][1]
-    assert made.task.state == TaskState.PENDING and LedgerEntry.objects.filter(generation=made, kind=LedgerEntry.Kind.HOLD).exists()
+    assert (
+        made.task.state == TaskState.PENDING
+        and LedgerEntry.objects.filter(generation=made, kind=LedgerEntry.Kind.HOLD).exists()
+    )
     assert shots_of(sequence) == ["Shot 1", "Shot 1", "Shot 2", "Shot 3"]  # right after the shot it continues
 
 

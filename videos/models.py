@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from videos.gateways import Gateway, get_gateway_class
@@ -687,11 +688,11 @@ class Frame(models.Model):
 
 
 class RenderState(models.TextChoices):
-    NONE = "none", "Not rendered"
-    QUEUED = "queued", "Waiting to render"
-    RENDERING = "rendering", "Rendering"
-    DONE = "done", "Rendered"
-    FAILED = "failed", "Render failed"
+    NONE = "none", _("Not rendered")
+    QUEUED = "queued", _("Waiting to render")
+    RENDERING = "rendering", _("Rendering")
+    DONE = "done", _("Rendered")
+    FAILED = "failed", _("Render failed")
 
 
 def render_upload_to(instance: Sequence, filename: str) -> str:
