@@ -71,7 +71,10 @@ def test_frame_continue_reorder_render_and_play(page, live_server, poller, setti
 
     # A frame at a typed time becomes the reference image of a new request.
     page.goto(f"{live_server.url}/generations/{video.uuid}/")
-    page.get_by_text("Frame as the next reference image").click()
+    player = page.locator("video.player")
+    assert player.evaluate(LOADED_DURATION) == pytest.approx(2, abs=0.1)
+    player.evaluate("v => { v.currentTime = 0.75; }")  # scrubbing fills in the time
+    expect(page.get_by_label("Frame at (s)")).to_have_value("0.75")
     page.get_by_label("Frame at (s)").fill("1.5")
     page.screenshot(path="/tmp/wt-seq-detail-1280.png", full_page=True)
     page.get_by_role("button", name="Use this frame").click()
@@ -81,7 +84,6 @@ def test_frame_continue_reorder_render_and_play(page, live_server, poller, setti
 
     # A time past the end is refused next to the field.
     page.goto(f"{live_server.url}/generations/{video.uuid}/")
-    page.get_by_text("Frame as the next reference image").click()
     page.get_by_label("Frame at (s)").fill("9")
     page.get_by_role("button", name="Use this frame").click()
     expect(page.locator("#frame-time-error")).to_contain_text("Pick a time from 0 to 2.00 s")
@@ -129,7 +131,5 @@ def test_frame_continue_reorder_render_and_play(page, live_server, poller, setti
         ("/sequences/", "sequences"),
     ]:
         page.goto(f"{live_server.url}{path}")
-        if name == "detail":
-            page.get_by_text("Frame as the next reference image").click()
         no_sideways_scroll(page)
         page.screenshot(path=f"/tmp/wt-seq-{name}-375.png", full_page=True)
