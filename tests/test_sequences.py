@@ -339,3 +339,19 @@ def test_a_viewer_sees_a_sequence_but_cannot_change_it(client_for, owner, team, 
     assert client.post(reverse("sequence_render", args=[sequence.uuid])).status_code == 403
     assert client.post(reverse("shot_remove", args=[sequence.uuid, sequence.shots.first().pk])).status_code == 403
     assert sequence.shots.count() == 3
+
+
+def test_a_second_render_waits_for_the_first_unless_it_was_lost(owner, sequence, three):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    fill(sequence, three[:1], owner)
+    assert actions.render_sequence(sequence, owner) is True
+    assert actions.render_sequence(sequence, owner) is False  # one render at a time
+    Sequence.objects.filter(pk=sequence.pk).update(render_requested_at=timezone.now() - timedelta(hours=1))
+    lost = Sequence.objects.get(pk=sequence.pk).render_token
+    assert actions.render_sequence(sequence, owner) is True  # its queued message was lost: asked again
+    sequence.refresh_from_db()
+    assert sequence.render_token != lost and render_task(sequence.pk, lost) is False
+    assert render_task(sequence.pk, sequence.render_token) is True

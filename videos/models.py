@@ -724,6 +724,7 @@ class Sequence(models.Model):
     render_error = models.CharField(max_length=300, blank=True)
     render_token = models.CharField(max_length=32, blank=True)
     render_mode = models.CharField(max_length=20, blank=True, help_text="remux or reencode")
+    render_requested_at = models.DateTimeField(null=True, blank=True)
     video = models.FileField(upload_to=render_upload_to, max_length=300, blank=True)
     poster = models.FileField(upload_to=render_poster_upload_to, max_length=300, blank=True)
     video_bytes = models.PositiveBigIntegerField(null=True, blank=True)

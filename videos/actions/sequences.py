@@ -8,9 +8,12 @@ writes nothing. Each function raises ``Refused`` (nothing changed) with words fo
 from __future__ import annotations
 
 import uuid as uuidlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from videos import audit
@@ -23,6 +26,8 @@ from videos.worker.queue import enqueue_on_commit
 #: The django-q2 task that renders a sequence (``videos.worker.render.render_task``).
 RENDER = "videos.worker.render.render_task"
 NAME_MAX = 120
+#: A render still waiting or running this long after it was asked for is taken as lost.
+RENDER_STALE = timedelta(minutes=15)
 
 
 def _stale(sequence: Sequence) -> None:
@@ -174,18 +179,29 @@ def continue_shot(sequence: Sequence, shot: Shot, member, key: GatewayKey | None
 def render_sequence(sequence: Sequence, member) -> bool:
     """Queue the render of the sequence to one MP4 (``RENDER``, after commit). Raises
     Refused for a sequence without shots or with a shot not finished; False when a render
-    is already waiting or running."""
+    is already waiting or running (one asked for over ``RENDER_STALE`` ago is taken as lost
+    with its queued message, and replaced)."""
     shots = list(sequence.shots.select_related("generation__task", "generation__asset"))
     if not shots:
         raise Refused(_("This sequence has no shots yet; add a finished video before rendering it."))
     for shot in shots:
         finished_asset(shot.generation, _("rendered into the sequence (shot %(n)d)") % {"n": shot.position + 1})
     token = uuidlib.uuid4().hex
+    now = timezone.now()
     with transaction.atomic():
+        busy = Q(
+            render_state__in=(RenderState.QUEUED, RenderState.RENDERING), render_requested_at__gt=now - RENDER_STALE
+        )
         changed = (
             Sequence.objects.filter(pk=sequence.pk)
-            .exclude(render_state__in=(RenderState.QUEUED, RenderState.RENDERING))
-            .update(render_state=RenderState.QUEUED, render_token=token, render_progress=0, render_error="")
+            .exclude(busy)
+            .update(
+                render_state=RenderState.QUEUED,
+                render_token=token,
+                render_progress=0,
+                render_error="",
+                render_requested_at=now,
+            )
         )
         if not changed:
             return False
