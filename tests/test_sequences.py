@@ -355,3 +355,14 @@ def test_a_second_render_waits_for_the_first_unless_it_was_lost(owner, sequence,
     sequence.refresh_from_db()
     assert sequence.render_token != lost and render_task(sequence.pk, lost) is False
     assert render_task(sequence.pk, sequence.render_token) is True
+
+
+def test_deleting_a_sequence_asks_first_and_keeps_its_videos(client_for, owner, sequence, three):
+    fill(sequence, three, owner)
+    client = client_for(owner)
+    asked = client.post(reverse("sequence_delete", args=[sequence.uuid]))
+    assert asked.status_code == 200 and 'id="confirm-delete"' in asked.content.decode()
+    assert Sequence.objects.filter(pk=sequence.pk).exists()
+    done = client.post(reverse("sequence_delete", args=[sequence.uuid]), {"confirm": "1"})
+    assert done.status_code == 302 and not Sequence.objects.filter(pk=sequence.pk).exists()
+    assert not Shot.objects.exists() and Generation.objects.filter(pk__in=[g.pk for g in three]).count() == 3

@@ -72,7 +72,8 @@ def frame_as_reference(generation: Generation, time_s: float | None, member) -> 
         frame = Frame(
             team_id=generation.team_id,
             generation=generation,
-            time_s=grabbed.time_s,
+            # The time asked for (the frame on screen then is ``index``); the last frame's own time.
+            time_s=grabbed.time_s if time_s is None else float(time_s),
             index=grabbed.index,
             width=grabbed.width,
             height=grabbed.height,
@@ -86,6 +87,6 @@ def frame_as_reference(generation: Generation, time_s: float | None, member) -> 
             "frame.taken",
             audit.describe(generation),
             uuid=str(generation.uuid),
-            time_s=round(grabbed.time_s, 3),
+            time_s=round(grabbed.time_s if time_s is None else float(time_s), 3),
         )
     return compose_url(frame)

@@ -242,8 +242,11 @@ def sequence_render(request, uuid):
 @require_POST
 @team_required(can_generate=True)
 def sequence_delete(request, uuid):
-    """Delete the sequence and its render (its generations stay)."""
+    """Delete the sequence and its render (its generations stay), once ``confirm=1`` says
+    the member has seen what goes; without it, the page asks first."""
     found = get_for_team(request, team_sequences(request), uuid=uuid)
+    if request.POST.get("confirm") != "1":
+        return render(request, "videos/sequence.html", _sequence_context(request, found, confirm_delete=True))
     actions.delete_sequence(found, request.user)
     messages.success(request, _("Sequence deleted; its videos are still in History."))
     return redirect("sequences")
