@@ -203,6 +203,7 @@ PHONE_PAGES = [
     "/notifications/",
     "/account/",
     "/account/password/",
+    "/sequences/",
 ]
 
 

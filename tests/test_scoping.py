@@ -527,3 +527,48 @@ def test_a_share_link_reaches_its_one_video_and_no_other_studio_url(world):
             shown = [c for c in world.canaries() if c in text]
             assert not shown, f"{url} shows the team to someone holding only a share link: {shown}"
     assert world.outsider.username not in body(page)
+
+
+# --- frames and sequences (issue 13, items 3–4) ------------------------------------------------------
+
+PAGES.add("sequences")  # every member has the team's sequences page
+_objects_before_sequences = objects_for
+_snapshot_before_sequences = snapshot
+
+
+def _sequence_world(world: World):
+    """The owner's rendered sequence (one shot: ``done``) and a frame of ``done``, made once."""
+    if not hasattr(world, "sequence"):
+        from videos import actions
+        from videos.models import Frame
+        from videos.worker.render import render_task
+
+        actions.frame_as_reference(world.done, 0.5, world.owner)
+        sequence = actions.create_sequence(world.team, world.owner, "Canary sequence sq3m")
+        actions.add_shot(sequence, world.done, world.owner)
+        actions.render_sequence(sequence, world.owner)
+        sequence.refresh_from_db()
+        assert render_task(sequence.pk, sequence.render_token)
+        world.sequence = sequence
+        world.frame = Frame.objects.get(generation=world.done)
+    return world.sequence, world.frame
+
+
+def objects_for(route: Route, param: str, world: World) -> list | None:  # noqa: F811 (extends the one above)
+    section = route.route.split("/", 1)[0]
+    if (section, param) == ("sequences", "uuid") or param == "shot_id":
+        sequence, _frame = _sequence_world(world)
+        return [sequence.uuid] if param == "uuid" else [sequence.shots.get().pk]
+    if (section, param) == ("frames", "uuid"):
+        return [_sequence_world(world)[1].uuid]
+    return _objects_before_sequences(route, param, world)
+
+
+def snapshot(team: Team) -> dict:  # noqa: F811 (adds the team's sequences, shots and frames)
+    from videos.models import Frame, Sequence, Shot
+
+    state = _snapshot_before_sequences(team)
+    state["sequences"] = list(Sequence.objects.filter(team=team).order_by("pk").values())
+    state["shots"] = list(Shot.objects.filter(sequence__team=team).order_by("pk").values())
+    state["frames"] = list(Frame.objects.filter(team=team).order_by("pk").values())
+    return state

@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from videos.gateways import REGISTRY, dialect_choices
 from videos.gateways.base import GenerationInput, OptionSpec, ReferenceForm, ReferenceImageData
 from videos.lib.references import NoPublicAddress
-from videos.models import GatewayKey, NewReference, Price, WebhookEvent
+from videos.models import Frame, GatewayKey, NewReference, Price, WebhookEvent
 from videos.webhooks import url_problem
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -192,6 +192,11 @@ class ComposeForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": "The generation to remix is not a valid id; start from its page again."},
     )
+    frame = forms.UUIDField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": _("The frame to start from is not a valid id; take it again.")},
+    )
     submission = forms.RegexField(
         regex=r"^[0-9a-f]{32}$",
         required=False,
@@ -210,6 +215,7 @@ class ComposeForm(forms.Form):
         self.initial.setdefault("submission", uuid.uuid4().hex)
         self.parents = parents  # the team's generations a remix may start from
         self.remix_of = self._parent()
+        self.from_frame = self._frame()
         self.selected_key = self._selected_key(keys)
         self.gateway = self.selected_key.gateway_class if self.selected_key else None
         self.spec: OptionSpec | None = self._selected_spec()
@@ -237,6 +243,30 @@ class ComposeForm(forms.Form):
             return self.parents.filter(uuid=wanted).first()
         except (ValueError, ValidationError):
             return None
+
+    def _frame(self):
+        """The team's ``Frame`` the form starts from (``frame``: its uuid), or None."""
+        wanted = self._wanted("frame")
+        if not wanted or self.parents is None:
+            return None
+        try:
+            return Frame.objects.filter(generation__in=self.parents.values("pk"), uuid=wanted).first()
+        except (ValueError, ValidationError):
+            return None
+
+    def _frame_references(self) -> tuple[list[CheckedImage], list[str]]:
+        """A form started from a frame has that frame (a PNG) as its reference image."""
+        with self.from_frame.image.open("rb") as fh:
+            data = fh.read()
+        return [CheckedImage("image/png", data, self.from_frame.width, self.from_frame.height)], []
+
+    def _inherited_references(self) -> tuple[list[CheckedImage], list[str]]:
+        """The reference images used when none are given: a frame's, else a remix's parent's."""
+        if self.from_frame is not None:
+            return self._frame_references()
+        if self.remix_of is not None:
+            return self._parent_references()
+        return [], []
 
     def _selected_spec(self) -> OptionSpec | None:
         if self.gateway is None:
@@ -331,8 +361,8 @@ class ComposeForm(forms.Form):
                 images.append(CheckedImage(upload.content_type or "", upload.read(), 0, 0))
                 upload.seek(0)
             urls = [line.strip() for line in str(self.data.get("reference_urls", "")).splitlines() if line.strip()]
-        if self.remix_of is not None and not images and not urls:
-            images, urls = self._parent_references()
+        if not images and not urls:
+            images, urls = self._inherited_references()
         audio = self._wanted("audio") if self.is_bound else self.initial.get("audio")
         return GenerationInput(
             model=spec.model,
@@ -391,8 +421,8 @@ class ComposeForm(forms.Form):
             return cleaned
         images = cleaned.get("reference_images") or []
         urls = cleaned.get("reference_urls") or []
-        if self.remix_of is not None and not images and not urls:
-            images, urls = self._parent_references()
+        if not images and not urls:
+            images, urls = self._inherited_references()
         choices = GenerationInput(
             model=self.spec.model,
             prompt=cleaned.get("prompt") or "",
@@ -409,6 +439,7 @@ class ComposeForm(forms.Form):
             self.add_error(name if name in self.fields else None, message)
         cleaned["choices"] = choices
         cleaned["parent"] = self.remix_of
+        cleaned["frame"] = self.from_frame
         cleaned["references"] = [NewReference(i.content_type, i.data, i.width, i.height) for i in images] + [
             NewReference(url=url) for url in urls
         ]
@@ -576,3 +607,60 @@ class GuestNoteForm(forms.Form):
     time_s = forms.FloatField(
         label=_("At (seconds)"), required=False, min_value=0, widget=forms.NumberInput(attrs={"step": "0.1"})
     )
+
+
+# --- seq: frames and sequences (issue 13) ---------------------------------------------------
+
+
+class FrameForm(forms.Form):
+    """The time (seconds) of the frame to take; the button ``last`` takes the last frame."""
+
+    time_s = forms.FloatField(
+        label=_("Frame at (s)"),
+        required=False,
+        min_value=0,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+        error_messages={
+            "min_value": _("Pick a time from 0 s, the start of the video."),
+            "invalid": _("Type a time in seconds, such as 3.2."),
+        },
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and cleaned.get("time_s") is None and "last" not in self.data:
+            self.add_error("time_s", _("Type a time in seconds, or take the last frame."))
+        return cleaned
+
+
+class SequenceForm(forms.Form):
+    """A new sequence's name."""
+
+    name = forms.CharField(label=_("Name"), max_length=120, strip=True)
+
+
+class AddShotForm(forms.Form):
+    """Which of the team's sequences a video goes to (``sequence``: its uuid), or, empty,
+    a new sequence named ``name``."""
+
+    sequence = forms.UUIDField(required=False, error_messages={"invalid": _("Pick one of the team's sequences.")})
+    name = forms.CharField(label=_("New sequence"), max_length=120, required=False, strip=True)
+
+    def __init__(self, *args, sequences, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sequences = sequences
+
+    def clean_sequence(self):
+        wanted = self.cleaned_data.get("sequence")
+        if wanted is None:
+            return None
+        found = self.sequences.filter(uuid=wanted).first()
+        if found is None:
+            raise forms.ValidationError(_("Pick one of the team's sequences."))
+        return found
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and cleaned.get("sequence") is None and not cleaned.get("name"):
+            self.add_error("name", _("Pick a sequence, or name a new one."))
+        return cleaned

@@ -204,6 +204,15 @@ class Generation(models.Model):
     submission_token = models.CharField(
         max_length=32, blank=True, editable=False, help_text="The compose form's one-time token it was made from."
     )
+    frame_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="frame_children",
+        help_text="The generation whose frame is this one's reference image (its lineage).",
+    )
+    frame_time_s = models.FloatField(null=True, blank=True, help_text="The time of that frame, in seconds.")
 
     objects = GenerationQuerySet.as_manager()
 
@@ -843,3 +852,103 @@ class GuestNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.guest_name} (guest): {self.body[:40]}"
+
+
+# --- frames and sequences (issue 13) ---------------------------------------------------------
+
+
+def frame_upload_to(instance: Frame, filename: str) -> str:
+    return f"frames/{instance.team.uuid}/{uuid.uuid4().hex}.png"
+
+
+class Frame(models.Model):
+    """A frame of a finished video, decoded at ``time_s`` seconds and kept as a PNG, to be the
+    reference image of a new generation (``videos.actions.frame_as_reference``)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="frames")
+    time_s = models.FloatField(help_text="Where the frame was taken, in seconds from the start.")
+    index = models.PositiveIntegerField(help_text="The frame's number in the video, from 0.")
+    image = models.FileField(upload_to=frame_upload_to, max_length=300)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Frame {self.time_s:.2f} s of {self.generation_id}"
+
+
+class RenderState(models.TextChoices):
+    NONE = "none", gettext_lazy("Not rendered")
+    QUEUED = "queued", gettext_lazy("Waiting to render")
+    RENDERING = "rendering", gettext_lazy("Rendering")
+    DONE = "done", gettext_lazy("Rendered")
+    FAILED = "failed", gettext_lazy("Render failed")
+
+
+def render_upload_to(instance: Sequence, filename: str) -> str:
+    return f"sequences/{instance.team.uuid}/{instance.uuid}-{uuid.uuid4().hex[:8]}.mp4"
+
+
+def render_poster_upload_to(instance: Sequence, filename: str) -> str:
+    return f"posters/{instance.team.uuid}/sequence-{instance.uuid}-{uuid.uuid4().hex[:8]}.jpg"
+
+
+class SequenceQuerySet(models.QuerySet):
+    def for_team(self, team) -> SequenceQuerySet:
+        return self.filter(team=team)
+
+
+class Sequence(models.Model):
+    """An ordered list of shots (the team's finished generations), rendered to one MP4 in the
+    background (``videos.worker.render``), archived like an asset: file, poster, bytes,
+    SHA-256, duration in seconds, size in pixels. ``render_token`` names the render that may
+    write the result; a change to the shots or a new render replaces it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="sequences")
+    name = models.CharField(max_length=120)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    render_state = models.CharField(max_length=12, choices=RenderState.choices, default=RenderState.NONE)
+    render_progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the render done.")
+    render_error = models.CharField(max_length=300, blank=True)
+    render_token = models.CharField(max_length=32, blank=True)
+    render_mode = models.CharField(max_length=20, blank=True, help_text="remux or reencode")
+    render_requested_at = models.DateTimeField(null=True, blank=True)
+    video = models.FileField(upload_to=render_upload_to, max_length=300, blank=True)
+    poster = models.FileField(upload_to=render_poster_upload_to, max_length=300, blank=True)
+    video_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    video_sha256 = models.CharField(max_length=64, blank=True)
+    video_duration_s = models.FloatField(null=True, blank=True)
+    video_width = models.PositiveIntegerField(null=True, blank=True)
+    video_height = models.PositiveIntegerField(null=True, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SequenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_rendering(self) -> bool:
+        return self.render_state in (RenderState.QUEUED, RenderState.RENDERING)
+
+
+class Shot(models.Model):
+    """One generation's place in a sequence (``position`` from 0, kept gapless)."""
+
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="shots")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="shots")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"Shot {self.position + 1} of {self.sequence_id}"

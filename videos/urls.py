@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, live, money, review, share, webhooks
+from videos.web import activity, compose, generations, history, keys, live, money, review, sequences, share, webhooks
 
 urlpatterns = [
     # compose (the studio page)
@@ -62,4 +62,19 @@ urlpatterns = [
     path("s/<str:token>/", share.share_page, name="share_page"),
     path("s/<str:token>/video.mp4", share.share_video, name="share_video"),
     path("s/<str:token>/poster.jpg", share.share_poster, name="share_poster"),
+    # frames and sequences
+    path("generations/<uuid:uuid>/frame", sequences.take_frame, name="take_frame"),
+    path("frames/<uuid:uuid>.png", sequences.frame_file, name="frame_file"),
+    path("sequences/", sequences.sequences, name="sequences"),
+    path("sequences/add", sequences.add_to_sequence, name="add_to_sequence"),
+    path("sequences/<uuid:uuid>/", sequences.sequence, name="sequence"),
+    path("sequences/<uuid:uuid>/order", sequences.shot_order, name="shot_order"),
+    path("sequences/<uuid:uuid>/render", sequences.sequence_render, name="sequence_render"),
+    path("sequences/<uuid:uuid>/delete", sequences.sequence_delete, name="sequence_delete"),
+    path("sequences/<uuid:uuid>/card", sequences.sequence_card, name="sequence_card"),
+    path("sequences/<uuid:uuid>/video.mp4", sequences.sequence_video, name="sequence_video"),
+    path("sequences/<uuid:uuid>/poster.jpg", sequences.sequence_poster, name="sequence_poster"),
+    path("sequences/<uuid:uuid>/shots/<int:shot_id>/move", sequences.shot_move, name="shot_move"),
+    path("sequences/<uuid:uuid>/shots/<int:shot_id>/remove", sequences.shot_remove, name="shot_remove"),
+    path("sequences/<uuid:uuid>/shots/<int:shot_id>/continue", sequences.shot_continue, name="shot_continue"),
 ]

@@ -11,10 +11,12 @@ Functions that may find the state already changed by someone else return False.
 finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
-one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``, ``webhooks``, ``share``.
+one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``,
+``webhooks``, ``share``, ``frames``, ``sequences``.
 """
 
 from videos.actions.approvals import approve_spending, decline_spending
+from videos.actions.frames import Refused, frame_as_reference
 from videos.actions.generations import (
     SUBMIT_RESCUE,
     abandon,
@@ -34,6 +36,17 @@ from videos.actions.review import (
     send_to_review,
     set_favorite,
     toggle_favorite,
+)
+from videos.actions.sequences import (
+    add_shot,
+    continue_shot,
+    continuing_key,
+    create_sequence,
+    delete_sequence,
+    move_shot,
+    remove_shot,
+    render_sequence,
+    reorder_shots,
 )
 from videos.actions.share import (
     MAX_SHARE_DAYS,
@@ -67,6 +80,17 @@ __all__ = [
     "revoke_share_link",
     "Favorite",
     "NewReference",
+    "Refused",
+    "add_shot",
+    "continue_shot",
+    "continuing_key",
+    "create_sequence",
+    "delete_sequence",
+    "frame_as_reference",
+    "move_shot",
+    "remove_shot",
+    "render_sequence",
+    "reorder_shots",
     "SUBMIT_RESCUE",
     "TooManyChecks",
     "VERDICT_WORDS",

@@ -141,9 +141,12 @@ def create_generation(
     membership=None,
     parent: Generation | None = None,
     submission_token: str = "",
+    frame_of: Generation | None = None,
+    frame_time_s: float | None = None,
 ) -> Generation:
     """Save a request, its reference images and its task; hold its estimate; queue the
-    submit on commit.
+    submit on commit. ``frame_of``/``frame_time_s`` (seconds) record that its reference
+    image is that generation's frame (its lineage).
 
     The team row is locked first and the budgets checked before anything is
     written, so a refused request leaves nothing behind. A request estimated above
@@ -184,6 +187,8 @@ def create_generation(
         generation = Generation.objects.create(
             **_request_columns(team, author, key, choices, parent),
             submission_token=submission_token,
+            frame_of=frame_of,
+            frame_time_s=frame_time_s,
             estimate_words=cost.words[:300],
             approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
             billed=cost.billed,

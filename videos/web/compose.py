@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 from accounts.access import get_for_team, team_required
 from videos import actions, billing
 from videos.forms import ComposeForm
-from videos.models import Generation
+from videos.models import Frame, Generation
 from videos.web import my_keys, team_generations, with_favorite
 from videos.web.live import FAST, poller_fragment
 
@@ -47,21 +47,39 @@ def studio(request):
 
 def _remix_initial(request) -> dict:
     """The compose form's initial values for ``?remix=<uuid>``: that generation's prompt,
-    model and options, and its key when it is one of the member's; {} otherwise."""
+    model and options, and its key when it is one of the member's; {} otherwise.
+    ``?frame=<uuid>`` (a team's ``Frame``) prefills the same from the frame's video, with
+    the frame as the reference image and no parent."""
     wanted = request.GET.get("remix")
-    if not wanted:
+    frame = _frame(request)
+    if frame is not None:
+        parent, link = frame.generation, {"frame": frame.uuid}
+    elif not wanted:
         return {}
-    try:
-        parent = Generation.objects.for_team(request.team).filter(uuid=wanted).first()
-    except (ValueError, ValidationError):
-        parent = None
+    else:
+        try:
+            parent = Generation.objects.for_team(request.team).filter(uuid=wanted).first()
+        except (ValueError, ValidationError):
+            parent = None
+        link = {"parent": parent.uuid} if parent is not None else {}
     if parent is None:
         return {}
-    initial = {"parent": parent.uuid, "prompt": parent.prompt, "model": parent.model_name, **parent.options}
+    initial = {**link, "prompt": parent.prompt, "model": parent.model_name, **parent.options}
     key = my_keys(request).filter(pk=parent.key_id).first()
     if key is not None:
         initial["key"] = key.uuid
     return {k: v for k, v in initial.items() if v is not None}
+
+
+def _frame(request) -> Frame | None:
+    """The team's frame named by ``?frame=<uuid>``, or None."""
+    wanted = request.GET.get("frame")
+    if not wanted:
+        return None
+    try:
+        return Frame.objects.filter(team=request.team, uuid=wanted).select_related("generation").first()
+    except (ValueError, ValidationError):
+        return None
 
 
 @require_POST
@@ -108,6 +126,7 @@ def generate(request):
             membership=request.membership,
             parent=form.cleaned_data.get("parent"),
             submission_token=form.cleaned_data.get("submission") or "",
+            **_lineage(form),
         )
     except billing.BudgetExceeded as exc:
         form.add_error(None, exc.message)
@@ -130,6 +149,16 @@ def generate(request):
     else:
         messages.success(request, "Queued. The card below follows its progress.")
     return redirect("studio")
+
+
+def _lineage(form: ComposeForm) -> dict:
+    """``frame_of``/``frame_time_s`` when the request starts from a frame and still uses it
+    (no reference image of its own given instead)."""
+    frame = form.cleaned_data.get("frame")
+    own = form.cleaned_data.get("reference_images") or form.cleaned_data.get("reference_urls")
+    if frame is None or own:
+        return {}
+    return {"frame_of": frame.generation, "frame_time_s": frame.time_s}
 
 
 @require_GET
