@@ -190,6 +190,7 @@ class ComposeForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": "The generation to remix is not a valid id; start from its page again."},
     )
+    prompt_template = forms.UUIDField(required=False, widget=forms.HiddenInput)  # the library's, counted as used
     submission = forms.RegexField(
         regex=r"^[0-9a-f]{32}$",
         required=False,

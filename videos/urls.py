@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, money, review, webhooks
+from videos.web import activity, boards, compose, generations, history, keys, money, prompts, review, webhooks
 
 urlpatterns = [
     # compose (the studio page)
@@ -55,4 +55,15 @@ urlpatterns = [
     path("webhooks/<uuid:uuid>/disable", webhooks.webhook_enabled, {"enabled": False}, name="webhook_disable"),
     path("webhooks/<uuid:uuid>/delete", webhooks.webhook_delete, name="webhook_delete"),
     path("webhooks/deliveries/<uuid:delivery>/redeliver", webhooks.webhook_redeliver, name="webhook_redeliver"),
+    # boards and the prompt library
+    path("boards/", boards.boards, name="boards"),
+    path("boards/add", boards.add, name="board_add"),
+    path("boards/<uuid:uuid>/", boards.board, name="board"),
+    path("boards/<uuid:uuid>/remove", boards.board_remove, name="board_remove"),
+    path("boards/<uuid:uuid>/download", boards.board_download, name="board_download"),
+    path("boards/<uuid:uuid>/delete", boards.board_delete, name="board_delete"),
+    path("prompts/", prompts.prompts, name="prompts"),
+    path("prompts/save", prompts.save, name="prompt_save"),
+    path("prompts/<uuid:uuid>/edit", prompts.edit, name="prompt_edit"),
+    path("prompts/<uuid:uuid>/delete", prompts.delete, name="prompt_delete"),
 ]

@@ -11,10 +11,19 @@ Functions that may find the state already changed by someone else return False.
 finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
-one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``, ``webhooks``.
+one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``, ``webhooks``,
+``boards``, ``templates`` (the prompt library).
 """
 
 from videos.actions.approvals import approve_spending, decline_spending
+from videos.actions.boards import (
+    BoardRefused,
+    add_to_board,
+    create_board,
+    delete_board,
+    remove_from_board,
+    update_board,
+)
 from videos.actions.generations import (
     SUBMIT_RESCUE,
     abandon,
@@ -35,6 +44,13 @@ from videos.actions.review import (
     set_favorite,
     toggle_favorite,
 )
+from videos.actions.templates import (
+    TemplateRefused,
+    delete_template,
+    record_template_use,
+    save_template,
+    update_template,
+)
 from videos.actions.webhooks import (
     EndpointRefused,
     add_endpoint,
@@ -46,6 +62,17 @@ from videos.actions.webhooks import (
 from videos.models import NewReference
 
 __all__ = [
+    "BoardRefused",
+    "TemplateRefused",
+    "add_to_board",
+    "create_board",
+    "delete_board",
+    "delete_template",
+    "record_template_use",
+    "remove_from_board",
+    "save_template",
+    "update_board",
+    "update_template",
     "EndpointRefused",
     "Favorite",
     "NewReference",
