@@ -203,6 +203,8 @@ PHONE_PAGES = [
     "/notifications/",
     "/account/",
     "/account/password/",
+    "/boards/",
+    "/prompts/",
 ]
 
 
