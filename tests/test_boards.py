@@ -306,3 +306,25 @@ def test_a_key_of_another_gateway_does_not_matter_to_a_tile(client_for, owner, t
     quick(owner, team, "unpriced clip")
     html = client_for(owner).get(reverse("history")).content.decode()
     assert "Price unknown" in re.search(r'<p class="meta tile-cost">(.*?)</p>', html, re.S).group(1)
+
+
+def test_the_audit_trail_tells_what_was_done_to_a_board(client_for, owner, team):
+    board = make_board(team, owner)
+    actions.add_to_board(board, [quick(owner, team, "a clip")], owner)
+    page = client_for(owner).get(reverse("audit_log")).content.decode()
+    assert "made the board “Spring campaign”" in page and "added videos to the board “Spring campaign”" in page
+
+
+def test_the_detail_page_takes_a_video_off_a_board(client_for, owner, team):
+    board = make_board(team, owner)
+    clip = quick(owner, team, "A paper boat")
+    actions.add_to_board(board, [clip], owner)
+    client = client_for(owner)
+    back = reverse("generation", kwargs={"uuid": clip.uuid})
+    page = client.get(back).content.decode()
+    assert f'action="{reverse("board_remove", kwargs={"uuid": board.uuid})}"' in page
+    response = client.post(
+        reverse("board_remove", kwargs={"uuid": board.uuid}), {"ids": [str(clip.uuid)], "next": back}
+    )
+    assert response.status_code == 302 and response["Location"] == back
+    assert not BoardItem.objects.exists() and Generation.objects.filter(pk=clip.pk).exists()

@@ -127,6 +127,14 @@ SENTENCES = {
     "member.joined": _("%(target)s joined the team"),
     "member.role_changed": _("%(actor)s made %(target)s %(role)s"),
     "budget.changed": _("%(actor)s changed the budgets of %(target)s"),
+    "board.created": _("%(actor)s made the board “%(target)s”"),
+    "board.changed": _("%(actor)s edited the board “%(target)s”"),
+    "board.deleted": _("%(actor)s deleted the board “%(target)s”"),
+    "board.items_added": _("%(actor)s added videos to the board “%(target)s”"),
+    "board.items_removed": _("%(actor)s took videos off the board “%(target)s”"),
+    "template.saved": _("%(actor)s saved the prompt template “%(target)s”"),
+    "template.changed": _("%(actor)s edited the prompt template “%(target)s”"),
+    "template.deleted": _("%(actor)s deleted the prompt template “%(target)s”"),
 }
 #: A review's decision (``data["decision"]``) as its own sentence.
 REVIEW_SENTENCES = {

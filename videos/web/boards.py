@@ -160,7 +160,8 @@ def board(request, uuid):
 @require_POST
 @team_required(can_generate=True)
 def board_remove(request, uuid):
-    """Take the posted ``ids`` (generation uuids) off the board; they stay in History."""
+    """Take the posted ``ids`` (generation uuids) off the board; they stay in History. Back
+    to ``next`` (a path on this site, e.g. the video's page) or the board."""
     board = _board(request, uuid)
     generations = selected(request)
     removed = actions.remove_from_board(board, generations, request.user)
@@ -168,7 +169,7 @@ def board_remove(request, uuid):
         messages.success(request, _("Took %(n)d video(s) off “%(name)s”.") % {"n": removed, "name": board.name})
     else:
         messages.error(request, _("Tick at least one video on this board first."))
-    return redirect("board", uuid=board.uuid)
+    return redirect(safe_next(request, reverse("board", kwargs={"uuid": board.uuid})))
 
 
 @require_POST
