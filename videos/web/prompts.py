@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.db.models import Count, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -128,7 +129,12 @@ def save(request):
     said = _("Saved “%(name)s” in the prompt library.") % {"name": template.name}
     if request.htmx:
         return HttpResponse(
-            format_html('<p class="saved" role="status">{} <a href="/prompts/">{}</a></p>', said, _("Open the library"))
+            format_html(
+                '<p class="saved" role="status">{} <a href="{}">{}</a></p>',
+                said,
+                reverse("prompts"),
+                _("Open the library"),
+            )
         )
     messages.success(request, said)
     return redirect("prompts")
