@@ -204,6 +204,8 @@ PHONE_PAGES = [
     "/account/",
     "/account/password/",
     "/sequences/",
+    "/boards/",
+    "/prompts/",
 ]
 
 

@@ -572,3 +572,56 @@ def snapshot(team: Team) -> dict:  # noqa: F811 (adds the team's sequences, shot
     state["shots"] = list(Shot.objects.filter(sequence__team=team).order_by("pk").values())
     state["frames"] = list(Frame.objects.filter(team=team).order_by("pk").values())
     return state
+
+
+# --- boards and the prompt library (issue 13) -------------------------------------------------------
+# Their URLs take a board's or a template's uuid: the owner's team gets one of each (the board
+# holding the finished video), so the walk above asks for them as the outsider too.
+
+BOARD_CANARY = "Canary board bd3q"
+TEMPLATE_CANARY = "Canary template tp8m"
+_objects_for_without_boards = objects_for
+
+
+def _board_and_template(world: World):
+    from videos.models import Board, BoardItem, PromptTemplate
+
+    board, _ = Board.objects.get_or_create(team=world.team, name=BOARD_CANARY, defaults={"created_by": world.owner})
+    BoardItem.objects.get_or_create(board=board, generation=world.done)
+    template, _ = PromptTemplate.objects.get_or_create(
+        team=world.team,
+        name=TEMPLATE_CANARY,
+        defaults={"prompt": PROMPT, "dialect": world.key.dialect, "model": world.done.model_name, "options": {}},
+    )
+    return board, template
+
+
+def objects_for(route: Route, param: str, world: World) -> list | None:  # noqa: F811 (extends the one above)
+    section = route.route.split("/", 1)[0]
+    if param == "uuid" and section in ("boards", "prompts"):
+        board, template = _board_and_template(world)
+        return [board.uuid if section == "boards" else template.uuid]
+    return _objects_for_without_boards(route, param, world)
+
+
+def test_an_outsider_sees_no_board_or_template_of_another_team_and_cannot_use_them(world):
+    board, template = _board_and_template(world)
+    outsider = logged_in(world.outsider)
+    for path in ("/boards/", "/prompts/", "/history/", f"/?template={template.uuid}"):
+        page = body(outsider.get(path))
+        assert BOARD_CANARY not in page and TEMPLATE_CANARY not in page and PROMPT not in page, path
+        assert str(board.uuid) not in page and str(template.uuid) not in page, path
+    assert outsider.get("/history/", {"board": str(board.uuid)}).status_code == 200  # ignored, not an error
+    from tests.conftest import add_key
+
+    theirs = world.outsider.teams.get()
+    mine = make_generation(world.outsider, theirs, add_key(world.outsider, theirs, secret="sk-sandbox-mallory-09"))
+    before = board.items.count()
+    assert outsider.post("/boards/add", {"board": str(board.uuid), "ids": [str(mine.uuid)]}).status_code == 404
+    assert (
+        outsider.post(
+            "/history/bulk", {"action": "board", "board": str(board.uuid), "ids": [str(mine.uuid)]}
+        ).status_code
+        == 404
+    )
+    assert board.items.count() == before

@@ -382,3 +382,46 @@ def release(generation: Generation) -> bool:
     _entry(generation, LedgerEntry.Kind.RELEASE, generation.estimate_usd or ZERO)
     generation.billing, generation.cost_usd = Billing.RELEASED, ZERO
     return True
+
+
+# --- boards (issue 13) ------------------------------------------------------------------------
+
+
+def board_spend(team, board_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Each board's total spend: the billed charges (USD, whenever made) of the generations
+    on it, ``{board id: amount}`` (a board with none is absent). One query; a sandbox
+    rehearsal counts for nothing, as in ``committed_usd``."""
+    rows = (
+        LedgerEntry.objects.filter(
+            team=team, kind=LedgerEntry.Kind.CHARGE, billed=True, generation__board_items__board_id__in=list(board_ids)
+        )
+        .values("generation__board_items__board_id")
+        .annotate(total=Sum("amount_usd"))
+    )
+    return {row["generation__board_items__board_id"]: row["total"] for row in rows}
+
+
+def price_everywhere(
+    choices: GenerationInput, keys: Iterable[GatewayKey]
+) -> list[tuple[GatewayKey, OptionSpec, Estimate]]:
+    """``choices`` priced through each model of each of ``keys`` that would take it (the
+    same retargeting as ``quote``): ``(key, model spec, Estimate)`` in the keys' order.
+    A prompt template's costs on each of a member's gateways. Raises nothing."""
+    out = []
+    for key in keys:
+        gateway = key.gateway_class
+        for spec in gateway.models:
+            retargeted = choices.model_copy(
+                update={
+                    "model": spec.model,
+                    "aspect_ratio": choices.aspect_ratio if spec.aspect_ratios else None,
+                    "resolution": choices.resolution if spec.resolutions else None,
+                    "audio": choices.audio if spec.audio else None,
+                }
+            )
+            problems = gateway.validate_choices(retargeted)
+            if not choices.prompt.strip():
+                problems.pop("prompt", None)
+            if not problems:
+                out.append((key, spec, estimate_request(key, retargeted)))
+    return out

@@ -197,6 +197,7 @@ class ComposeForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": _("The frame to start from is not a valid id; take it again.")},
     )
+    prompt_template = forms.UUIDField(required=False, widget=forms.HiddenInput)  # the library's, counted as used
     submission = forms.RegexField(
         regex=r"^[0-9a-f]{32}$",
         required=False,

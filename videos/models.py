@@ -952,3 +952,101 @@ class Shot(models.Model):
 
     def __str__(self) -> str:
         return f"Shot {self.position + 1} of {self.sequence_id}"
+
+
+# --- boards and the prompt library (issue 13) ------------------------------------------------
+
+
+class BoardQuerySet(models.QuerySet):
+    def for_team(self, team) -> BoardQuerySet:
+        return self.filter(team=team)
+
+
+class Board(models.Model):
+    """A team's board (a project): generations grouped under a name, with a description
+    and a cover (one of its generations' posters). Its spend is the sum of its
+    generations' billed charges in the ledger (``billing.board_spend``)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="boards")
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True, max_length=2000)
+    cover = models.ForeignKey(Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = BoardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="one_board_name_per_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoardItem(models.Model):
+    """One generation on a board, once. (A sequence will sit here too: a nullable
+    ``sequence`` FK beside ``generation``, made nullable, with a check that exactly one
+    is set and a unique constraint per kind.)"""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="items")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="board_items")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    added = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["board", "generation"], name="one_board_item_per_generation")]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id} on {self.board_id}"
+
+
+class PromptTemplateQuerySet(models.QuerySet):
+    def for_team(self, team) -> PromptTemplateQuerySet:
+        return self.filter(team=team)
+
+
+class PromptTemplate(models.Model):
+    """A prompt of the team's library with the compose form's options: ``dialect`` and
+    ``model`` it was written for, ``options`` the dialect-neutral choices (``duration`` in
+    seconds, ``aspect_ratio``, ``resolution``, ``audio``), ``tags`` a list of words.
+    Each use (a generation made from it) is a ``TemplateUse``."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prompt_templates")
+    name = models.CharField(max_length=80)
+    tags = models.JSONField(default=list, blank=True)
+    prompt = models.TextField(max_length=20000)
+    dialect = models.CharField(max_length=32)
+    model = models.CharField(max_length=80)
+    options = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = PromptTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="one_template_name_per_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateUse(models.Model):
+    """A generation made from a prompt template: by whom and when."""
+
+    template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="uses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    generation = models.OneToOneField(
+        Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="template_use"
+    )
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-used_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} by {self.user_id}"

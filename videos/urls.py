@@ -2,7 +2,21 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, live, money, review, sequences, share, webhooks
+from videos.web import (
+    activity,
+    boards,
+    compose,
+    generations,
+    history,
+    keys,
+    live,
+    money,
+    prompts,
+    review,
+    sequences,
+    share,
+    webhooks,
+)
 
 urlpatterns = [
     # compose (the studio page)
@@ -77,4 +91,15 @@ urlpatterns = [
     path("sequences/<uuid:uuid>/shots/<int:shot_id>/move", sequences.shot_move, name="shot_move"),
     path("sequences/<uuid:uuid>/shots/<int:shot_id>/remove", sequences.shot_remove, name="shot_remove"),
     path("sequences/<uuid:uuid>/shots/<int:shot_id>/continue", sequences.shot_continue, name="shot_continue"),
+    # boards and the prompt library
+    path("boards/", boards.boards, name="boards"),
+    path("boards/add", boards.add, name="board_add"),
+    path("boards/<uuid:uuid>/", boards.board, name="board"),
+    path("boards/<uuid:uuid>/remove", boards.board_remove, name="board_remove"),
+    path("boards/<uuid:uuid>/download", boards.board_download, name="board_download"),
+    path("boards/<uuid:uuid>/delete", boards.board_delete, name="board_delete"),
+    path("prompts/", prompts.prompts, name="prompts"),
+    path("prompts/save", prompts.save, name="prompt_save"),
+    path("prompts/<uuid:uuid>/edit", prompts.edit, name="prompt_edit"),
+    path("prompts/<uuid:uuid>/delete", prompts.delete, name="prompt_delete"),
 ]

@@ -12,10 +12,18 @@ finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
 one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``,
-``webhooks``, ``share``, ``frames``, ``sequences``.
+``webhooks``, ``share``, ``frames``, ``sequences``, ``boards``, ``templates`` (the prompt library).
 """
 
 from videos.actions.approvals import approve_spending, decline_spending
+from videos.actions.boards import (
+    BoardRefused,
+    add_to_board,
+    create_board,
+    delete_board,
+    remove_from_board,
+    update_board,
+)
 from videos.actions.frames import Refused, frame_as_reference
 from videos.actions.generations import (
     SUBMIT_RESCUE,
@@ -58,6 +66,13 @@ from videos.actions.share import (
     record_share_view,
     revoke_share_link,
 )
+from videos.actions.templates import (
+    TemplateRefused,
+    delete_template,
+    record_template_use,
+    save_template,
+    update_template,
+)
 from videos.actions.webhooks import (
     EndpointRefused,
     add_endpoint,
@@ -69,6 +84,17 @@ from videos.actions.webhooks import (
 from videos.models import NewReference
 
 __all__ = [
+    "BoardRefused",
+    "TemplateRefused",
+    "add_to_board",
+    "create_board",
+    "delete_board",
+    "delete_template",
+    "record_template_use",
+    "remove_from_board",
+    "save_template",
+    "update_board",
+    "update_template",
     "EndpointRefused",
     "MAX_SHARE_DAYS",
     "ShareRefused",

@@ -131,6 +131,14 @@ SENTENCES = {
     "share.viewed": _("A guest opened a share link to %(target)s"),
     "share.guest_note": _("A guest left a note on %(target)s"),
     "team.export_gate": _("%(actor)s changed which videos may leave the studio"),
+    "board.created": _("%(actor)s made the board “%(target)s”"),
+    "board.changed": _("%(actor)s edited the board “%(target)s”"),
+    "board.deleted": _("%(actor)s deleted the board “%(target)s”"),
+    "board.items_added": _("%(actor)s added videos to the board “%(target)s”"),
+    "board.items_removed": _("%(actor)s took videos off the board “%(target)s”"),
+    "template.saved": _("%(actor)s saved the prompt template “%(target)s”"),
+    "template.changed": _("%(actor)s edited the prompt template “%(target)s”"),
+    "template.deleted": _("%(actor)s deleted the prompt template “%(target)s”"),
 }
 #: A review's decision (``data["decision"]``) as its own sentence.
 REVIEW_SENTENCES = {

@@ -15,7 +15,7 @@ from accounts.access import get_for_team, team_required
 from videos import actions, billing
 from videos.forms import ComposeForm
 from videos.models import Frame, Generation
-from videos.web import my_keys, team_generations, with_favorite
+from videos.web import my_keys, prompts, team_generations, with_favorite
 from videos.web.live import FAST, poller_fragment
 
 RECENT_CARDS = 12
@@ -40,8 +40,15 @@ def _page(request, form: ComposeForm, status: int = 200) -> HttpResponse:
 @team_required
 def studio(request):
     """The compose form and the member's latest progress cards. ``?remix=<uuid>`` opens the
-    form prefilled from a team generation (prompt, options, reference images), linked as its child."""
-    form = ComposeForm(keys=my_keys(request), parents=team_generations(request), initial=_remix_initial(request))
+    form prefilled from a team generation (prompt, options, reference images), linked as its child;
+    ``?template=<uuid>`` from a prompt template of the team's library (``prompts.compose_initial``)."""
+    initial, template = (
+        prompts.compose_initial(request, request.GET["template"]) if "template" in request.GET else ({}, None)
+    )
+    form = ComposeForm(
+        keys=my_keys(request), parents=team_generations(request), initial=initial or _remix_initial(request)
+    )
+    form.from_template = template
     return _page(request, form)
 
 
@@ -132,6 +139,9 @@ def generate(request):
         form.add_error(None, exc.message)
         return _compose_refused(request, form)
     repeated = getattr(generation, "repeated", False)
+    template = prompts.find_template(request, form.cleaned_data.get("prompt_template"))
+    if template is not None and not repeated:
+        actions.record_template_use(template, request.user, generation)
     if request.htmx:
         if repeated:  # the first post's card is on the page already
             return reswap(HttpResponse(status=204), "none")

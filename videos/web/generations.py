@@ -16,7 +16,8 @@ from accounts.access import get_for_team, safe_next, team_required
 from videos import actions, billing
 from videos.lib import references
 from videos.lib.files import serve_file
-from videos.models import Event, Generation, ReferenceImage
+from videos.models import Board, Event, Generation, ReferenceImage
+from videos.web import boards as board_pages
 from videos.web import changeable_generation, team_generations, with_favorite
 from videos.web.downloads import download_name
 from videos.web.versions import version as live_version
@@ -34,6 +35,8 @@ def detail_context(request, generation: Generation) -> dict:
         "remixes": Generation.objects.for_team(request.team).filter(parent=generation).select_related("task")[:20],
         "can_change": generation.changeable_by(request.membership),
         "live_version": live_version(generation, "detail", len(events)),
+        "boards": board_pages.board_choices(request.team),
+        "on_boards": Board.objects.filter(items__generation=generation).only("uuid", "name"),
     }
 
 

@@ -27,6 +27,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import team_required
@@ -34,6 +35,7 @@ from accounts.models import User
 from videos import actions
 from videos.gateways import dialect_choices
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
+from videos.web import boards as board_pages
 from videos.web.downloads import download_name as zip_entry_name  # noqa: F401 (the name tests use)
 from videos.web.downloads import zip_response
 
@@ -77,12 +79,14 @@ class HistoryFilters(forms.Form):
     state = forms.ChoiceField(label="State", required=False)
     review = forms.ChoiceField(label="Review", required=False)
     favorites = forms.BooleanField(label="My favorites", required=False)
+    board = forms.ChoiceField(label=gettext_lazy("Board"), required=False)
     sort = forms.ChoiceField(
         label="Sort", required=False, choices=[("newest", "Newest first"), ("oldest", "Oldest first")]
     )
 
-    def __init__(self, data, *, members: list[tuple[int, str]]):
+    def __init__(self, data, *, members: list[tuple[int, str]], boards: list[tuple[str, str]] = ()):
         super().__init__(data)
+        self.fields["board"].choices = [("", gettext_lazy("Any board")), *boards]
         self.member_ids = {username: pk for pk, username in members}
         self.fields["gateway"].choices = [("", "Any gateway"), *dialect_choices()]
         self.fields["member"].choices = [("", "Anyone"), *((name, name) for _, name in members)]
@@ -143,6 +147,8 @@ def filtered_generations(team, user, filters: dict) -> QuerySet[Generation]:
         qs = qs.filter(is_favorite=True)
     if "q" in filters:
         qs = qs.filter(prompt__icontains=filters["q"])
+    if "board" in filters:
+        qs = qs.filter(board_items__board__uuid=filters["board"])
     if filters.get("sort") == "oldest":
         return qs.order_by("created_at", "pk")
     return qs.order_by("-created_at", "-pk")
@@ -209,13 +215,15 @@ def history(request: HttpRequest) -> HttpResponse:
     (``newest``, the default, or ``oldest``) and ``page``. Invalid values are
     ignored and named above the tiles. htmx requests get the ``results`` partial.
     """
-    form = HistoryFilters(request.GET, members=_members(request.team))
+    boards = board_pages.board_choices(request.team)
+    form = HistoryFilters(request.GET, members=_members(request.team), boards=boards)
     filters = form.values()
     page = get_page(filtered_generations(request.team, request.user, filters), request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
         "filtered": bool(set(filters) - {"sort"}),
+        "boards": boards,
         "bulk_url": reverse("bulk") + (f"?{request.GET.urlencode()}" if request.GET else ""),
     }
     response = render(request, _results_template(request), context)
@@ -291,9 +299,10 @@ ACTIONS = {
     "unfavorite": lambda request, generations, back: _favorite(request, generations, back, on=False),
     "review": _review,
     "delete": _delete,
+    "board": board_pages.add_generations,
 }
 #: Actions that change the team's videos: not for viewers.
-MEMBER_ACTIONS = {"review", "delete"}
+MEMBER_ACTIONS = {"review", "delete", "board"}
 
 
 @require_POST

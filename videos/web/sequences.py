@@ -21,8 +21,9 @@ from accounts.access import get_for_team, team_required
 from videos import actions, billing
 from videos.forms import AddShotForm, FrameForm, SequenceForm
 from videos.lib.files import serve_file
-from videos.models import Event, Frame, Generation, Sequence, Shot
+from videos.models import Frame, Generation, Sequence, Shot
 from videos.web import my_keys, team_generations
+from videos.web.generations import detail_context
 
 
 def team_sequences(request):
@@ -31,18 +32,6 @@ def team_sequences(request):
 
 
 # --- a frame as the next reference image --------------------------------------------------
-
-
-def detail_context(request, generation: Generation, **extra) -> dict:
-    """What ``videos/detail.html`` needs (as ``generations.detail`` gives it), plus ``extra``."""
-    return {
-        "generation": generation,
-        "events": Event.objects.filter(generation=generation).order_by("created_at", "pk"),
-        "is_favorite": generation.favorited_by.filter(pk=request.user.pk).exists(),
-        "remixes": Generation.objects.for_team(request.team).filter(parent=generation).select_related("task")[:20],
-        "can_change": generation.changeable_by(request.membership),
-        **extra,
-    }
 
 
 @require_POST
@@ -63,7 +52,7 @@ def take_frame(request, uuid):
             return redirect(url)
     if request.htmx:
         return render(request, "videos/_frame_form.html", {"generation": generation, "frame_form": form}, status=400)
-    return render(request, "videos/detail.html", detail_context(request, generation, frame_form=form), status=400)
+    return render(request, "videos/detail.html", {**detail_context(request, generation), "frame_form": form}, status=400)
 
 
 @require_GET
@@ -132,7 +121,7 @@ def add_to_sequence(request):
             form.add_error(None, _("Not continued: %(why)s") % {"why": exc.message})
         else:
             return redirect("sequence", uuid=target.uuid)
-    context = detail_context(request, generation, add_form=form)
+    context = {**detail_context(request, generation), "add_form": form}
     return render(request, "videos/detail.html", context, status=400)
 
 
