@@ -26,6 +26,8 @@ urlpatterns = [
     ),
     path("account/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("account/leave", views.leave_team, name="leave_team"),
+    path("account/tokens", views.create_token, name="create_token"),
+    path("account/tokens/<str:prefix>/revoke", views.revoke_token, name="revoke_token"),
     path("teams/", views.teams, name="teams"),
     path("teams/switch", views.switch_team, name="switch_team"),
     path("teams/rename", views.rename_team, name="rename_team"),

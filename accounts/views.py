@@ -14,15 +14,16 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import actions
 from accounts.access import team_required
-from accounts.forms import BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm, ThrottledPasswordResetForm
+from accounts.forms import AccessTokenForm, BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm, ThrottledPasswordResetForm
 from accounts.middleware import SESSION_KEY
-from accounts.models import Invitation, Membership, Role
+from accounts.models import AccessToken, Invitation, Membership, Role
 
 #: The session key holding the token of an invitation opened while logged out; signing up
 #: or logging in from that browser accepts it.
@@ -133,9 +134,50 @@ def signup(request):
 @require_GET
 @login_required
 def account(request):
-    """The account page: username and email, password, the user's teams (leave one)."""
+    """The account page: username and email, password, the user's teams (leave one), and
+    their personal access tokens for the API (make one, revoke one)."""
+    return _account_page(request)
+
+
+def _account_page(request, token_form: AccessTokenForm | None = None, new_token: str = "", status: int = 200):
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    return render(request, "accounts/account.html", {"memberships": memberships})
+    if token_form is None:
+        token_form = AccessTokenForm(memberships=memberships, initial={"team": str(getattr(request.team, "uuid", ""))})
+    context = {
+        "memberships": memberships,
+        "token_form": token_form,
+        "new_token": new_token,
+        "tokens": AccessToken.objects.filter(user=request.user).select_related("team")[:50],
+        "now": timezone.now(),
+    }
+    return render(request, "accounts/account.html", context, status=status)
+
+
+@sensitive_post_parameters()
+@require_POST
+@login_required
+def create_token(request):
+    """POST ``team`` (UUID), ``name``, ``scopes``, ``expires`` (a date within a year): make
+    a personal access token. The page shows it once; errors are shown at their fields (400)."""
+    memberships = Membership.objects.filter(user=request.user).select_related("team", "user")
+    form = AccessTokenForm(request.POST, memberships=memberships)
+    if not form.is_valid():
+        return _account_page(request, form, status=400)
+    data = form.cleaned_data
+    _, plain = actions.create_access_token(data["membership"], data["name"], data["scopes"], data["expires_at"])
+    return _account_page(request, new_token=plain)
+
+
+@require_POST
+@login_required
+def revoke_token(request, prefix: str):
+    """Revoke one of the user's own access tokens at once (another user's: 404)."""
+    token = get_object_or_404(AccessToken.objects.select_related("team"), user=request.user, prefix=prefix)
+    if actions.revoke_access_token(request.user, token):
+        messages.success(request, _("Revoked %(name)s: it no longer works.") % {"name": token.name})
+    else:
+        messages.info(request, _("%(name)s was already revoked.") % {"name": token.name})
+    return redirect("account")
 
 
 @require_POST
