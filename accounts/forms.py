@@ -169,7 +169,10 @@ class AccessTokenForm(forms.Form):
         self.fields["team"].choices = [(key, m.team.name) for key, m in self.memberships.items()]
         today = timezone.now().date()
         self.fields["expires"].widget.attrs.update(
-            {"min": (today + timedelta(days=1)).isoformat(), "max": (today + timedelta(days=TOKEN_MAX_DAYS)).isoformat()}
+            {
+                "min": (today + timedelta(days=1)).isoformat(),
+                "max": (today + timedelta(days=TOKEN_MAX_DAYS)).isoformat(),
+            }
         )
         self.initial.setdefault("expires", today + timedelta(days=30))
 

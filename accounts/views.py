@@ -21,7 +21,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import actions
 from accounts.access import team_required
-from accounts.forms import AccessTokenForm, BudgetForm, InviteForm, LoginForm, SignupForm, TeamForm, ThrottledPasswordResetForm
+from accounts.forms import (
+    AccessTokenForm,
+    BudgetForm,
+    InviteForm,
+    LoginForm,
+    SignupForm,
+    TeamForm,
+    ThrottledPasswordResetForm,
+)
 from accounts.middleware import SESSION_KEY
 from accounts.models import AccessToken, Invitation, Membership, Role
 

@@ -139,7 +139,10 @@ def test_a_viewers_token_with_generate_still_cannot_generate(client, owner, team
     Membership.objects.create(team=team, user=viewer, role=Role.VIEWER)
     plain = make_token(viewer, team)
     answer = client.post(
-        "/api/v1/generations", {"key": str(key.uuid), "prompt": "a cat"}, content_type="application/json", **bearer(plain)
+        "/api/v1/generations",
+        {"key": str(key.uuid), "prompt": "a cat"},
+        content_type="application/json",
+        **bearer(plain),
     )
     assert answer.status_code == 403 and answer.json()["detail"] == "Viewers cannot submit generations."
     assert not Generation.objects.exists()
@@ -148,7 +151,10 @@ def test_a_viewers_token_with_generate_still_cannot_generate(client, owner, team
 def test_a_token_without_the_scope_is_refused(client, owner, team, key):
     plain = make_token(owner, team, scopes=("read",))
     answer = client.post(
-        "/api/v1/generations", {"key": str(key.uuid), "prompt": "a cat"}, content_type="application/json", **bearer(plain)
+        "/api/v1/generations",
+        {"key": str(key.uuid), "prompt": "a cat"},
+        content_type="application/json",
+        **bearer(plain),
     )
     assert answer.status_code == 403 and "generate" in answer.json()["detail"]
     assert not Generation.objects.exists()

@@ -62,7 +62,9 @@ class TokenAuth(HttpBearer):
         header = request.headers.get("Authorization", "")
         scheme, _sep, plain = header.partition(" ")
         if scheme.lower() != "bearer" or not plain.strip():
-            raise Problem(401, _("Send an access token: Authorization: Bearer <token> (make one on your account page)."))
+            raise Problem(
+                401, _("Send an access token: Authorization: Bearer <token> (make one on your account page).")
+            )
         return self.authenticate(request, plain.strip())
 
     def authenticate(self, request, token: str):

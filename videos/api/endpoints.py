@@ -25,7 +25,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -259,9 +259,7 @@ def _check_idempotency_key(request) -> str:
     if key is None:
         return ""
     if not key or len(key) > IDEMPOTENCY_KEY_MAX or any(not (33 <= ord(ch) <= 126) for ch in key):
-        raise Problem(
-            400, _("An Idempotency-Key is 1 to 255 visible ASCII characters (no spaces), e.g. a UUID.")
-        )
+        raise Problem(400, _("An Idempotency-Key is 1 to 255 visible ASCII characters (no spaces), e.g. a UUID."))
     return key
 
 
@@ -349,12 +347,12 @@ def create(request, body: s.GenerationIn):
         if earlier is not None and earlier.submission_token != token:
             raise Problem(409, _("This Idempotency-Key was already used with a different request body."))
         if earlier is not None:
-            return 200, {**_out(request, _team_generation(request, str(earlier.uuid))), "repeated": True}
+            return Status(200, {**_out(request, _team_generation(request, str(earlier.uuid))), "repeated": True})
     generation = _create(request, compose_form(request, body.model_dump()), token)
     status = 200 if getattr(generation, "repeated", False) else 201
     out = _out(request, _team_generation(request, str(generation.uuid)))
     out["repeated"] = status == 200
-    return status, out
+    return Status(status, out)
 
 
 def _cursor(generation: Generation) -> str:
@@ -419,7 +417,9 @@ def _asset_file(request, generation_id: str, which: str):
     return generation, asset, field
 
 
-@api.get("/generations/{generation_id}/video", response={200: None, 302: None, **ERRORS}, tags=["files"], url_name="video")
+@api.get(
+    "/generations/{generation_id}/video", response={200: None, 302: None, **ERRORS}, tags=["files"], url_name="video"
+)
 def download_video(request, generation_id: str):
     """The archived MP4 (``video/mp4``; byte ranges honoured), or under signed delivery a
     302 to a short-lived signed link."""
@@ -492,7 +492,7 @@ def remix(request, generation_id: str, body: s.RemixIn):
         merged.pop("model", None)
     merged.update(wanted)
     generation = _create(request, compose_form(request, merged, parent=parent))
-    return 201, _out(request, _team_generation(request, str(generation.uuid)))
+    return Status(201, _out(request, _team_generation(request, str(generation.uuid))))
 
 
 @api.put("/generations/{generation_id}/favorite", response={200: s.FavoriteOut, **ERRORS}, tags=["generations"])
