@@ -1,6 +1,7 @@
 """schemathesis against the live server: every operation of the OpenAPI schema, with
 examples generated from it (valid and invalid), sent with a valid token. No answer may be
-a 500, and every answer must match the schema (its status code, its body)."""
+a 500, and every answer must match the schema (its status code, its content type — errors
+are application/problem+json — and its body)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
     negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
@@ -22,7 +24,7 @@ from videos.models import Generation
 
 #: Examples per operation and mode: bounded so the whole walk stays under a minute.
 EXAMPLES = 10
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture

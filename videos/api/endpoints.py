@@ -34,7 +34,7 @@ from accounts.models import User as Member
 from videos import actions, billing
 from videos.api import schemas as s
 from videos.api.auth import TokenAuth, require
-from videos.api.problems import Problem, from_form, problem_response
+from videos.api.problems import PROBLEM_JSON, Problem, from_form, problem_response
 from videos.forms import ComposeForm
 from videos.gateways.base import ReferenceForm
 from videos.lib.files import serve_file
@@ -44,7 +44,20 @@ from videos.web.review import ReviewForm
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+class StudioAPI(NinjaAPI):
+    """NinjaAPI whose schema says what the errors really are: ``application/problem+json``."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, answer in operation.get("responses", {}).items():
+                    if str(code).startswith("4") and "application/json" in answer.get("content", {}):
+                        answer["content"] = {PROBLEM_JSON: answer["content"].pop("application/json")}
+        return schema
+
+
+api = StudioAPI(
     title="Studio API",
     version="1",
     description="Make, follow and download videos as the browser does. See docs/api.md.",
