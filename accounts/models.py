@@ -242,6 +242,8 @@ class AccessToken(models.Model):
         if not plain.startswith(TOKEN_MARK) or len(plain) > 200:
             return None
         prefix = plain[len(TOKEN_MARK) : len(TOKEN_MARK) + 8]
+        if len(prefix) != 8 or any(ch not in "0123456789abcdef" for ch in prefix):
+            return None  # never a query with what no prefix can be (NUL breaks PostgreSQL)
         token = cls.objects.select_related("user", "team").filter(prefix=prefix).first()
         if token is None or not hmac.compare_digest(token.digest, cls.digest_of(plain)):
             return None

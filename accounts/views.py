@@ -180,6 +180,8 @@ def create_token(request):
 @login_required
 def revoke_token(request, prefix: str):
     """Revoke one of the user's own access tokens at once (another user's: 404)."""
+    if len(prefix) != 8 or any(ch not in "0123456789abcdef" for ch in prefix):
+        raise Http404("No such token.")
     token = get_object_or_404(AccessToken.objects.select_related("team"), user=request.user, prefix=prefix)
     if actions.revoke_access_token(request.user, token):
         messages.success(request, _("Revoked %(name)s: it no longer works.") % {"name": token.name})

@@ -158,3 +158,13 @@ def test_a_token_without_the_scope_is_refused(client, owner, team, key):
     )
     assert answer.status_code == 403 and "generate" in answer.json()["detail"]
     assert not Generation.objects.exists()
+
+
+@pytest.mark.parametrize("prefix", ["nothere1", "a\x00b", "ZZZZZZZZ", "x" * 300])
+def test_revoking_a_token_that_is_not_there_is_404(client_for, owner, prefix):
+    assert client_for(owner).post(f"/account/tokens/{prefix}/revoke").status_code == 404
+
+
+def test_a_token_with_a_nul_is_refused_not_a_500(client, db):
+    answer = client.get("/api/v1/keys", HTTP_AUTHORIZATION="Bearer stk_\x00bcdefgh_x")
+    assert answer.status_code == 401

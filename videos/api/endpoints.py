@@ -44,6 +44,7 @@ from videos.web.review import ReviewForm
 
 log = logging.getLogger(__name__)
 
+
 class StudioAPI(NinjaAPI):
     """NinjaAPI whose schema says what the errors really are: ``application/problem+json``."""
 
