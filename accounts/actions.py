@@ -1,6 +1,7 @@
 """Everything a person can do to accounts and teams, one function each: sign up,
 create a team, invite, accept or revoke an invitation, set budgets, change a role,
-rename a team, remove a member, leave a team, remember the team last worked in. Each
+rename a team, remove a member, leave a team, remember the team last worked in, make,
+use and revoke a personal access token. Each
 does its write, its audit entry and its notification in one transaction; views call
 these and write nothing themselves.
 

@@ -1,4 +1,4 @@
-"""Users, teams and their members.
+"""Users, teams and their members, and members' personal access tokens for the API.
 
 Everything a member makes belongs to a team; a user reaches a team only through a
 ``Membership`` whose role decides what they may do there.

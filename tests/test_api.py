@@ -393,3 +393,17 @@ def test_the_schema_is_openapi_3_1_with_docs(client, db):
     )
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger-ui-bundle.js" in docs.content and b"cdn." not in docs.content
+
+
+def test_under_signed_delivery_the_video_is_a_redirect_to_a_signed_link(bucket, owner, team, key, gateway, settings):
+    import httpx
+
+    generation = make_generation(owner, team, key)
+    assert run_until_done(generation.task.pk).state == TaskState.COMPLETED
+    settings.STUDIO_MEDIA_DELIVERY = "signed"
+    api = Api(make_token(owner, team))
+    response = api.get(f"/generations/{generation.uuid}/video")
+    assert response.status_code == 302 and "X-Amz-Signature=" in response["Location"]
+    fetched = httpx.get(response["Location"])
+    assert fetched.status_code == 200 and fetched.headers["content-type"] == "video/mp4"
+    assert b"ftyp" in fetched.content[:64]

@@ -54,3 +54,13 @@ def test_a_member_makes_uses_and_revokes_a_token_in_the_browser(page, live_serve
     expect(page.locator("table.tokens tr", has_text="CMS export")).to_contain_text("revoked")
     refused = httpx.get(f"{live_server.url}/api/v1/keys", headers={"Authorization": f"Bearer {plain}"})
     assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"
+
+
+def test_the_api_docs_page_renders_under_the_sites_csp(page, live_server):
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.get_by_text("Studio API").first).to_be_visible()
+    expect(page.get_by_text("/api/v1/generations/{generation_id}/video").first).to_be_visible()
+    page.screenshot(path=SHOTS.format("docs", 1280))
+    assert not [e for e in errors if "Content Security Policy" in e], errors

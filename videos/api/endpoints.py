@@ -502,8 +502,8 @@ def remix(request, generation_id: str, body: s.RemixIn):
         if key is None:
             message = _("Its gateway key is not one of yours: choose a key.")
             raise Problem(422, f"key: {message}", errors=[{"field": "key", "message": message}])
-    elif wanted["key"] != parent.key.uuid if parent.key else True:
-        merged.pop("model", None)
+    elif parent.key is None or wanted["key"] != parent.key.uuid:
+        merged.pop("model", None)  # another key's gateway: its own first model unless one is named
     merged.update(wanted)
     generation = _create(request, compose_form(request, merged, parent=parent))
     return Status(201, _out(request, _team_generation(request, str(generation.uuid))))
