@@ -407,3 +407,9 @@ def test_under_signed_delivery_the_video_is_a_redirect_to_a_signed_link(bucket, 
     fetched = httpx.get(response["Location"])
     assert fetched.status_code == 200 and fetched.headers["content-type"] == "video/mp4"
     assert b"ftyp" in fetched.content[:64]
+
+
+def test_a_method_a_path_does_not_take_is_a_problem(api):
+    response = api.client.delete("/api/v1/keys", **api.headers)
+    assert_problem(response, 405, "GET")
+    assert response["Allow"] == "GET"

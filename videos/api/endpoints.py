@@ -21,13 +21,14 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.operation import PathView
 
 from accounts.models import Scope
 from accounts.models import User as Member
@@ -57,6 +58,17 @@ class StudioAPI(NinjaAPI):
                         answer["content"] = {PROBLEM_JSON: answer["content"].pop("application/json")}
         return schema
 
+
+def _method_not_allowed(self) -> HttpResponse:
+    """A method the path does not take: 405 as problem+json with ``Allow`` (ninja answers a
+    bare text otherwise; this API is ninja's only user in the project)."""
+    allowed = sorted({method for operation in self.operations for method in operation.methods})
+    response = problem_response(None, 405, _("This path takes %(methods)s.") % {"methods": ", ".join(allowed)})
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+PathView._not_allowed = _method_not_allowed
 
 api = StudioAPI(
     title="Studio API",
