@@ -100,3 +100,30 @@ def test_the_python_example_downloads_a_playable_mp4(studio, poller, tmp_path):
     assert "estimate:" in done.stdout and "saved" in done.stdout
     assert_playable(tmp_path / "boat.mp4")
     assert Generation.objects.get().task.state == "completed"
+
+
+def test_a_create_whose_connection_dropped_is_sent_again_safely(studio, live_server):
+    """The script's connection drops after sending a create, before the answer: sending it
+    again with the same Idempotency-Key makes one generation and one hold."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    key = GatewayKey.objects.get()
+    body = json.dumps({"key": str(key.uuid), "prompt": "A paper boat", "duration": 2, "resolution": "480p"})
+    headers = {"Authorization": f"Bearer {studio['TOKEN']}", "Idempotency-Key": "drop-1"}
+    address = urlsplit(live_server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        sock.sendall(
+            f"POST /api/v1/generations HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{head}Connection: close\r\n\r\n{body}".encode()
+        )
+        sock.recv(1)  # the server has begun answering; the client goes away without the rest
+    again = httpx.post(
+        f"{studio['STUDIO']}/generations", content=body, headers=headers | {"Content-Type": "application/json"}
+    )
+    assert again.status_code == 200 and again.json()["repeated"] is True
+    assert Generation.objects.count() == 1 and LedgerEntry.objects.filter(kind="hold").count() == 1
