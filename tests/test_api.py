@@ -412,3 +412,13 @@ def test_a_method_a_path_does_not_take_is_a_problem(api):
     response = api.client.delete("/api/v1/keys", **api.headers)
     assert_problem(response, 405, "GET")
     assert response["Allow"] == "GET"
+
+
+def test_a_finished_video_is_sent_to_review_once(api, owner, team, key):
+    from tests.conftest import awaiting
+
+    generation = awaiting(owner, team, key)
+    Generation.objects.filter(pk=generation.pk).update(review=Review.NONE)
+    assert api.post(f"/generations/{generation.uuid}/send-to-review").json()["done"] is True
+    assert Generation.objects.get().review == Review.AWAITING
+    assert api.post(f"/generations/{generation.uuid}/send-to-review").json()["done"] is False

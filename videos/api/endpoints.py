@@ -530,6 +530,17 @@ def favorite(request, generation_id: str, body: s.FavoriteIn):
     return {"favorite": body.favorite}
 
 
+@api.post("/generations/{generation_id}/send-to-review", response={200: s.DoneOut, **ERRORS}, tags=["review"])
+def send_to_review(request, generation_id: str):
+    """Send a finished video to the review desk (as History's bulk action does)."""
+    require(request, Scope.GENERATE)
+    generation = _team_generation(request, generation_id)
+    done = actions.send_to_review([generation], request.user) == 1
+    return _done(
+        request, generation_id, done, _("Sent to review."), _("Only a finished video not yet reviewed can be sent.")
+    )
+
+
 @api.post("/generations/{generation_id}/review", response={200: s.DoneOut, **ERRORS}, tags=["review"])
 def review(request, generation_id: str, body: s.ReviewIn):
     """A verdict on a finished video awaiting review (owners and admins; ``review`` scope)."""
