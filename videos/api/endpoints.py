@@ -406,9 +406,12 @@ def list_generations(request, filters: Query[s.ListQuery]):
     members = list(
         Member.objects.filter(memberships__team=request.team).order_by("username").values_list("pk", "username")
     )
-    query = {k: v for k, v in filters.model_dump().items() if k not in ("cursor", "limit") and v not in ("", None)}
-    query = {k: ("on" if v is True else v.isoformat() if hasattr(v, "isoformat") else v) for k, v in query.items()}
-    query.pop("favorites", None) if not filters.favorites else None
+    # History's own form reads the filters, as it reads the page's query string.
+    query = {}
+    for name, value in filters.model_dump(exclude={"cursor", "limit"}).items():
+        if value in ("", None, False):
+            continue
+        query[name] = "on" if value is True else value.isoformat() if hasattr(value, "isoformat") else value
     form = HistoryFilters(query, members=members)
     if not form.is_valid():
         raise from_form(form)
