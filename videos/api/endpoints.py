@@ -9,21 +9,15 @@ so its refusals read as the form's; its estimate is ``billing.quote``, as under 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import logging
 from datetime import datetime
 from decimal import Decimal
 
 from django.core import signing
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
-from django.urls import reverse
-from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -35,11 +29,22 @@ from accounts.models import User as Member
 from videos import actions, billing
 from videos.api import schemas as s
 from videos.api.auth import TokenAuth, require
+from videos.api.compose import (
+    changeable,
+    check_idempotency_key,
+    compose_form,
+    create_from_form,
+    estimate_out,
+    generation_detail,
+    generation_out,
+    money,
+    my_keys,
+    submission_token,
+    team_generation,
+)
 from videos.api.problems import PROBLEM_JSON, Problem, from_form, problem_response
-from videos.forms import ComposeForm
-from videos.gateways.base import ReferenceForm
 from videos.lib.files import serve_file
-from videos.models import Billing, Event, GatewayKey, Generation, LedgerEntry
+from videos.models import Billing, Generation, LedgerEntry
 from videos.web.history import HistoryFilters, filtered_generations
 from videos.web.review import ReviewForm
 
@@ -82,8 +87,6 @@ api = StudioAPI(
 
 #: The answers every operation may give besides its success (problem+json).
 ERRORS = {code: s.ProblemOut for code in (400, 401, 403, 404, 409, 413, 422, 429)}
-#: The longest Idempotency-Key taken (visible ASCII only).
-IDEMPOTENCY_KEY_MAX = 255
 CURSOR_SALT = "videos.api.cursor"
 
 
@@ -137,185 +140,6 @@ def _unexpected(request, exc):
     return problem_response(request, 500, _("Something went wrong on our side; nothing was changed."))
 
 
-# --- shapes --------------------------------------------------------------------------------
-
-
-def _money(amount) -> str | None:
-    return None if amount is None else format(Decimal(amount).normalize(), "f")
-
-
-def _estimate(estimate: billing.Estimate) -> dict:
-    return {"amount_usd": _money(estimate.amount), "words": estimate.words}
-
-
-def _file_url(request, name: str, generation: Generation) -> str:
-    return request.build_absolute_uri(reverse(f"api:{name}", kwargs={"generation_id": generation.uuid}))
-
-
-def _out(request, generation: Generation, favorite: bool | None = None) -> dict:
-    task = generation.task
-    asset = getattr(generation, "asset", None)
-    if favorite is None:
-        favorite = getattr(generation, "is_favorite", None)
-        if favorite is None:
-            favorite = generation.favorited_by.filter(pk=request.user.pk).exists()
-    return {
-        "id": generation.uuid,
-        "state": task.state,
-        "state_label": task.get_state_display(),
-        "progress": task.progress,
-        "prompt": generation.prompt,
-        "gateway": generation.dialect,
-        "model": generation.model_name,
-        "key_label": generation.key_label,
-        "author": generation.author.get_username() if generation.author else None,
-        "created_at": generation.created_at,
-        "finished_at": task.finished_at,
-        "estimate": generation.estimate_words,
-        "estimate_usd": _money(generation.estimate_usd),
-        "cost_usd": _money(generation.cost_usd),
-        "billing": generation.billing,
-        "approval": generation.approval,
-        "review": generation.review,
-        "review_comment": generation.review_comment if "review_comment" in generation.__dict__ else "",
-        "favorite": bool(favorite),
-        "error": task.last_error if "last_error" in task.__dict__ else "",
-        "parent": generation.parent.uuid if generation.parent_id and generation.parent else None,
-        "video_url": _file_url(request, "video", generation) if asset and asset.file else None,
-        "poster_url": _file_url(request, "poster", generation) if asset and asset.poster else None,
-        "repeated": bool(getattr(generation, "repeated", False)),
-    }
-
-
-def _detail(request, generation: Generation) -> dict:
-    out = _out(request, generation)
-    events = Event.objects.filter(generation=generation).order_by("created_at", "pk")
-    remixes = Generation.objects.for_team(request.team).filter(parent=generation).values_list("uuid", flat=True)
-    out.update(
-        options=generation.options,
-        reference_images=generation.reference_images.count(),
-        remixes=list(remixes[:100]),
-        timeline=[{"at": e.created_at, "kind": e.kind, "state": e.state, "message": e.message} for e in events],
-    )
-    return out
-
-
-def _team_generation(request, generation_id: str, queryset=None) -> Generation:
-    """The token's team's generation ``generation_id`` (a UUID), else Http404."""
-    queryset = queryset if queryset is not None else Generation.objects.for_team(request.team).for_cards()
-    try:
-        return queryset.filter(team=request.team).select_related("parent").get(uuid=generation_id)
-    except (Generation.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
-
-
-def _changeable(request, generation_id: str, verb: str) -> Generation:
-    generation = _team_generation(request, generation_id)
-    if not generation.changeable_by(request.membership):
-        raise Problem(403, f"Only its author or an admin can {verb} a generation.")
-    return generation
-
-
-# --- compose -------------------------------------------------------------------------------
-
-#: How the form's field names read in the API's bodies.
-FIELD_NAMES = {"reference_urls": "reference_images", "__all__": None}
-
-
-def _my_keys(request):
-    return GatewayKey.objects.owned_by(request.team, request.user)
-
-
-def _decode(index: int, data: str) -> bytes:
-    if data.startswith("data:"):
-        data = data.partition(",")[2]
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise Problem(
-            422,
-            f"reference_images.{index}.data: not valid base64.",
-            errors=[{"field": f"reference_images.{index}.data", "message": "not valid base64."}],
-        ) from None
-
-
-def compose_form(request, body: dict, parent: Generation | None = None) -> ComposeForm:
-    """The compose form bound to an API body (``GenerationIn``/``RemixIn`` as a dict), with
-    the model's defaults for options left out, so the browser's validation applies as it is.
-    Raises Problem(422) for a reference image the gateway cannot take in that form."""
-    data = {
-        "key": str(body["key"]) if body.get("key") else "",
-        "model": body.get("model") or "",
-        "prompt": body.get("prompt") or "",
-    }
-    if parent is not None:
-        data["parent"] = str(parent.uuid)
-    for name in ("duration", "aspect_ratio", "resolution"):
-        if body.get(name) is not None:
-            data[name] = str(body[name])
-    refs = body.get("reference_images") or []
-    uploads = [
-        SimpleUploadedFile(f"reference-{i + 1}", _decode(i, r["data"])) for i, r in enumerate(refs) if r.get("data")
-    ]
-    urls = [r["url"] for r in refs if r.get("url")]
-    generations = Generation.objects.for_team(request.team)
-    form = ComposeForm(data, MultiValueDict({"reference_images": uploads}), keys=_my_keys(request), parents=generations)
-    spec = form.spec
-    if spec is not None:
-        for name, default in (
-            ("duration", spec.default_duration),
-            ("aspect_ratio", spec.default_aspect_ratio),
-            ("resolution", spec.default_resolution),
-        ):
-            data.setdefault(name, "" if default is None else str(default))
-        audio = body.get("audio")
-        if spec.audio and (audio if audio is not None else spec.default_audio):
-            data["audio"] = "on"
-        if urls and spec.reference_form != ReferenceForm.URL:
-            message = _("%(gateway)s takes reference images as files: send them as base64 data, not URLs.") % {
-                "gateway": form.gateway.label
-            }
-            raise Problem(422, message, errors=[{"field": "reference_images", "message": message}])
-    data["reference_urls"] = "\n".join(urls)
-    return form
-
-
-def _check_idempotency_key(request) -> str:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return ""
-    if not key or len(key) > IDEMPOTENCY_KEY_MAX or any(not (33 <= ord(ch) <= 126) for ch in key):
-        raise Problem(400, _("An Idempotency-Key is 1 to 255 visible ASCII characters (no spaces), e.g. a UUID."))
-    return key
-
-
-def _submission_token(request, idempotency_key: str, body: s.GenerationIn) -> tuple[str, str]:
-    """The compose form's one-time token for an Idempotency-Key: 16 hex characters from
-    the key (per team) then 16 from the body, so a repeat with another body is told apart."""
-    key_part = hashlib.sha256(f"{request.team.pk}:{idempotency_key}".encode()).hexdigest()[:16]
-    body_part = hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:16]
-    return key_part, key_part + body_part
-
-
-def _create(request, form: ComposeForm, submission_token: str = "") -> Generation:
-    if not form.is_valid():
-        raise from_form(form, FIELD_NAMES)
-    try:
-        generation = actions.create_generation(
-            team=request.team,
-            author=request.user,
-            key=form.cleaned_data["key"],
-            choices=form.cleaned_data["choices"],
-            references=form.cleaned_data["references"],
-            membership=request.membership,
-            parent=form.cleaned_data.get("parent"),
-            submission_token=submission_token,
-        )
-    except billing.BudgetExceeded as exc:
-        raise Problem(422, exc.message, errors=[{"field": None, "message": exc.message}]) from None
-    return generation
-
-
 # --- operations ----------------------------------------------------------------------------
 
 
@@ -325,7 +149,7 @@ def list_keys(request):
     specs (durations in seconds, aspect ratios, resolutions, audio, reference images)."""
     require(request, Scope.READ)
     out = []
-    for key in _my_keys(request):
+    for key in my_keys(request):
         gateway = key.gateway_class
         out.append(
             {
@@ -350,12 +174,12 @@ def estimate(request, body: s.GenerationIn):
     if draft is None or form.selected_key is None or str(form.selected_key.uuid) != str(body.key):
         message = _("Select a valid choice. That choice is not one of the available choices.")
         raise Problem(422, f"key: {message}", errors=[{"field": "key", "message": message}])
-    quote = billing.quote(form.selected_key, draft, _my_keys(request))
+    quote = billing.quote(form.selected_key, draft, my_keys(request))
     others = [
-        {"key": k.uuid, "key_label": k.label, "gateway": k.dialect, "model": spec.model, **_estimate(e)}
+        {"key": k.uuid, "key_label": k.label, "gateway": k.dialect, "model": spec.model, **estimate_out(e)}
         for k, spec, e in quote.others
     ]
-    return {"estimate": _estimate(quote.this), "others": others}
+    return {"estimate": estimate_out(quote.this), "others": others}
 
 
 @api.post("/generations", response={200: s.GenerationOut, 201: s.GenerationOut, **ERRORS}, tags=["generations"])
@@ -365,18 +189,20 @@ def create(request, body: s.GenerationIn):
     a repeat with the same body answers the first generation (200, ``repeated``), one with
     another body is 409; nothing new is made or held."""
     require(request, Scope.GENERATE)
-    idempotency_key = _check_idempotency_key(request)
+    idempotency_key = check_idempotency_key(request)
     token = ""
     if idempotency_key:
-        key_part, token = _submission_token(request, idempotency_key, body)
+        key_part, token = submission_token(request, idempotency_key, body)
         earlier = Generation.objects.filter(author=request.user, submission_token__startswith=key_part).first()
         if earlier is not None and earlier.submission_token != token:
             raise Problem(409, _("This Idempotency-Key was already used with a different request body."))
         if earlier is not None:
-            return Status(200, {**_out(request, _team_generation(request, str(earlier.uuid))), "repeated": True})
-    generation = _create(request, compose_form(request, body.model_dump()), token)
+            return Status(
+                200, {**generation_out(request, team_generation(request, str(earlier.uuid))), "repeated": True}
+            )
+    generation = create_from_form(request, compose_form(request, body.model_dump()), token)
     status = 200 if getattr(generation, "repeated", False) else 201
-    out = _out(request, _team_generation(request, str(generation.uuid)))
+    out = generation_out(request, team_generation(request, str(generation.uuid)))
     out["repeated"] = status == 200
     return Status(status, out)
 
@@ -422,7 +248,7 @@ def list_generations(request, filters: Query[s.ListQuery]):
     rows = list(queryset[: filters.limit + 1])
     page = rows[: filters.limit]
     return {
-        "items": [_out(request, g) for g in page],
+        "items": [generation_out(request, g) for g in page],
         "next": _cursor(page[-1]) if len(rows) > filters.limit else None,
     }
 
@@ -431,11 +257,11 @@ def list_generations(request, filters: Query[s.ListQuery]):
 def get_generation(request, generation_id: str):
     """One generation: state, progress, cost, review, lineage (parent, remixes), timeline."""
     require(request, Scope.READ)
-    return _detail(request, _team_generation(request, generation_id))
+    return generation_detail(request, team_generation(request, generation_id))
 
 
 def _asset_file(request, generation_id: str, which: str):
-    generation = _team_generation(request, generation_id)
+    generation = team_generation(request, generation_id)
     asset = getattr(generation, "asset", None)
     field = getattr(asset, which, None) if asset is not None else None
     if not field:
@@ -470,15 +296,15 @@ def download_poster(request, generation_id: str):
 
 
 def _done(request, generation_id: str, done: bool, yes: str, no: str) -> dict:
-    generation = _team_generation(request, generation_id)
-    return {"done": done, "message": yes if done else no, "generation": _out(request, generation)}
+    generation = team_generation(request, generation_id)
+    return {"done": done, "message": yes if done else no, "generation": generation_out(request, generation)}
 
 
 @api.post("/generations/{generation_id}/cancel", response={200: s.DoneOut, **ERRORS}, tags=["generations"])
 def cancel(request, generation_id: str):
     """Stop a running generation (its author or an admin); its hold is released."""
     require(request, Scope.GENERATE)
-    generation = _changeable(request, generation_id, "cancel")
+    generation = changeable(request, generation_id, "cancel")
     done = actions.cancel(generation, request.user)
     return _done(request, generation_id, done, _("Cancelled; the hold was released."), _("It had already ended."))
 
@@ -487,7 +313,7 @@ def cancel(request, generation_id: str):
 def retry(request, generation_id: str):
     """Send a failed or cancelled generation again, with its estimate held again."""
     require(request, Scope.GENERATE)
-    generation = _changeable(request, generation_id, "retry")
+    generation = changeable(request, generation_id, "retry")
     if generation.key_id is None:
         raise Problem(409, _("Its gateway key was deleted: remix it to send it through another key."))
     try:
@@ -508,11 +334,11 @@ def remix(request, generation_id: str, body: s.RemixIn):
     """A new generation prefilled from this one (prompt, model, options, reference
     images), with what the body changes, linked as its child."""
     require(request, Scope.GENERATE)
-    parent = _team_generation(request, generation_id)
+    parent = team_generation(request, generation_id)
     wanted = {k: v for k, v in body.model_dump().items() if v is not None}
     merged = {"prompt": parent.prompt, "model": parent.model_name, **(parent.options or {})}
     if "key" not in wanted:
-        key = _my_keys(request).filter(pk=parent.key_id).first()
+        key = my_keys(request).filter(pk=parent.key_id).first()
         merged["key"] = key.uuid if key is not None else None
         if key is None:
             message = _("Its gateway key is not one of yours: choose a key.")
@@ -520,15 +346,15 @@ def remix(request, generation_id: str, body: s.RemixIn):
     elif parent.key is None or wanted["key"] != parent.key.uuid:
         merged.pop("model", None)  # another key's gateway: its own first model unless one is named
     merged.update(wanted)
-    generation = _create(request, compose_form(request, merged, parent=parent))
-    return Status(201, _out(request, _team_generation(request, str(generation.uuid))))
+    generation = create_from_form(request, compose_form(request, merged, parent=parent))
+    return Status(201, generation_out(request, team_generation(request, str(generation.uuid))))
 
 
 @api.put("/generations/{generation_id}/favorite", response={200: s.FavoriteOut, **ERRORS}, tags=["generations"])
 def favorite(request, generation_id: str, body: s.FavoriteIn):
     """Put this generation among my favorites (``true``) or take it out (``false``)."""
     require(request, Scope.READ)
-    generation = _team_generation(request, generation_id)
+    generation = team_generation(request, generation_id)
     actions.set_favorite([generation], request.user, body.favorite)
     return {"favorite": body.favorite}
 
@@ -537,7 +363,7 @@ def favorite(request, generation_id: str, body: s.FavoriteIn):
 def send_to_review(request, generation_id: str):
     """Send a finished video to the review desk (as History's bulk action does)."""
     require(request, Scope.GENERATE)
-    generation = _team_generation(request, generation_id)
+    generation = team_generation(request, generation_id)
     done = actions.send_to_review([generation], request.user) == 1
     return _done(
         request, generation_id, done, _("Sent to review."), _("Only a finished video not yet reviewed can be sent.")
@@ -548,7 +374,7 @@ def send_to_review(request, generation_id: str):
 def review(request, generation_id: str, body: s.ReviewIn):
     """A verdict on a finished video awaiting review (owners and admins; ``review`` scope)."""
     require(request, Scope.REVIEW)
-    generation = _team_generation(request, generation_id)
+    generation = team_generation(request, generation_id)
     form = ReviewForm(body.model_dump())
     if not form.is_valid():
         raise from_form(form)
@@ -561,12 +387,12 @@ def approvals(request):
     """Requests waiting for an owner's or admin's approval before they are sent (``admin``)."""
     require(request, Scope.ADMIN)
     waiting = Generation.objects.for_team(request.team).for_cards().awaiting_approval().select_related("parent")
-    return [_out(request, g) for g in waiting[:200]]
+    return [generation_out(request, g) for g in waiting[:200]]
 
 
 def _settle(request, generation_id: str, approve: bool) -> dict:
     require(request, Scope.ADMIN)
-    generation = _team_generation(request, generation_id)
+    generation = team_generation(request, generation_id)
     done = (actions.approve_spending if approve else actions.decline_spending)(generation, request.user)
     yes = _("Approved.") if approve else _("Declined.")
     return _done(request, generation_id, done, yes, _("That request is no longer waiting for approval."))
@@ -597,16 +423,16 @@ def spend(request):
 
     held = Generation.objects.for_team(request.team).filter(billing=Billing.HELD)
     rows = lambda field: [  # noqa: E731
-        {"name": r[field] or "", "total_usd": _money(r["total"]), "count": r["n"]}
+        {"name": r[field] or "", "total_usd": money(r["total"]), "count": r["n"]}
         for r in charges.values(field).annotate(total=Sum("amount_usd"), n=Count("pk")).order_by("-total")
     ]
     return {
         "since": since,
-        "team_total_usd": _money(total(charges)),
-        "my_total_usd": _money(total(charges.filter(member=request.user))),
-        "held_usd": _money(held.aggregate(t=Coalesce(Sum("estimate_usd"), zero))["t"]),
-        "budget_usd": _money(request.team.monthly_budget_usd),
-        "my_cap_usd": _money(request.membership.monthly_cap_usd),
+        "team_total_usd": money(total(charges)),
+        "my_total_usd": money(total(charges.filter(member=request.user))),
+        "held_usd": money(held.aggregate(t=Coalesce(Sum("estimate_usd"), zero))["t"]),
+        "budget_usd": money(request.team.monthly_budget_usd),
+        "my_cap_usd": money(request.membership.monthly_cap_usd),
         "by_gateway": rows("dialect"),
         "by_member": rows("member__username"),
     }
