@@ -1,7 +1,7 @@
 """Everything a person can do to accounts and teams, one function each: sign up,
 create a team, invite, accept or revoke an invitation, set budgets, change a role,
 rename a team, remove a member, leave a team, remember the team last worked in, set
-one's time zone and language. Each
+one's time zone and language, make, use and revoke a personal access token. Each
 does its write, its audit entry and its notification in one transaction; views call
 these and write nothing themselves.
 
@@ -11,12 +11,14 @@ save the password themselves.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Invitation, Membership, Role, Team, User
+from accounts.models import AccessToken, Invitation, Membership, Role, Scope, Team, User
 from videos import audit
 from videos.lib.zones import is_time_zone
 
@@ -364,3 +366,66 @@ def set_export_gate(actor: Membership, on: bool) -> bool:
         team.export_approved_only = on
         audit.record_action(team, actor.user, "team.export_gate", team.name, approved_only=on)
     return True
+
+
+def token_scopes_allowed(membership: Membership) -> set[str]:
+    """The scopes ``membership``'s role can exercise: ``read`` always; ``generate`` unless a
+    viewer; ``review`` and ``admin`` for owners and admins. A token's scopes beyond these
+    do nothing (a viewer's token with ``generate`` still cannot generate)."""
+    allowed = {Scope.READ}
+    if membership.can_generate:
+        allowed.add(Scope.GENERATE)
+    if membership.can_manage:
+        allowed.update({Scope.REVIEW, Scope.ADMIN})
+    return allowed
+
+
+def create_access_token(membership: Membership, name: str, scopes: list[str], expires_at) -> tuple[AccessToken, str]:
+    """Make a personal access token for ``membership``'s user in its team (the caller has
+    validated ``AccessTokenForm``: a name, scopes, an expiry within a year); records
+    ``token.created`` (its name, prefix, scopes and expiry, never the token). Returns the
+    token and its plain text, which is shown once and stored only as a digest."""
+    with transaction.atomic():
+        token, plain = AccessToken.new(
+            user=membership.user, team=membership.team, name=name, scopes=sorted(set(scopes)), expires_at=expires_at
+        )
+        token.save()
+        audit.record_action(
+            membership.team,
+            membership.user,
+            "token.created",
+            f"{name} ({token.display})",
+            prefix=token.prefix,
+            scopes=token.scopes,
+            expires_at=expires_at.isoformat(timespec="minutes"),
+        )
+    return token, plain
+
+
+def revoke_access_token(user: User, token: AccessToken) -> bool:
+    """Make ``user``'s own ``token`` unusable at once; records ``token.revoked``. False when
+    it was revoked already (a conditional update; nothing recorded)."""
+    now = timezone.now()
+    with transaction.atomic():
+        if AccessToken.objects.filter(pk=token.pk, user=user, revoked_at__isnull=True).update(revoked_at=now) != 1:
+            return False
+        token.revoked_at = now
+        audit.record_action(token.team, user, "token.revoked", f"{token.name} ({token.display})", prefix=token.prefix)
+    return True
+
+
+def note_token_use(token: AccessToken) -> None:
+    """Keep when ``token`` was last used (at most once a minute a write); its first use
+    records ``token.first_used`` in the audit trail."""
+    now = timezone.now()
+    if token.last_used_at is not None and now - token.last_used_at < timedelta(minutes=1):
+        return
+    with transaction.atomic():
+        first = AccessToken.objects.filter(pk=token.pk, last_used_at__isnull=True).update(last_used_at=now) == 1
+        if first:
+            audit.record_action(
+                token.team, token.user, "token.first_used", f"{token.name} ({token.display})", prefix=token.prefix
+            )
+        else:
+            AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now

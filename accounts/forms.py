@@ -1,12 +1,16 @@
+import unicodedata
+from datetime import UTC, datetime, time, timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import throttle
-from accounts.models import Role, Team, UnpricedPolicy, User
+from accounts.models import TOKEN_MAX_DAYS, Role, Scope, Team, UnpricedPolicy, User
 from videos.lib.zones import grouped_time_zones
 
 
@@ -162,3 +166,63 @@ class PreferencesForm(forms.Form):
         server = _("Not set: the server's (%(zone)s)") % {"zone": settings.TIME_ZONE}
         self.fields["time_zone"].choices = [("", server), *((g, list(names)) for g, names in grouped_time_zones())]
         self.fields["language"].choices = [("", _("Follow the browser")), *settings.LANGUAGES]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class AccessTokenForm(forms.Form):
+    """A new personal access token: the team it works in (one of the user's), a name,
+    its scopes and its expiry (a day from tomorrow to a year from today, required).
+    ``cleaned_data["membership"]`` is the user's membership in the chosen team and
+    ``cleaned_data["expires_at"]`` the end of the chosen day (UTC)."""
+
+    team = forms.ChoiceField(label=_("Team"))
+    name = forms.CharField(label=_("Name"), max_length=80, help_text=_("What the token is for, e.g. “CMS export”."))
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[Scope.READ],
+        help_text=_("A token does only what your role in the team allows, whatever its scopes."),
+    )
+    expires = forms.DateField(label=_("Expires on"), widget=DateInput)
+
+    def __init__(self, *args, memberships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.memberships = {str(m.team.uuid): m for m in memberships}
+        self.fields["team"].choices = [(key, m.team.name) for key, m in self.memberships.items()]
+        today = timezone.now().date()
+        self.fields["expires"].widget.attrs.update(
+            {
+                "min": (today + timedelta(days=1)).isoformat(),
+                "max": (today + timedelta(days=TOKEN_MAX_DAYS)).isoformat(),
+            }
+        )
+        self.initial.setdefault("expires", today + timedelta(days=30))
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name or any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in name):
+            raise ValidationError(_("Give the token a name you can read."))
+        return name
+
+    def clean_expires(self):
+        day = self.cleaned_data["expires"]
+        today = timezone.now().date()
+        if day <= today:
+            raise ValidationError(_("Choose a day after today."))
+        if day > today + timedelta(days=TOKEN_MAX_DAYS):
+            raise ValidationError(_("A token lasts at most a year: choose a day within 365 days."))
+        return day
+
+    def clean(self):
+        data = super().clean()
+        membership = self.memberships.get(data.get("team") or "")
+        if membership is not None:
+            data["membership"] = membership
+        if data.get("expires"):
+            end_of_day = datetime.combine(data["expires"], time.max, tzinfo=UTC)
+            data["expires_at"] = min(end_of_day, timezone.now() + timedelta(days=TOKEN_MAX_DAYS))
+        return data

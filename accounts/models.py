@@ -1,4 +1,4 @@
-"""Users, teams and their members.
+"""Users, teams and their members, and members' personal access tokens for the API.
 
 Everything a member makes belongs to a team; a user reaches a team only through a
 ``Membership`` whose role decides what they may do there.
@@ -6,6 +6,8 @@ Everything a member makes belongs to a team; a user reaches a team only through 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import timedelta
@@ -172,3 +174,89 @@ class Invitation(models.Model):
                 return None
             membership, _ = Membership.objects.get_or_create(team=self.team, user=user, defaults={"role": self.role})
             return membership
+
+
+class Scope(models.TextChoices):
+    """What an access token may be used for; its member's role still decides what they may do."""
+
+    READ = "read", "Read"
+    GENERATE = "generate", "Generate"
+    REVIEW = "review", "Review"
+    ADMIN = "admin", "Admin"
+
+
+#: How an access token starts: the prefix (kept for lookup and display) follows it.
+TOKEN_MARK = "stk_"
+#: The longest an access token may live.
+TOKEN_MAX_DAYS = 365
+
+
+class AccessTokenQuerySet(models.QuerySet):
+    def usable(self, now=None) -> AccessTokenQuerySet:
+        """Tokens not revoked and not expired at ``now``."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class AccessToken(models.Model):
+    """A member's personal access token for the API (``/api/v1/``) in one team.
+
+    The token is ``stk_<prefix>_<secret>``, shown once when made; only its ``prefix``
+    (8 characters, for lookup and display) and the SHA-256 ``digest`` of the whole token
+    are stored. ``scopes`` is a list of ``Scope`` values. It is refused once
+    ``expires_at`` has passed or ``revoked_at`` is set, and whenever its user is no
+    longer a member of ``team``; it never does more than the member's role allows.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=8, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display})"
+
+    @property
+    def display(self) -> str:
+        """How the token is shown after it was made: ``stk_ab12cd34_…``."""
+        return f"{TOKEN_MARK}{self.prefix}_…"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @staticmethod
+    def digest_of(plain: str) -> str:
+        """The SHA-256 hex digest a token is stored as."""
+        return hashlib.sha256(plain.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @classmethod
+    def new(cls, **fields) -> tuple[AccessToken, str]:
+        """An unsaved token with a fresh prefix and secret, and its plain text (shown once)."""
+        prefix = secrets.token_hex(4)
+        plain = f"{TOKEN_MARK}{prefix}_{secrets.token_urlsafe(32)}"
+        return cls(prefix=prefix, digest=cls.digest_of(plain), **fields), plain
+
+    @classmethod
+    def find(cls, plain: str) -> AccessToken | None:
+        """The token ``plain`` is (revoked or expired ones too: the caller says which), or
+        None when it is no token of ours. The digest is compared in constant time."""
+        if not plain.startswith(TOKEN_MARK) or len(plain) > 200:
+            return None
+        prefix = plain[len(TOKEN_MARK) : len(TOKEN_MARK) + 8]
+        if len(prefix) != 8 or any(ch not in "0123456789abcdef" for ch in prefix):
+            return None  # never a query with what no prefix can be (NUL breaks PostgreSQL)
+        token = cls.objects.select_related("user", "team").filter(prefix=prefix).first()
+        if token is None or not hmac.compare_digest(token.digest, cls.digest_of(plain)):
+            return None
+        return token

@@ -14,6 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import actions
 from accounts.access import team_required
 from accounts.forms import (
+    AccessTokenForm,
     BudgetForm,
     InviteForm,
     LoginForm,
@@ -30,7 +32,7 @@ from accounts.forms import (
     ThrottledPasswordResetForm,
 )
 from accounts.middleware import SESSION_KEY, set_language_cookie
-from accounts.models import Invitation, Membership, Role
+from accounts.models import AccessToken, Invitation, Membership, Role
 
 #: The session key holding the token of an invitation opened while logged out; signing up
 #: or logging in from that browser accepts it.
@@ -142,17 +144,34 @@ def signup(request):
 @login_required
 def account(request):
     """The account page: username and email, password, time zone and language, the user's
-    teams (leave one)."""
-    return _account_page(request, PreferencesForm(initial=_preferences(request.user)))
+    teams (leave one), and their personal access tokens for the API (make one, revoke one)."""
+    return _account_page(request)
 
 
 def _preferences(user) -> dict:
     return {"time_zone": user.time_zone, "language": user.language}
 
 
-def _account_page(request, preferences: PreferencesForm, status: int = 200):
+def _account_page(
+    request,
+    preferences: PreferencesForm | None = None,
+    token_form: AccessTokenForm | None = None,
+    new_token: str = "",
+    status: int = 200,
+):
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    context = {"memberships": memberships, "preferences": preferences}
+    if preferences is None:
+        preferences = PreferencesForm(initial=_preferences(request.user))
+    if token_form is None:
+        token_form = AccessTokenForm(memberships=memberships, initial={"team": str(getattr(request.team, "uuid", ""))})
+    context = {
+        "memberships": memberships,
+        "preferences": preferences,
+        "token_form": token_form,
+        "new_token": new_token,
+        "tokens": AccessToken.objects.filter(user=request.user).select_related("team")[:50],
+        "now": timezone.now(),
+    }
     return render(request, "accounts/account.html", context, status=status)
 
 
@@ -178,6 +197,21 @@ def preferences(request):
     return response
 
 
+@sensitive_post_parameters()
+@require_POST
+@login_required
+def create_token(request):
+    """POST ``team`` (UUID), ``name``, ``scopes``, ``expires`` (a date within a year): make
+    a personal access token. The page shows it once; errors are shown at their fields (400)."""
+    memberships = Membership.objects.filter(user=request.user).select_related("team", "user")
+    form = AccessTokenForm(request.POST, memberships=memberships)
+    if not form.is_valid():
+        return _account_page(request, token_form=form, status=400)
+    data = form.cleaned_data
+    _, plain = actions.create_access_token(data["membership"], data["name"], data["scopes"], data["expires_at"])
+    return _account_page(request, new_token=plain)
+
+
 @require_POST
 @login_required
 def detect_time_zone(request):
@@ -193,6 +227,20 @@ def detect_time_zone(request):
     except actions.PreferenceRefused as exc:
         return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
     return HttpResponse(status=204)
+
+
+@require_POST
+@login_required
+def revoke_token(request, prefix: str):
+    """Revoke one of the user's own access tokens at once (another user's: 404)."""
+    if len(prefix) != 8 or any(ch not in "0123456789abcdef" for ch in prefix):
+        raise Http404("No such token.")
+    token = get_object_or_404(AccessToken.objects.select_related("team"), user=request.user, prefix=prefix)
+    if actions.revoke_access_token(request.user, token):
+        messages.success(request, _("Revoked %(name)s: it no longer works.") % {"name": token.name})
+    else:
+        messages.info(request, _("%(name)s was already revoked.") % {"name": token.name})
+    return redirect("account")
 
 
 @require_POST

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "ninja",  # the API's docs page served from our own static files (CSP: scripts only from us)
     "accounts",
     "videos",
     "videos.sandbox",

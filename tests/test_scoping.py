@@ -625,3 +625,61 @@ def test_an_outsider_sees_no_board_or_template_of_another_team_and_cannot_use_th
         == 404
     )
     assert board.items.count() == before
+
+
+# --- the API and access tokens (issue 15, items 1–2) ---------------------------------------------
+
+# The API authenticates access tokens, not sessions: a session's outsider would get 401
+# there, so its URLs are walked with tokens below rather than by the session walks above.
+SKIPPED_PREFIXES = (*SKIPPED_PREFIXES, "api/")
+_objects_for_pages = objects_for
+
+
+def objects_for(route: Route, param: str, world: World) -> list | None:  # noqa: F811
+    """As above, and the owner's access token for ``revoke_token`` (made once per world)."""
+    if param == "prefix":
+        if getattr(world, "token_prefix", None) is None:
+            from accounts.models import AccessToken
+            from tests.test_api_tokens import make_token
+
+            make_token(world.owner, world.team)
+            world.token_prefix = AccessToken.objects.get(user=world.owner).prefix
+        return [world.token_prefix]
+    return _objects_for_pages(route, param, world)
+
+
+# A body each action would take, so only the id can refuse it.
+API_BODIES = {"favorite": '{"favorite": true}', "review": '{"decision": "accept"}', "remix": '{"prompt": "outsider"}'}
+
+
+def test_an_api_token_of_another_team_gets_404_for_every_id(world):
+    """Every API URL that takes a generation id answers an outsider's token 404 (405 for a
+    method it does not take), whatever the method, and changes nothing; the owner's token
+    reaches them."""
+    from tests.test_api_tokens import bearer, make_token
+    from videos.api.endpoints import api
+
+    owner = bearer(make_token(world.owner, world.team, name="owner"))
+    outsider = bearer(make_token(world.outsider, world.outsider.teams.get(), name="outsider"))
+    routes = [str(p.pattern) for p in api.urls[0] if "<generation_id>" in str(p.pattern)]
+    assert {"generations/<generation_id>", "generations/<generation_id>/video"} <= set(routes)
+    client = Client()
+    for route in routes:
+        url = "/api/v1/" + route.replace("<generation_id>", str(world.done.uuid))
+        status = client.get(url, **owner).status_code
+        assert status in (200, 405), f"the owner's token gets {status} for {url}"
+    before = snapshot(world.team)
+    problems = []
+    for route in routes:
+        for generation in (world.done, world.waiting, world.stuck):
+            url = "/api/v1/" + route.replace("<generation_id>", str(generation.uuid))
+            for method in ("get", "post", "put"):
+                data = None if method == "get" else API_BODIES.get(route.rsplit("/", 1)[-1], "{}")
+                response = getattr(client, method)(url, data, content_type="application/json", **outsider)
+                shown = [c for c in world.canaries() if c in body(response) and c not in url]
+                if response.status_code not in (404, 405) or shown:
+                    problems.append(f"{method.upper()} {url}: {response.status_code} {shown}")
+    listing = client.get("/api/v1/generations", {"q": "canary"}, **outsider)
+    assert listing.status_code == 200 and listing.json()["items"] == []
+    assert not problems, "API URLs leak to another team:\n  " + "\n  ".join(problems)
+    assert snapshot(world.team) == before, "an outsider's token changed the owner's team"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_last_team'),
+        ('accounts', '0006_access_tokens'),
     ]
 
     operations = [

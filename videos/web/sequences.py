@@ -52,7 +52,9 @@ def take_frame(request, uuid):
             return redirect(url)
     if request.htmx:
         return render(request, "videos/_frame_form.html", {"generation": generation, "frame_form": form}, status=400)
-    return render(request, "videos/detail.html", {**detail_context(request, generation), "frame_form": form}, status=400)
+    return render(
+        request, "videos/detail.html", {**detail_context(request, generation), "frame_form": form}, status=400
+    )
 
 
 @require_GET
