@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from videos.web import activity, compose, generations, history, keys, money, review, webhooks
+from videos.web import activity, compose, generations, history, keys, money, notes, review, webhooks
 
 urlpatterns = [
     # compose (the studio page)
@@ -24,6 +24,12 @@ urlpatterns = [
     path("generations/<uuid:uuid>/abandon", generations.abandon, name="abandon"),
     path("generations/<uuid:uuid>/favorite", generations.favorite, name="favorite"),
     path("generations/<uuid:uuid>/delete", generations.delete, name="delete"),
+    # notes on the timeline, versions
+    path("generations/<uuid:uuid>/notes", notes.note_add, name="note_add"),
+    path("generations/<uuid:uuid>/notes/<uuid:note>/reply", notes.note_reply, name="note_reply"),
+    path("generations/<uuid:uuid>/notes/<uuid:note>/resolve", notes.note_resolve, name="note_resolve"),
+    path("generations/<uuid:uuid>/notes/<uuid:note>/reopen", notes.note_reopen, name="note_reopen"),
+    path("generations/<uuid:uuid>/compare/<uuid:other>", notes.compare, name="compare"),
     # history
     path("history/", history.history, name="history"),
     path("history/bulk", history.bulk, name="bulk"),
