@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -35,8 +36,8 @@ def pin(client, generation, time="0:02.5", body="The sky flickers here", end="",
 
 
 def markers(html: str) -> list[dict]:
-    found = re.search(r'<script id="note-markers" type="application/json">(.*?)</script>', html, re.S)
-    return json.loads(found.group(1))
+    found = re.search(r'data-markers="([^"]*)"', html)
+    return json.loads(unescape(found.group(1)))
 
 
 @pytest.fixture

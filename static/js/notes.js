@@ -1,5 +1,6 @@
 // Notes on the timeline (templates/videos/_notes.html): markers on a bar under the player,
-// positioned by time code / duration, from the <script type="application/json" id="note-markers">;
+// positioned by time code / duration, from the panel's data-markers JSON (an attribute: htmx here
+// drops <script> elements it swaps in, json_script included);
 // clicking a marker or a note's time code seeks the player there; "Note at current time"
 // pauses and fills the time field. Without script the list and the typed time code still work.
 (function () {
@@ -21,13 +22,12 @@
 
   function draw() {
     var area = document.getElementById("notes");
-    var data = document.getElementById("note-markers");
-    if (!area || !data) return;
+    if (!area || !area.dataset.markers) return;
     var bar = area.querySelector(".scrub-bar");
     var length = duration(area);
     bar.querySelectorAll(".note-marker").forEach(function (old) { old.remove(); });
     if (!(length > 0)) return;
-    JSON.parse(data.textContent).forEach(function (note) {
+    JSON.parse(area.dataset.markers).forEach(function (note) {
       var marker = document.createElement("button");
       marker.type = "button";
       marker.tabIndex = -1; // the list below offers the same seek to keyboards and screen readers

@@ -3,6 +3,8 @@ view needs nothing of them: ``{% notes_panel as panel %}`` in ``videos/_notes.ht
 
 from __future__ import annotations
 
+import json
+
 from django import template
 
 from videos.lib.timecode import format_tc
@@ -24,7 +26,7 @@ def timecode(seconds) -> str:
 def notes_panel(context) -> dict:
     """What the panel shows for ``context["generation"]``: its pinned notes with their
     replies (time-code order), how many are open, the markers' data for ``notes.js``
-    (``[{id, t, end, open, text}]``, seconds), the forms (bound ones from a refused post
+    (``[{id, t, end, open, text}]``, seconds; ``markers_json`` as JSON for an attribute), the forms (bound ones from a refused post
     when the view passed them) and whether the member may resolve each note."""
     from videos.web.notes import NoteForm, ReplyForm
 
@@ -54,6 +56,7 @@ def notes_panel(context) -> dict:
         "items": items,
         "open_count": sum(1 for n in pinned if n.is_open),
         "markers": markers,
+        "markers_json": json.dumps(markers),
         "duration": asset.duration_s if asset else None,
         "form": context.get("note_form") or NoteForm(),
     }

@@ -33,7 +33,7 @@ class NoteForm(forms.Form):
     """A note pinned at ``time`` (a time code, or seconds), covering the range to ``end``
     when given. The time code's place in the video is checked by ``actions.add_note``."""
 
-    time = forms.CharField(label=_("At"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    time = forms.CharField(label=_("Time code"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     end = forms.CharField(label=_("Until (optional)"), max_length=20, required=False)
     body = forms.CharField(
         label=_("Note"),
