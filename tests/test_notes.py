@@ -30,9 +30,7 @@ def done_video(author, team, key, prompt="A heron lifting off a misty pond", dur
 
 
 def pin(client, generation, time="0:02.5", body="The sky flickers here", end="", **extra):
-    return client.post(
-        reverse("note_add", args=[generation.uuid]), {"time": time, "end": end, "body": body}, **extra
-    )
+    return client.post(reverse("note_add", args=[generation.uuid]), {"time": time, "end": end, "body": body}, **extra)
 
 
 def markers(html: str) -> list[dict]:
@@ -98,7 +96,9 @@ def test_a_mention_tells_that_teammate_once_and_nobody_outside_the_team(
         ("2", "9", "end", "end after it starts"),
     ],
 )
-def test_a_time_code_outside_the_video_is_refused_next_to_its_field(client_for, owner, teammate, video, time, end, field, words):
+def test_a_time_code_outside_the_video_is_refused_next_to_its_field(
+    client_for, owner, teammate, video, time, end, field, words
+):
     client = client_for(owner)
     response = pin(client, video, time=time, end=end)
     assert response.status_code == 400
@@ -219,7 +219,7 @@ def test_changes_requested_lists_the_open_notes_to_the_author(client_for, owner,
     assert "Fixed already" not in message
 
     html = client_for(teammate).get(reverse("generation", args=[video.uuid])).content.decode()
-    block = html[html.index('class="notes-verdict'):]
+    block = html[html.index('class="notes-verdict') :]
     block = block[: block.index("</p>")]
     assert "Changes requested." in block and "0:02.5" in block and "0:00.5" not in block
 

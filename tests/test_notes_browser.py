@@ -145,9 +145,7 @@ def test_two_versions_play_side_by_side_in_step(page, live_server, gateway):
         "() => [...document.querySelectorAll('video[data-compare-player]')].every(v => !v.paused && v.currentTime > 0.8)"
     )
     players.nth(1).evaluate("v => v.pause()")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('video[data-compare-player]')].every(v => v.paused)"
-    )
+    page.wait_for_function("() => [...document.querySelectorAll('video[data-compare-player]')].every(v => v.paused)")
     page.wait_for_function(in_step)
     page.screenshot(path=SHOTS.format(name="compare", width=1280), full_page=True)
     fits_a_phone(page)

@@ -825,7 +825,7 @@ class Note(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="notes")
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    guest_name = models.CharField(max_length=80, null=True, blank=True)
+    guest_name = models.CharField(max_length=80, blank=True, default="", help_text="A guest author's typed name.")
     time_s = models.FloatField(null=True, blank=True, help_text="Seconds from the start; empty for a reply.")
     end_s = models.FloatField(null=True, blank=True, help_text="The end of the range it covers, in seconds.")
     body = models.TextField()

@@ -44,6 +44,7 @@
     });
     var now = area.querySelector(".note-now");
     if (now && player()) now.hidden = false;
+    follow();
   }
 
   function follow() {

@@ -140,9 +140,12 @@ def resolve(note: Note, actor) -> bool:
     it was resolved already (a conditional update)."""
     now = timezone.now()
     with transaction.atomic():
-        if Note.objects.filter(pk=note.pk, parent__isnull=True, resolved_at__isnull=True).update(
-            resolved_at=now, resolved_by=actor
-        ) != 1:
+        if (
+            Note.objects.filter(pk=note.pk, parent__isnull=True, resolved_at__isnull=True).update(
+                resolved_at=now, resolved_by=actor
+            )
+            != 1
+        ):
             return False
         note.resolved_at, note.resolved_by = now, actor
         audit.record_action(
@@ -159,9 +162,12 @@ def resolve(note: Note, actor) -> bool:
 def reopen(note: Note, actor) -> bool:
     """Open the resolved ``note`` again; False, and nothing changes, when it was open."""
     with transaction.atomic():
-        if Note.objects.filter(pk=note.pk, parent__isnull=True, resolved_at__isnull=False).update(
-            resolved_at=None, resolved_by=None
-        ) != 1:
+        if (
+            Note.objects.filter(pk=note.pk, parent__isnull=True, resolved_at__isnull=False).update(
+                resolved_at=None, resolved_by=None
+            )
+            != 1
+        ):
             return False
         note.resolved_at = note.resolved_by = None
         audit.record_action(

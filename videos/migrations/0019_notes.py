@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('guest_name', models.CharField(blank=True, max_length=80, null=True)),
+                ('guest_name', models.CharField(blank=True, default='', help_text="A guest author's typed name.", max_length=80)),
                 ('time_s', models.FloatField(blank=True, help_text='Seconds from the start; empty for a reply.', null=True)),
                 ('end_s', models.FloatField(blank=True, help_text='The end of the range it covers, in seconds.', null=True)),
                 ('body', models.TextField()),

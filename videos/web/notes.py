@@ -64,9 +64,7 @@ class NoteForm(forms.Form):
 class ReplyForm(forms.Form):
     """A reply to a pinned note; the "Reply and resolve" button also resolves it."""
 
-    body = forms.CharField(
-        label=_("Reply"), max_length=NOTE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 1})
-    )
+    body = forms.CharField(label=_("Reply"), max_length=NOTE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 1}))
 
 
 def _generation(request, uuid) -> Generation:
@@ -186,6 +184,7 @@ OPTION_ROWS = [
 def option_rows(left: Generation, right: Generation) -> list[dict]:
     """One row per option either version has: its label, each side's value ("—" when
     absent) and whether they differ. The gateway and model come from the generation."""
+
     def value(g, name):
         if name == "model":
             return f"{g.dialect} · {g.model_name}"
