@@ -260,3 +260,26 @@ def test_what_is_no_time_code_is_refused(text):
 
 def test_seconds_read_as_time_codes():
     assert [format_tc(s) for s in (0, 2.5, 62.04, 3725.0)] == ["0:00.0", "0:02.5", "1:02.0", "1:02:05.0"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"), [("x" * 2001, "at most 2000 characters"), ("null\x00byte", "Null characters are not allowed")]
+)
+def test_an_overlong_note_or_one_with_a_nul_is_refused(client_for, owner, video, body, words):
+    response = pin(client_for(owner), video, body=body)
+    assert response.status_code == 400 and words in response.content.decode()
+    assert not Note.objects.exists()
+
+
+def test_a_time_code_far_past_the_end_names_the_videos_length(client_for, owner, video):
+    response = pin(client_for(owner), video, time="99999")
+    assert response.status_code == 400 and "0:00.0 to 0:04.0" in response.content.decode()
+    assert not Note.objects.exists()
+
+
+def test_a_viewer_may_note_and_the_unfinished_page_shows_no_panel(client_for, owner, team, key, video):
+    viewer, _ = join(team, "vera", Role.VIEWER)
+    assert pin(client_for(viewer), video, body="From a viewer").status_code == 302
+    running = make_generation(owner, team, key, prompt="Still rendering")
+    html = client_for(owner).get(reverse("generation", args=[running.uuid])).content.decode()
+    assert 'id="notes"' not in html and "js/notes.js" not in html
