@@ -23,7 +23,8 @@
   function draw() {
     var area = document.getElementById("notes");
     if (!area || !area.dataset.markers) return;
-    var bar = area.querySelector(".scrub-bar");
+    var bar = document.querySelector(".scrub-bar"); // outside the panel htmx swaps
+    if (!bar) return;
     var length = duration(area);
     bar.querySelectorAll(".note-marker").forEach(function (old) { old.remove(); });
     if (!(length > 0)) return;
@@ -50,7 +51,7 @@
   function follow() {
     var video = player(), area = document.getElementById("notes");
     if (!video || !area) return;
-    var head = area.querySelector(".scrub-head"), length = duration(area);
+    var head = document.querySelector(".scrub-head"), length = duration(area);
     if (head && length > 0) head.style.left = Math.min(100, (video.currentTime / length) * 100) + "%";
   }
 
