@@ -121,6 +121,8 @@ def test_two_versions_play_side_by_side_in_step(page, live_server, gateway):
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, live_server)
     page.goto(f"{live_server.url}/generations/{second.uuid}/")
+    expect(page.locator(".versions")).to_contain_text("this is version 2 of 2")
+    page.screenshot(path=SHOTS.format(name="versions", width=1280), full_page=True)
     page.get_by_role("link", name="Compare with v1").click()
     expect(page.locator("h1")).to_contain_text("Version 2 and version 1")
     expect(page.locator(".prompt-diff del")).to_have_text("in the rain")  # only in v2, on the left

@@ -846,6 +846,7 @@ class Note(models.Model):
 
     @property
     def is_open(self) -> bool:
+        """True until it is resolved (and again once it is reopened)."""
         return self.resolved_at is None
 
     def resolvable_by(self, membership) -> bool:
