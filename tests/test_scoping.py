@@ -683,3 +683,57 @@ def test_an_api_token_of_another_team_gets_404_for_every_id(world):
     assert listing.status_code == 200 and listing.json()["items"] == []
     assert not problems, "API URLs leak to another team:\n  " + "\n  ".join(problems)
     assert snapshot(world.team) == before, "an outsider's token changed the owner's team"
+
+
+# --- notes on the timeline and versions (issue 14, items 1 and 2) --------------------------------------
+
+_objects_for_before_notes = objects_for
+
+
+def _note_objects(world: World):
+    """A note (with the canary prompt in it) on the owner's finished video, and a remix of it
+    (its next version), made once."""
+    from videos import actions
+    from videos.models import Note
+
+    note = Note.objects.filter(generation=world.done, parent__isnull=True).first()
+    if note is None:
+        note = actions.add_note(world.done, world.owner, f"{PROMPT} (note)", 0.5)
+        actions.reply(note, world.owner, f"{PROMPT} (reply)")
+    version = Generation.objects.filter(parent=world.done).first()
+    if version is None:
+        version = make_generation(world.owner, world.team, world.key, prompt=f"{PROMPT} (v2)")
+        Generation.objects.filter(pk=version.pk).update(parent=world.done)
+    return note, version
+
+
+def objects_for(route: Route, param: str, world: World) -> list | None:  # noqa: F811 - extends the one above
+    """``objects_for``, knowing a note's uuid and the other version a comparison names."""
+    if route.route.startswith("generations/") and param in ("note", "other"):
+        note, version = _note_objects(world)
+        return {"note": [note.uuid], "other": [version.uuid]}[param]
+    return _objects_for_before_notes(route, param, world)
+
+
+def test_note_and_compare_urls_are_walked_and_an_outsider_leaves_no_note(world):
+    """The walk above reaches every note URL and the comparison (so each is 404 for the
+    outsider); posting a note, a reply or a resolve as the outsider stores nothing."""
+    from videos.models import Note
+
+    names = {r.name for r in object_routes(world)}
+    assert {"note_add", "note_reply", "note_resolve", "note_reopen", "compare"} <= names
+    note, version = _note_objects(world)
+    owner, outsider = logged_in(world.owner), logged_in(world.outsider)
+    assert owner.get(f"/generations/{world.done.uuid}/compare/{version.uuid}").status_code == 200
+    before = list(Note.objects.values_list("pk", "resolved_at"))
+    for url, data in [
+        (f"/generations/{world.done.uuid}/notes", {"time": "0.2", "body": "outsider was here"}),
+        (f"/generations/{world.done.uuid}/notes/{note.uuid}/reply", {"body": "outsider", "resolve": "1"}),
+        (f"/generations/{world.done.uuid}/notes/{note.uuid}/resolve", {}),
+    ]:
+        for headers in ({}, HTMX):
+            response = outsider.post(url, data, **headers)
+            assert response.status_code == 404 and PROMPT not in body(response), url
+    assert list(Note.objects.values_list("pk", "resolved_at")) == before
+    page = body(outsider.get(f"/generations/{world.done.uuid}/compare/{version.uuid}"))
+    assert PROMPT not in page

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -151,6 +152,40 @@ class GenerationQuerySet(models.QuerySet):
         if team is not None:
             waiting = waiting.filter(team=team)
         return waiting.order_by("created_at", "pk")
+
+    def with_open_notes(self) -> GenerationQuerySet:
+        """Each with ``open_notes``: how many of its pinned notes are not resolved (a
+        subquery, so it adds no join to the listing it annotates)."""
+        counts = (
+            Note.objects.filter(generation=models.OuterRef("pk"), parent__isnull=True, resolved_at__isnull=True)
+            .order_by()
+            .values("generation")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(open_notes=Coalesce(models.Subquery(counts), 0))
+
+    def versions_of(self, generation) -> list:
+        """``generation``'s version chain inside its team, oldest first: the remix lineage
+        followed both ways (its ``parent`` links up to the first version, then every remix
+        down from there), at most 50 versions. A remix or retake is the next version."""
+        team_rows = self.filter(team_id=generation.team_id)
+        root, seen = generation, {generation.pk}
+        while root.parent_id is not None and root.parent_id not in seen and len(seen) < 50:
+            parent = team_rows.filter(pk=root.parent_id).first()
+            if parent is None:
+                break
+            root = parent
+            seen.add(root.pk)
+        chain, frontier = [root], [root.pk]
+        found = {root.pk}
+        while frontier and len(chain) < 50:
+            children = list(team_rows.filter(parent_id__in=frontier).exclude(pk__in=found).order_by("created_at", "pk"))
+            children = children[: 50 - len(chain)]
+            chain.extend(children)
+            found.update(c.pk for c in children)
+            frontier = [c.pk for c in children]
+        return sorted(chain, key=lambda g: (g.created_at, g.pk))
 
 
 class Generation(models.Model):
@@ -1050,3 +1085,66 @@ class TemplateUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template_id} by {self.user_id}"
+
+
+# --- notes on the timeline (issue 14, item 1) ------------------------------------------------
+
+
+class NoteQuerySet(models.QuerySet):
+    def pinned(self) -> NoteQuerySet:
+        """Notes pinned to the timeline (not replies), in time-code order."""
+        return self.filter(parent__isnull=True).order_by("time_s", "created_at", "pk")
+
+    def open(self) -> NoteQuerySet:
+        """Pinned notes not resolved yet, in time-code order."""
+        return self.pinned().filter(resolved_at__isnull=True)
+
+
+class Note(models.Model):
+    """A note on a finished video, pinned to a time code ``time_s`` (seconds from the
+    start), optionally covering a range up to ``end_s``; or, with ``parent``, a reply to
+    one (a reply has no time code of its own). ``body`` is plain text. A note is open
+    until ``resolved_at``; reopening clears it. ``guest_name`` names a guest author
+    (someone outside the team, through a share link) where ``author`` is empty."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="notes")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    guest_name = models.CharField(max_length=80, blank=True, default="", help_text="A guest author's typed name.")
+    time_s = models.FloatField(null=True, blank=True, help_text="Seconds from the start; empty for a reply.")
+    end_s = models.FloatField(null=True, blank=True, help_text="The end of the range it covers, in seconds.")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = NoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["generation", "parent", "resolved_at"], name="note_open")]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+    @property
+    def is_open(self) -> bool:
+        """True until it is resolved (and again once it is reopened)."""
+        return self.resolved_at is None
+
+    def resolvable_by(self, membership) -> bool:
+        """Whether ``membership`` (of the video's team) may resolve or reopen this note: the
+        note's author, the video's author, owners and admins may."""
+        if membership is None:
+            return False
+        return membership.user_id in (self.author_id, self.generation.author_id) or membership.can_manage
+
+    @property
+    def by(self) -> str:
+        """Who wrote it: the member's username, or the guest's name."""
+        if self.author is not None:
+            return self.author.get_username()
+        return self.guest_name or gettext_lazy("deleted user")

@@ -11,6 +11,7 @@ from videos.web import (
     keys,
     live,
     money,
+    notes,
     prompts,
     review,
     sequences,
@@ -39,6 +40,12 @@ urlpatterns = [
     path("generations/<uuid:uuid>/abandon", generations.abandon, name="abandon"),
     path("generations/<uuid:uuid>/favorite", generations.favorite, name="favorite"),
     path("generations/<uuid:uuid>/delete", generations.delete, name="delete"),
+    # notes on the timeline, versions
+    path("generations/<uuid:uuid>/notes", notes.note_add, name="note_add"),
+    path("generations/<uuid:uuid>/notes/<uuid:note>/reply", notes.note_reply, name="note_reply"),
+    path("generations/<uuid:uuid>/notes/<uuid:note>/resolve", notes.note_resolve, name="note_resolve"),
+    path("generations/<uuid:uuid>/notes/<uuid:note>/reopen", notes.note_reopen, name="note_reopen"),
+    path("generations/<uuid:uuid>/compare/<uuid:other>", notes.compare, name="compare"),
     # history
     path("history/", history.history, name="history"),
     path("history/bulk", history.bulk, name="bulk"),

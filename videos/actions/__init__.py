@@ -11,7 +11,7 @@ Functions that may find the state already changed by someone else return False.
 finished video (``send_to_review``, ``decide_review``).
 
 Callers import this package (``from videos import actions``); the functions live in
-one module per object: ``generations``, ``approvals``, ``review``, ``keys``, ``prices``,
+one module per object: ``generations``, ``approvals``, ``review``, ``notes``, ``keys``, ``prices``,
 ``webhooks``, ``share``, ``frames``, ``sequences``, ``boards``, ``templates`` (the prompt library).
 """
 
@@ -35,6 +35,7 @@ from videos.actions.generations import (
     retry,
 )
 from videos.actions.keys import TooManyChecks, add_key, check_key, delete_key, replace_key_secret, update_key
+from videos.actions.notes import NoteRefused, add_note, reopen, reply, resolve
 from videos.actions.prices import delete_team_price, set_team_price
 from videos.actions.review import (
     VERDICT_WORDS,
@@ -117,12 +118,14 @@ __all__ = [
     "remove_shot",
     "render_sequence",
     "reorder_shots",
+    "NoteRefused",
     "SUBMIT_RESCUE",
     "TooManyChecks",
     "VERDICT_WORDS",
     "abandon",
     "add_endpoint",
     "add_key",
+    "add_note",
     "approve_spending",
     "cancel",
     "check_key",
@@ -135,7 +138,10 @@ __all__ = [
     "delete_team_price",
     "mark_read",
     "redeliver",
+    "reopen",
+    "reply",
     "replace_key_secret",
+    "resolve",
     "resubmit",
     "retry",
     "send_test_event",

@@ -6,8 +6,10 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from videos import audit, webhooks
+from videos.actions.notes import open_notes_summary
 from videos.models import (
     Generation,
     Notification,
@@ -99,6 +101,8 @@ def decide_review(generation: Generation, reviewer, verdict: str, comment: str =
         )
         if generation.author_id is not None and generation.author_id != reviewer.pk:
             message = f"Your video {label} {words}" + (f": {comment}" if comment else ".")
+            if verdict == Review.CHANGES and (still_open := open_notes_summary(generation)):
+                message += " " + gettext("Open notes: %(notes)s") % {"notes": still_open}
             audit.notify(generation.author, generation.team, message, generation=generation)
         webhooks.generation_event(generation, WebhookEvent.GENERATION_REVIEWED)
     return True

@@ -4,7 +4,7 @@ template per page (or one of its partials, by name, for htmx requests).
 
 ``compose`` the studio page (compose form, estimate, progress cards) ·
 ``generations`` a generation's page, its files and its actions · ``history`` the
-team's history and its bulk actions · ``review`` the review desk · ``activity`` the
+team's history and its bulk actions · ``review`` the review desk · ``notes`` notes on a video's timeline and its versions compared · ``activity`` the
 audit trail and notifications · ``keys`` gateway keys · ``money`` spend and
 approvals. Every object is looked up inside the current team (404 outside it).
 """
