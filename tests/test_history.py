@@ -354,9 +354,9 @@ def fill(team, users, n: int, *, start: int = 0) -> None:
 
 
 #: Queries for History's htmx partial: session, user, membership (with team), the member
-#: list, the page. The full page adds what the layout needs (the unread-notifications badge and
+#: list, the team's boards (the Board filter), the page. The full page adds what the layout needs (the unread-notifications badge and
 #: the header's team switcher, the member's teams).
-PAGE_QUERIES = 5
+PAGE_QUERIES = 6
 LAYOUT_QUERIES = 2
 FILTERED = {
     "q": "lighthouse",
