@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 
 from accounts.models import AccessToken, Membership, Role
 from tests.conftest import make_generation
+from tests.test_browser import CHROMIUM, browser_type_launch_args, demo_with_sandbox_key, log_in  # noqa: F401
 from tests.test_frames import finished_from, write_clip
 from videos import actions
 from videos.audit import ACTIONS, record_action
@@ -337,3 +338,40 @@ def test_real_actions_read_as_sentences_in_the_csv_too(client_for, owner, team, 
     rows = export_rows(client, action="frame.taken")
     assert [r["sentence"] for r in rows] == ["alice took a frame at 0.50 s from “Sunset over the sea”"]
     assert sentence_links(client)[0] == reverse("generation", args=[made.uuid])
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_audit_trail_reads_as_linked_sentences_at_both_widths(page, live_server, width):
+    from playwright.sync_api import expect
+
+    from videos.models import GatewayKey
+
+    user = demo_with_sandbox_key(live_server)
+    team = GatewayKey.objects.get(owner=user).team
+    board = actions.create_board(team, user, name="Launch week: the long board name that wraps")
+    sequence = actions.create_sequence(team, user, "Opening titles")
+    long_url = "https://hooks.example.com/" + "studio-events-" * 8
+    WebhookEndpoint.objects.create(team=team, url=long_url, secret_encrypted="x")
+    record_action(team, user, "webhook.added", long_url, events=["generation.completed"])
+    record_action(team, None, "webhook.disabled", long_url, reason="It failed for a day.")
+    record_action(team, user, "sequence.rendered", sequence.name, uuid=str(sequence.uuid))
+    record_action(team, user, "team.export_gate", team.name, approved_only=True)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/audit/")
+    sentences = page.locator(".audit-sentence")
+    expect(sentences.first).to_contain_text("let only approved videos leave the studio")
+    expect(page.get_by_role("link", name="Opening titles").first).to_have_attribute(
+        "href", reverse("sequence", args=[sequence.uuid])
+    )
+    expect(page.get_by_role("link", name=board.name)).to_have_attribute("href", reverse("board", args=[board.uuid]))
+    expect(page.locator(".audit-sentence", has_text="The studio turned off the webhook endpoint")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=f"/tmp/wt-audit-{width}.png", full_page=True)
+    page.get_by_role("link", name=board.name).click()
+    expect(page.get_by_role("heading", name=board.name)).to_be_visible()
