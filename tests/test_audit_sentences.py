@@ -125,7 +125,7 @@ CASES = [
     ("generation.reviewed", SUNSET, {"decision": "accepted"}, f"alice accepted {SUNSET}"),
     ("generation.reviewed", SUNSET, {"decision": "changes"}, f"alice asked for changes to {SUNSET}"),
     ("generations.downloaded", "3 videos as a ZIP", {"count": 3}, "alice downloaded 3 videos as a ZIP"),
-    ("frame.taken", SUNSET, {"time_s": 2.5}, f"alice took a frame at 2.50 s from {SUNSET}"),
+    ("frame.taken", SUNSET, {"time_s": 2.5}, f"alice took a frame at 0:02.5 from {SUNSET}"),
     ("sequence.created", "Opening", {}, "alice made the sequence “Opening”"),
     ("sequence.shot_added", f"{SUNSET} → Opening", {"position": 1}, f"alice added {SUNSET} to the sequence “Opening”"),
     ("sequence.shot_removed", "Opening", {"shot": 4}, "alice took a shot out of the sequence “Opening”"),
@@ -336,7 +336,7 @@ def test_real_actions_read_as_sentences_in_the_csv_too(client_for, owner, team, 
     rows = export_rows(client, action="sequence.shot_added")
     assert [r["sentence"] for r in rows] == ["alice added “Sunset over the sea” to the sequence “Opening”"]
     rows = export_rows(client, action="frame.taken")
-    assert [r["sentence"] for r in rows] == ["alice took a frame at 0.50 s from “Sunset over the sea”"]
+    assert [r["sentence"] for r in rows] == ["alice took a frame at 0:00.5 from “Sunset over the sea”"]
     assert sentence_links(client)[0] == reverse("generation", args=[made.uuid])
 
 

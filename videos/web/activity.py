@@ -36,6 +36,7 @@ from accounts.models import Membership, Role
 from videos import actions
 from videos.lib.csvtext import csv_lines
 from videos.lib.files import content_disposition
+from videos.lib.timecode import format_tc
 from videos.models import (
     AuditEntry,
     Board,
@@ -248,7 +249,8 @@ def _words(entry: AuditEntry, data: dict) -> dict[str, str]:
     verdict = str(data.get("verdict") or "")
     words["verdict"] = str(VERDICT_WORDS.get(verdict, verdict or gettext("no answer")))
     time_s = data.get("time_s")
-    words["time"] = f"{float(time_s):.2f} s" if isinstance(time_s, int | float) else gettext("some point")
+    timed = isinstance(time_s, int | float) and not isinstance(time_s, bool)
+    words["time"] = format_tc(float(time_s)) if timed else gettext("some point")
     words["shot"] = gettext("a shot")
     return words
 
