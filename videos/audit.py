@@ -19,13 +19,94 @@ from videos.models import AuditEntry, Generation, Notification
 
 log = logging.getLogger(__name__)
 
+#: Every action name the studio records, by area. ``record_action`` refuses any other name
+#: (``ValueError``) while ``STUDIO_AUDIT_STRICT`` is on (default: ``DEBUG``) and logs it
+#: otherwise; the audit page has a sentence for each (tests/test_audit_sentences.py checks
+#: both against the code). Add the name here, and its sentence in ``videos/web/activity.py``,
+#: when you add an action.
+ACTIONS = frozenset(
+    {
+        # generations (videos/actions/generations.py, approvals.py, review.py)
+        "generation.submitted",
+        "generation.approved",
+        "generation.declined",
+        "generation.retried",
+        "generation.cancelled",
+        "generation.deleted",
+        "generation.resubmitted",
+        "generation.abandoned",
+        "generation.sent_to_review",
+        "generation.reviewed",
+        "generations.downloaded",
+        # frames, sequences and shots (frames.py, sequences.py)
+        "frame.taken",
+        "sequence.created",
+        "sequence.shot_added",
+        "sequence.shot_removed",
+        "sequence.reordered",
+        "sequence.rendered",
+        "sequence.deleted",
+        # notes and share links (notes.py, share.py)
+        "note.added",
+        "note.replied",
+        "note.resolved",
+        "note.reopened",
+        "share.created",
+        "share.revoked",
+        "share.viewed",
+        "share.guest_note",
+        # boards and the prompt library (boards.py, templates.py)
+        "board.created",
+        "board.changed",
+        "board.deleted",
+        "board.items_added",
+        "board.items_removed",
+        "template.saved",
+        "template.changed",
+        "template.deleted",
+        # gateway keys, team prices, webhooks (keys.py, prices.py, webhooks.py, worker/webhooks.py)
+        "key.added",
+        "key.changed",
+        "key.checked",
+        "key.replaced",
+        "key.deleted",
+        "price.set",
+        "price.deleted",
+        "webhook.added",
+        "webhook.deleted",
+        "webhook.enabled",
+        "webhook.disabled",
+        "webhook.tested",
+        "webhook.redelivered",
+        # the team, its members and their access tokens (accounts/actions.py)
+        "team.renamed",
+        "team.export_gate",
+        "budget.changed",
+        "member.invited",
+        "member.invitation_revoked",
+        "member.joined",
+        "member.removed",
+        "member.left",
+        "member.role_changed",
+        "token.created",
+        "token.first_used",
+        "token.revoked",
+    }
+)
+
 
 def record_action(team, actor, action: str, target: str = "", **data) -> AuditEntry:
     """Append ``action`` (``key.added``, ``generation.deleted``…) by ``actor`` on ``target``.
 
     ``data`` must hold no secrets: a key is named by its label and last four characters.
-    ``target`` is redacted (``vault.redact``) and cut to 200 characters.
+    ``target`` is redacted (``vault.redact``) and cut to 200 characters. ``action`` must be
+    one of ``ACTIONS``: raises ``ValueError`` for another name while ``STUDIO_AUDIT_STRICT``
+    (default ``DEBUG``) is on, and logs a warning (still recording it) otherwise.
     """
+    if action not in ACTIONS:
+        if getattr(settings, "STUDIO_AUDIT_STRICT", settings.DEBUG):
+            raise ValueError(f"unknown audit action {action!r}: add it to videos.audit.ACTIONS with its sentence")
+        log.warning("unknown audit action %r: add it to videos.audit.ACTIONS", action)
     return AuditEntry.objects.create(
         team=team, actor=actor, action=action, target=redact(target)[:200], data=data or None
     )

@@ -36,7 +36,17 @@ from accounts.models import Membership, Role
 from videos import actions
 from videos.lib.csvtext import csv_lines
 from videos.lib.files import content_disposition
-from videos.models import AuditEntry, GatewayKey, Generation, Notification
+from videos.lib.timecode import format_tc
+from videos.models import (
+    AuditEntry,
+    Board,
+    GatewayKey,
+    Generation,
+    Notification,
+    PromptTemplate,
+    Sequence,
+    WebhookEndpoint,
+)
 
 AUDIT_PAGE = 50
 NOTIFICATIONS_PAGE = 30
@@ -105,8 +115,11 @@ def filtered_entries(form: AuditFilterForm, team) -> QuerySet:
     return entries
 
 
-#: Each audited verb as a sentence: ``%(actor)s`` who did it, ``%(target)s`` what to.
+#: Each audited action (``videos.audit.ACTIONS``) as a sentence: ``%(actor)s`` who did it,
+#: ``%(target)s`` what to (linked to its page when it has one), ``%(role)s`` a member's role;
+#: a few take another word from the entry's data (``%(old)s``, ``%(verdict)s``, ``%(shot)s``…).
 SENTENCES = {
+    # generations
     "generation.submitted": _("%(actor)s asked for %(target)s"),
     "generation.approved": _("%(actor)s approved spending on %(target)s"),
     "generation.declined": _("%(actor)s declined spending on %(target)s"),
@@ -117,24 +130,25 @@ SENTENCES = {
     "generation.abandoned": _("%(actor)s gave up on %(target)s"),
     "generation.sent_to_review": _("%(actor)s sent %(target)s to review"),
     "generation.reviewed": _("%(actor)s reviewed %(target)s"),
+    "generations.downloaded": _("%(actor)s downloaded %(target)s"),
+    # frames, sequences and shots
+    "frame.taken": _("%(actor)s took a frame at %(time)s from %(target)s"),
+    "sequence.created": _("%(actor)s made the sequence “%(target)s”"),
+    "sequence.shot_added": _("%(actor)s added %(shot)s to the sequence “%(target)s”"),
+    "sequence.shot_removed": _("%(actor)s took a shot out of the sequence “%(target)s”"),
+    "sequence.reordered": _("%(actor)s reordered the shots of the sequence “%(target)s”"),
+    "sequence.rendered": _("%(actor)s rendered the sequence “%(target)s”"),
+    "sequence.deleted": _("%(actor)s deleted the sequence “%(target)s”"),
+    # notes and share links
     "note.added": _("%(actor)s left a note on %(target)s"),
     "note.replied": _("%(actor)s replied to a note on %(target)s"),
     "note.resolved": _("%(actor)s resolved a note on %(target)s"),
     "note.reopened": _("%(actor)s reopened a note on %(target)s"),
-    "generations.downloaded": _("%(actor)s downloaded %(target)s"),
-    "key.added": _("%(actor)s added the key %(target)s"),
-    "key.changed": _("%(actor)s pointed the key %(target)s at another address"),
-    "key.replaced": _("%(actor)s replaced the secret of the key %(target)s"),
-    "key.deleted": _("%(actor)s deleted the key %(target)s"),
-    "member.invited": _("%(actor)s made an invitation link for a new %(role)s"),
-    "member.joined": _("%(target)s joined the team"),
-    "member.role_changed": _("%(actor)s made %(target)s %(role)s"),
-    "budget.changed": _("%(actor)s changed the budgets of %(target)s"),
     "share.created": _("%(actor)s made a share link to %(target)s"),
     "share.revoked": _("%(actor)s revoked a share link to %(target)s"),
     "share.viewed": _("A guest opened a share link to %(target)s"),
     "share.guest_note": _("A guest left a note on %(target)s"),
-    "team.export_gate": _("%(actor)s changed which videos may leave the studio"),
+    # boards and the prompt library
     "board.created": _("%(actor)s made the board “%(target)s”"),
     "board.changed": _("%(actor)s edited the board “%(target)s”"),
     "board.deleted": _("%(actor)s deleted the board “%(target)s”"),
@@ -143,6 +157,33 @@ SENTENCES = {
     "template.saved": _("%(actor)s saved the prompt template “%(target)s”"),
     "template.changed": _("%(actor)s edited the prompt template “%(target)s”"),
     "template.deleted": _("%(actor)s deleted the prompt template “%(target)s”"),
+    # gateway keys, team prices, webhooks
+    "key.added": _("%(actor)s added the key %(target)s"),
+    "key.changed": _("%(actor)s pointed the key %(target)s at another address"),
+    "key.checked": _("%(actor)s checked the key %(target)s: %(verdict)s"),
+    "key.replaced": _("%(actor)s replaced the secret of the key %(target)s"),
+    "key.deleted": _("%(actor)s deleted the key %(target)s"),
+    "price.set": _("%(actor)s changed the team's price for %(target)s"),
+    "price.deleted": _("%(actor)s removed the team's price for %(target)s"),
+    "webhook.added": _("%(actor)s added the webhook endpoint %(target)s"),
+    "webhook.deleted": _("%(actor)s deleted the webhook endpoint %(target)s"),
+    "webhook.enabled": _("%(actor)s turned on the webhook endpoint %(target)s"),
+    "webhook.disabled": _("%(actor)s turned off the webhook endpoint %(target)s"),
+    "webhook.tested": _("%(actor)s sent a test event to the webhook endpoint %(target)s"),
+    "webhook.redelivered": _("%(actor)s sent an event again to the webhook endpoint %(target)s"),
+    # the team, its members and their access tokens
+    "team.renamed": _("%(actor)s renamed the team “%(old)s” to “%(target)s”"),
+    "team.export_gate": _("%(actor)s changed which videos may leave the studio"),
+    "budget.changed": _("%(actor)s changed the budgets of %(target)s"),
+    "member.invited": _("%(actor)s made an invitation link for a new %(role)s"),
+    "member.invitation_revoked": _("%(actor)s revoked an invitation link for a new %(role)s"),
+    "member.joined": _("%(target)s joined the team"),
+    "member.removed": _("%(actor)s removed %(target)s (%(role)s) from the team"),
+    "member.left": _("%(target)s left the team"),
+    "member.role_changed": _("%(actor)s made %(target)s %(role)s"),
+    "token.created": _("%(actor)s made the access token %(target)s"),
+    "token.first_used": _("%(actor)s used the access token %(target)s for the first time"),
+    "token.revoked": _("%(actor)s revoked the access token %(target)s"),
 }
 #: A review's decision (``data["decision"]``) as its own sentence.
 REVIEW_SENTENCES = {
@@ -150,8 +191,29 @@ REVIEW_SENTENCES = {
     "rejected": _("%(actor)s rejected %(target)s"),
     "changes": _("%(actor)s asked for changes to %(target)s"),
 }
-#: Any other verb (one added later).
+#: Sentences that depend on the entry's data: ``(action, data name, value)`` → sentence.
+VARIANT_SENTENCES = {
+    ("team.export_gate", "approved_only", True): _("%(actor)s let only approved videos leave the studio"),
+    ("team.export_gate", "approved_only", False): _("%(actor)s let every finished video leave the studio"),
+    ("price.set", "new", True): _("%(actor)s set a team price for %(target)s"),
+}
+#: An action with no actor that the studio itself did (not a since deleted user).
+STUDIO_SENTENCES = {
+    "webhook.disabled": _("The studio turned off the webhook endpoint %(target)s"),
+}
+#: A renamed key (``key.changed`` with a new ``label`` and the same address).
+KEY_RENAMED = _("%(actor)s renamed the key %(target)s to “%(label)s”")
+#: Any other action (an entry from before its name was retired).
 OTHER_SENTENCE = _("%(actor)s: %(action)s %(target)s")
+
+#: A key check's verdict (``KeyVerdict`` values) in a word or two.
+VERDICT_WORDS = {
+    "works": _("it works"),
+    "wrong_key": _("wrong key"),
+    "wrong_base_url": _("wrong base URL"),
+    "blocked": _("address blocked"),
+    "unsure": _("unsure, try again"),
+}
 
 
 def _role_word(value) -> str:
@@ -161,57 +223,122 @@ def _role_word(value) -> str:
         return str(value or "")
 
 
+def _template(entry: AuditEntry, data: dict):
+    """The sentence (a lazy translation with ``%(name)s`` slots) ``entry`` reads as."""
+    if entry.action == "generation.reviewed" and data.get("decision") in REVIEW_SENTENCES:
+        return REVIEW_SENTENCES[data["decision"]]
+    if entry.actor_id is None and entry.action in STUDIO_SENTENCES:
+        return STUDIO_SENTENCES[entry.action]
+    if entry.action == "key.changed" and data.get("label") and "base_url" not in data:
+        return KEY_RENAMED
+    for (action, name, value), template in VARIANT_SENTENCES.items():
+        if entry.action == action and data.get(name) is value:
+            return template
+    return SENTENCES.get(entry.action, OTHER_SENTENCE)
+
+
+def _words(entry: AuditEntry, data: dict) -> dict[str, str]:
+    """The slots besides actor and target, as plain text, from the entry's data."""
+    role = _role_word(data.get("new") if entry.action == "member.role_changed" else data.get("role"))
+    words = {
+        "role": role,
+        "action": entry.action,
+        "old": str(data.get("old") or ""),
+        "label": str(data.get("label") or ""),
+    }
+    verdict = str(data.get("verdict") or "")
+    words["verdict"] = str(VERDICT_WORDS.get(verdict, verdict or gettext("no answer")))
+    time_s = data.get("time_s")
+    timed = isinstance(time_s, int | float) and not isinstance(time_s, bool)
+    words["time"] = format_tc(float(time_s)) if timed else gettext("some point")
+    words["shot"] = gettext("a shot")
+    return words
+
+
+def _shot_and_sequence(target: str) -> tuple[str, str]:
+    """``sequence.shot_added``'s target ``“prompt…” → name`` as (the shot, the sequence name)."""
+    shot, arrow, name = target.partition("” → ")
+    return (shot + "”", name) if arrow else ("", target)
+
+
 def sentence(entry: AuditEntry, link: str | None = None, *, html: bool = True) -> str:
     """``entry`` as a sentence: "alice sent “sunset over…” to review". With ``html`` it is
     escaped markup, the actor in ``<span class="actor">`` and the target a link to ``link``
-    when given; without, plain text (for the CSV)."""
+    when given; without, plain text (for the CSV). An action without a sentence reads
+    "alice: its.name target"."""
     data = entry.data if isinstance(entry.data, dict) else {}
-    if entry.action == "generation.reviewed" and data.get("decision") in REVIEW_SENTENCES:
-        template = REVIEW_SENTENCES[data["decision"]]
-    else:
-        template = SENTENCES.get(entry.action, OTHER_SENTENCE)
+    template = _template(entry, data)
     actor = entry.actor.get_username() if entry.actor else gettext("A deleted user")
     target = entry.target or gettext("something")
-    role = _role_word(data.get("new") if entry.action == "member.role_changed" else data.get("role"))
+    words = _words(entry, data)
+    if entry.action == "sequence.shot_added":
+        shot, target = _shot_and_sequence(target)
+        words["shot"] = shot or words["shot"]
     if not html:
-        return str(template) % {"actor": actor, "target": target, "role": role, "action": entry.action}
-    parts = {
+        return str(template) % {"actor": actor, "target": target, **words}
+    parts = {name: conditional_escape(value) for name, value in words.items()}
+    parts |= {
         "actor": format_html('<span class="actor">{}</span>', actor),
         "target": format_html('<a href="{}">{}</a>', link, target) if link else conditional_escape(target),
-        "role": conditional_escape(role),
         "action": format_html("<code>{}</code>", entry.action),
     }
     return mark_safe(conditional_escape(str(template)) % parts)  # noqa: S308 (every part escaped)
 
 
+#: The actions whose data ``uuid`` names a generation (the others name a sequence).
+GENERATION_ACTIONS = ("generation.", "frame.", "note.", "share.")
+#: The actions about the team itself: its page is the teams page.
+TEAM_ACTIONS = ("team.renamed", "team.export_gate", "budget.changed", "member.invited", "member.invitation_revoked")
+
+
+def _uuid(entry: AuditEntry) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str((entry.data or {}).get("uuid")))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def target_links(entries: list[AuditEntry], request) -> dict[int, str]:
     """``{entry pk: URL}`` for the entries whose target still exists and that the member may
-    open: a generation of the team (by the ``uuid`` in its data), a key of the member's own
-    (by its label and masked secret), a member still in the team. A few queries a page."""
-    wanted = set()
-    for entry in entries:
-        if entry.action.startswith("generation.") and isinstance(entry.data, dict) and entry.data.get("uuid"):
-            try:
-                wanted.add(uuid.UUID(str(entry.data["uuid"])))
-            except ValueError:
-                continue
-    alive = set(Generation.objects.for_team(request.team).filter(uuid__in=wanted).values_list("uuid", flat=True))
-    keys = {f"{k.label} ({k.masked})" for k in GatewayKey.objects.owned_by(request.team, request.user)}
-    members = set(Membership.objects.filter(team=request.team).values_list("user__username", flat=True))
+    open: a generation or a sequence of the team (by the ``uuid`` in its data), a board, a
+    prompt template or a webhook endpoint of the team (by its name or address), a key of the
+    member's own (by its label and masked secret), a member still in the team, the team's
+    prices, the member's own access tokens. A few queries a page."""
+    team = request.team
+    ids = {a: {_uuid(e) for e in entries if e.action.startswith(a)} - {None} for a in ("generation", "sequence")}
+    ids["generation"] |= {_uuid(e) for e in entries if e.action.startswith(GENERATION_ACTIONS)} - {None}
+    generations = set(
+        Generation.objects.for_team(team).filter(uuid__in=ids["generation"]).values_list("uuid", flat=True)
+    )
+    sequences = set(Sequence.objects.for_team(team).filter(uuid__in=ids["sequence"]).values_list("uuid", flat=True))
+    names = {e.target for e in entries}
+    boards = dict(Board.objects.for_team(team).filter(name__in=names).values_list("name", "uuid"))
+    templates = set(PromptTemplate.objects.for_team(team).filter(name__in=names).values_list("name", flat=True))
+    endpoints = dict(WebhookEndpoint.objects.for_team(team).filter(url__in=names).values_list("url", "uuid"))
+    keys = {f"{k.label} ({k.masked})" for k in GatewayKey.objects.owned_by(team, request.user)}
+    members = set(Membership.objects.filter(team=team).values_list("user__username", flat=True))
     links = {}
     for entry in entries:
-        if entry.action.startswith("generation."):
-            try:
-                key = uuid.UUID(str((entry.data or {}).get("uuid")))
-            except (AttributeError, ValueError):
-                continue
-            if key in alive:
-                links[entry.pk] = reverse("generation", args=[key])
-        elif entry.action.startswith("key.") and entry.target in keys:
+        action, target, key = entry.action, entry.target, _uuid(entry)
+        if action.startswith(GENERATION_ACTIONS) and key in generations:
+            links[entry.pk] = reverse("generation", args=[key])
+        elif action.startswith("sequence.") and key in sequences:
+            links[entry.pk] = reverse("sequence", args=[key])
+        elif action.startswith("board.") and target in boards:
+            links[entry.pk] = reverse("board", args=[boards[target]])
+        elif action.startswith("template.") and target in templates:
+            links[entry.pk] = reverse("prompts")
+        elif action.startswith("webhook.") and target in endpoints:
+            links[entry.pk] = reverse("webhook", args=[endpoints[target]])
+        elif action.startswith("key.") and target in keys:
             links[entry.pk] = reverse("keys")
-        elif entry.action in ("member.joined", "member.role_changed") and entry.target in members:
+        elif action.startswith("price."):
+            links[entry.pk] = reverse("prices")
+        elif action.startswith("token.") and entry.actor_id == request.user.pk:
+            links[entry.pk] = reverse("account") + "#tokens"
+        elif action in ("member.joined", "member.role_changed") and target in members:
             links[entry.pk] = reverse("teams")
-        elif entry.action == "budget.changed":
+        elif action in TEAM_ACTIONS:
             links[entry.pk] = reverse("teams")
     return links
 
