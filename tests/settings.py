@@ -29,6 +29,8 @@ WHITENOISE_USE_FINDERS = True
 # The in-process sandbox shares the test's open transaction, which other threads cannot
 # see: poll inline. test_worker runs the threaded path against a gateway without a DB.
 STUDIO_POLL_CONCURRENCY = 1
+#: Every audit action name must be registered (videos.audit.ACTIONS): an unknown one raises.
+STUDIO_AUDIT_STRICT = True
 # A file, not Django's shared in-memory default: concurrency tests need real SQLite locking
 # (WAL, busy timeout, BEGIN IMMEDIATE), the same as in production.
 # On PostgreSQL (DATABASE_URL), pytest-django makes and drops test_<name>, in UTF-8

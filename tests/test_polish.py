@@ -198,9 +198,12 @@ SUNSET = "“sunset over the sea”"
         ("something.new", {}, f"alice: something.new {SUNSET}"),
     ],
 )
-def test_each_audited_verb_reads_as_a_sentence_on_the_page_and_in_the_csv(client_for, owner, team, action, data, words):
+def test_each_audited_verb_reads_as_a_sentence_on_the_page_and_in_the_csv(
+    client_for, owner, team, settings, action, data, words
+):
     from videos.web.activity import sentence
 
+    settings.STUDIO_AUDIT_STRICT = action != "something.new"  # a retired name still reads
     entry = record(team, owner, action, SUNSET, **data)
     assert sentence(entry, html=False) == words
     client = client_for(owner)
