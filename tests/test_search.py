@@ -49,7 +49,10 @@ def test_history_finds_the_chinese_prompt(prompts, client_for, owner):
 
 def test_all_words_must_match_in_any_order_ignoring_case(prompts, team):
     assert found(team, "DUSK lighthouse") == {"A Lighthouse at dusk, the camera slowly pushes in"}
-    assert found(team, "boat") == {"a paper boat on a rainy street", "Rain on the boat deck; a 50% chance of storm_clouds"}
+    assert found(team, "boat") == {
+        "a paper boat on a rainy street",
+        "Rain on the boat deck; a 50% chance of storm_clouds",
+    }
     assert found(team, "boat paper") == {"a paper boat on a rainy street"}
     assert found(team, "boat lighthouse") == set()
 
