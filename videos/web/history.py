@@ -35,11 +35,14 @@ from accounts.access import team_required
 from accounts.models import User
 from videos import actions, audit, search
 from videos.gateways import dialect_choices
-from videos.lib.paging import approximate_count, keyset_page
+from videos.lib import paging
 from videos.lib.zipstream import ZipEntry, stream_zip
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 
 PAGE_SIZE = 24
+#: A search's total is counted up to this many matches ("more than 1,000"): past the index,
+#: a short term's LIKE reads rows until it has counted them.
+SEARCH_COUNT_CAP = 1_000
 #: The most tiles one bulk action takes (a page holds PAGE_SIZE; this bounds forged posts).
 BULK_LIMIT = 200
 RUNNING = "running"  # a pseudo-state in the state filter: any of ACTIVE_STATES
@@ -176,15 +179,16 @@ def history(request: HttpRequest) -> HttpResponse:
     list from the "Newer"/"Older" links; an invalid one means the first page). Invalid
     values are ignored and named above the tiles. htmx requests get the ``results``
     partial. Two queries whatever the depth: the page (keyset, ``PAGE_SIZE + 1`` rows)
-    and the total counted up to ``paging.COUNT_CAP`` ("more than 10,000").
+    and the total counted up to ``paging.COUNT_CAP`` ("more than 10,000"; a search's up to
+    ``SEARCH_COUNT_CAP``).
     """
     form = HistoryFilters(request.GET, members=_members(request.team))
     filters = form.values()
     generations = filtered_generations(request.team, request.user, filters)
-    page = keyset_page(
+    page = paging.keyset_page(
         generations, request.GET.get("cursor"), size=PAGE_SIZE, newest_first=filters.get("sort") != "oldest"
     )
-    total, exact = approximate_count(generations)
+    total, exact = paging.approximate_count(generations, SEARCH_COUNT_CAP if "q" in filters else paging.COUNT_CAP)
     context = {
         "form": form,
         "page": page,
