@@ -16,6 +16,17 @@ from videos.models import Generation
 LIGHTHOUSE = "海边的灯塔，黄昏，镜头缓慢推进"
 
 
+@pytest.fixture(autouse=True, params=["rare", "common"])
+def plan(request, monkeypatch):
+    """Every test twice on SQLite: words taken as rare (looked up through the FTS index) and as
+    common (LIKE on the rows the newest-first index walks): the same results either way."""
+    if request.param == "common":
+        if connection.vendor != "sqlite":
+            pytest.skip("one plan on PostgreSQL")
+        monkeypatch.setattr(search, "FTS_PROBE_ROWS", 0)
+    return request.param
+
+
 def found(team, query: str) -> set[str]:
     """The prompts of ``team``'s generations that ``search`` finds for ``query``."""
     return set(search.search(Generation.objects.for_team(team), query).values_list("prompt", flat=True))

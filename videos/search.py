@@ -13,7 +13,10 @@ found inside a sentence that has no spaces:
 - **SQLite**: an FTS5 table ``videos_generation_fts`` with the ``trigram`` tokenizer,
   external content (the prompt is stored once, in ``videos_generation``), kept by
   three triggers on insert, update of the prompt and delete. Terms of 3 characters or
-  more become one ``MATCH`` (each a quoted FTS string, all required).
+  more become one ``MATCH`` (each a quoted FTS string, all required). SQLite's planner
+  cannot tell a rare word from a common one, so a probe (``FTS_PROBE_ROWS``) decides:
+  a rare match is looked up through the index; a common one is a ``LIKE`` on the rows
+  the newest-first index walks, which meets a page of them within a few hundred rows.
 - **PostgreSQL**: a ``pg_trgm`` GIN index on the prompt; each term of 3 characters or
   more is a ``prompt ILIKE '%term%'`` the index serves.
 
@@ -45,6 +48,10 @@ MAX_TERMS = 12
 MAX_TERM_CHARS = 200
 
 FTS_TABLE = "videos_generation_fts"
+#: On SQLite, words matching more prompts than this are checked with LIKE as the team's
+#: newest-first index walks them (a page of common words is met within a few hundred rows),
+#: fewer through the FTS index (each match looked up, then sorted).
+FTS_PROBE_ROWS = 2_000
 
 _TOKEN = re.compile(r'"([^"]*)"?|([^\s"]+)')
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -93,6 +100,15 @@ def _fts_string(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def _fts_is_selective(connection, match: str) -> bool:
+    """Whether the FTS5 expression ``match`` matches at most ``FTS_PROBE_ROWS`` prompts (of
+    every team): one query reading at most that many index entries."""
+    with connection.cursor() as cursor:
+        sql = f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s)"  # noqa: S608
+        cursor.execute(sql, [match, FTS_PROBE_ROWS + 1])
+        return cursor.fetchone()[0] <= FTS_PROBE_ROWS
+
+
 def search(queryset: QuerySet, query: str, *, connection=None) -> QuerySet:
     """``queryset`` narrowed to the generations whose prompt holds every term of ``query``
     (see ``terms``); unchanged when it has none. Order and other filters are kept."""
@@ -105,8 +121,11 @@ def search(queryset: QuerySet, query: str, *, connection=None) -> QuerySet:
     qs = queryset
     if vendor == "sqlite" and long:
         match = " AND ".join(_fts_string(t) for t in long)
-        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 (a constant)
-        qs = qs.filter(pk__in=RawSQL(sql, (match,)))
+        if _fts_is_selective(connection or default_connection, match):
+            sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 (a constant)
+            qs = qs.filter(pk__in=RawSQL(sql, (match,)))
+        else:
+            short = found  # common words: the newest-first walk meets a page of them at once
     elif vendor == "postgresql":
         for term in long:
             qs = qs.filter(ILike(F("prompt"), _like_pattern(term)))

@@ -40,9 +40,9 @@ from videos.lib.zipstream import ZipEntry, stream_zip
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 
 PAGE_SIZE = 24
-#: A search's total is counted up to this many matches ("more than 1,000"): past the index,
-#: a short term's LIKE reads rows until it has counted them.
-SEARCH_COUNT_CAP = 1_000
+#: A search's total is counted up to this many matches ("more than 200"): a common or short
+#: word's LIKE reads rows until it has counted them.
+SEARCH_COUNT_CAP = 200
 #: The most tiles one bulk action takes (a page holds PAGE_SIZE; this bounds forged posts).
 BULK_LIMIT = 200
 RUNNING = "running"  # a pseudo-state in the state filter: any of ACTIVE_STATES
