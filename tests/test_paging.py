@@ -188,3 +188,11 @@ def count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         client.get(url)
     return len(captured)
+
+
+def test_a_search_is_not_counted_unless_it_fits_one_page(tied, client_for, owner):
+    client = client_for(owner)
+    many = client.get(reverse("history"), {"q": "clip"}).content.decode()
+    assert 'class="total"' not in many and "Older →" in many
+    few = client.get(reverse("history"), {"q": '"clip 1"'}).content.decode()
+    assert "10 videos" in few and "Older →" not in few

@@ -10,7 +10,7 @@ Cost per page is constant whatever the team's size and the page's depth: one
 query for the member list, one for the page (keyset pagination, ``lib/paging.py``:
 the rows after the cursor's, task, asset and author joined; "is it my favorite" as
 an ``EXISTS`` annotation; ``PAGE_SIZE + 1`` rows to know whether more lie beyond),
-one bounded count for the approximate total. Prompt search is ``videos/search.py``'s
+one bounded count for the approximate total (none for a search). Prompt search is ``videos/search.py``'s
 index.
 """
 
@@ -40,9 +40,6 @@ from videos.lib.zipstream import ZipEntry, stream_zip
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 
 PAGE_SIZE = 24
-#: A search's total is counted up to this many matches ("more than 200"): a common or short
-#: word's LIKE reads rows until it has counted them.
-SEARCH_COUNT_CAP = 200
 #: The most tiles one bulk action takes (a page holds PAGE_SIZE; this bounds forged posts).
 BULK_LIMIT = 200
 RUNNING = "running"  # a pseudo-state in the state filter: any of ACTIVE_STATES
@@ -179,8 +176,9 @@ def history(request: HttpRequest) -> HttpResponse:
     list from the "Newer"/"Older" links; an invalid one means the first page). Invalid
     values are ignored and named above the tiles. htmx requests get the ``results``
     partial. Two queries whatever the depth: the page (keyset, ``PAGE_SIZE + 1`` rows)
-    and the total counted up to ``paging.COUNT_CAP`` ("more than 10,000"; a search's up to
-    ``SEARCH_COUNT_CAP``).
+    and the total counted up to ``paging.COUNT_CAP`` ("more than 10,000"). A search is not
+    counted (a short or common word's ``LIKE`` would read rows until it had counted them):
+    its total is shown when all its matches fit on the first page.
     """
     form = HistoryFilters(request.GET, members=_members(request.team))
     filters = form.values()
@@ -188,7 +186,10 @@ def history(request: HttpRequest) -> HttpResponse:
     page = paging.keyset_page(
         generations, request.GET.get("cursor"), size=PAGE_SIZE, newest_first=filters.get("sort") != "oldest"
     )
-    total, exact = paging.approximate_count(generations, SEARCH_COUNT_CAP if "q" in filters else paging.COUNT_CAP)
+    if "q" in filters:
+        total, exact = (len(page.object_list), True) if page.is_first and not page.next else (None, False)
+    else:
+        total, exact = paging.approximate_count(generations, paging.COUNT_CAP)
     context = {
         "form": form,
         "page": page,
