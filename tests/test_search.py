@@ -18,11 +18,9 @@ LIGHTHOUSE = "海边的灯塔，黄昏，镜头缓慢推进"
 
 @pytest.fixture(autouse=True, params=["rare", "common"])
 def plan(request, monkeypatch):
-    """Every test twice on SQLite: words taken as rare (looked up through the FTS index) and as
-    common (LIKE on the rows the newest-first index walks): the same results either way."""
+    """Every test twice: words taken as rare (looked up through the trigram index) and as
+    common (checked on the rows the newest-first index walks): the same results either way."""
     if request.param == "common":
-        if connection.vendor != "sqlite":
-            pytest.skip("one plan on PostgreSQL")
         monkeypatch.setattr(search, "FTS_PROBE_ROWS", 0)
     return request.param
 

@@ -18,10 +18,13 @@ found inside a sentence that has no spaces:
   a rare match is looked up through the index; a common one is a ``LIKE`` on the rows
   the newest-first index walks, which meets a page of them within a few hundred rows.
 - **PostgreSQL**: a ``pg_trgm`` GIN index on the prompt; each term of 3 characters or
-  more is a ``prompt ILIKE '%term%'`` the index serves.
+  more is a ``prompt ILIKE '%term%'`` the index serves, when the same probe finds the
+  match rare; a common or short term is a ``strpos(lower(prompt), term) > 0`` checked
+  as the newest-first index walks the team's rows (see ``Contains``).
 
 A trigram index cannot look up a term shorter than 3 characters (it has no trigram;
-common in Chinese: 灯塔, 黄昏). Such a term is checked with ``LIKE`` on the rows the
+common in Chinese: 灯塔, 黄昏). Such a term is checked with ``LIKE`` (``strpos`` on
+PostgreSQL) on the rows the
 other terms found through the index, or, when every term is short, on the team's rows
 as its newest-first index walks them, stopping at the page's last row (cheap when the
 term is common, a scan of the team's rows when it is rare). ``bench/search.py``
@@ -37,7 +40,7 @@ from __future__ import annotations
 import re
 
 from django.db import connection as default_connection
-from django.db.models import F, Func, Lookup, QuerySet, TextField
+from django.db.models import F, Lookup, QuerySet
 from django.db.models.expressions import RawSQL
 
 #: Trigram indexes look up terms of at least this many characters.
@@ -48,7 +51,7 @@ MAX_TERMS = 12
 MAX_TERM_CHARS = 200
 
 FTS_TABLE = "videos_generation_fts"
-#: On SQLite, words matching more prompts than this are checked with LIKE as the team's
+#: Words matching more prompts than this are checked one row at a time as the team's
 #: newest-first index walks them (a page of common words is met within a few hundred rows),
 #: fewer through the FTS index (each match looked up, then sorted).
 FTS_PROBE_ROWS = 2_000
@@ -83,12 +86,19 @@ class ILike(Lookup):
         return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
 
 
-class _Unindexed(Func):
-    """``(prompt || '')``: the same text, but an expression no index is on, so the
-    planner never asks the trigram index for a term it holds no trigram of."""
+class Contains(Lookup):
+    """``strpos(lower(lhs), lower(rhs)) > 0`` (PostgreSQL): ``rhs`` occurs in ``lhs``, any
+    case, every character literal. No index serves it, and the planner, unable to guess
+    how many rows it keeps, takes it for a common condition: it walks the newest-first
+    index and stops at the page's last row instead of reading every row and sorting.
+    The words it checks are short (no trigram) or common (the probe said so)."""
 
-    template = "(%(expressions)s || '')"
-    output_field = TextField()
+    lookup_name = "studio_contains"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"strpos(lower({lhs}), lower({rhs})) > 0", [*lhs_params, *rhs_params]
 
 
 def _like_pattern(term: str) -> str:
@@ -109,32 +119,52 @@ def _fts_is_selective(connection, match: str) -> bool:
         return cursor.fetchone()[0] <= FTS_PROBE_ROWS
 
 
+def _pg_is_selective(connection, patterns: list[str]) -> bool:
+    """Whether the prompts ``ILIKE`` every one of ``patterns`` number at most
+    ``FTS_PROBE_ROWS`` (of every team): one query through the trigram index that stops
+    after that many rows."""
+    where = " AND ".join(["prompt ILIKE %s"] * len(patterns))
+    with connection.cursor() as cursor:
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM videos_generation WHERE {where} LIMIT %s) AS probe"  # noqa: S608
+        cursor.execute(sql, [*patterns, FTS_PROBE_ROWS + 1])
+        return cursor.fetchone()[0] <= FTS_PROBE_ROWS
+
+
 def search(queryset: QuerySet, query: str, *, connection=None) -> QuerySet:
     """``queryset`` narrowed to the generations whose prompt holds every term of ``query``
-    (see ``terms``); unchanged when it has none. Order and other filters are kept."""
+    (see ``terms``); unchanged when it has none. Order and other filters are kept.
+
+    On SQLite and PostgreSQL, when a term has 3 characters or more, one probe query
+    decides the plan (``FTS_PROBE_ROWS``)."""
     found = terms(query)
     if not found:
         return queryset
-    vendor = (connection or default_connection).vendor
+    connection = connection or default_connection
+    vendor = connection.vendor
     long = [t for t in found if len(t) >= MIN_INDEXED]
     short = [t for t in found if len(t) < MIN_INDEXED]
     qs = queryset
-    if vendor == "sqlite" and long:
-        match = " AND ".join(_fts_string(t) for t in long)
-        if _fts_is_selective(connection or default_connection, match):
-            sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 (a constant)
-            qs = qs.filter(pk__in=RawSQL(sql, (match,)))
-        else:
-            short = found  # common words: the newest-first walk meets a page of them at once
-    elif vendor == "postgresql":
-        for term in long:
-            qs = qs.filter(ILike(F("prompt"), _like_pattern(term)))
+    if vendor == "sqlite":
+        if long:
+            match = " AND ".join(_fts_string(t) for t in long)
+            if _fts_is_selective(connection, match):
+                sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 (a constant)
+                qs = qs.filter(pk__in=RawSQL(sql, (match,)))
+            else:
+                short = found  # common words: the newest-first walk meets a page of them at once
         for term in short:
-            qs = qs.filter(ILike(_Unindexed(F("prompt")), _like_pattern(term)))
+            qs = qs.filter(prompt__icontains=term)
         return qs
-    else:
-        short = found if vendor != "sqlite" else short
-    for term in short:
+    if vendor == "postgresql":
+        if long and _pg_is_selective(connection, [_like_pattern(t) for t in long]):
+            for term in long:
+                qs = qs.filter(ILike(F("prompt"), _like_pattern(term)))
+        else:
+            short = found
+        for term in short:
+            qs = qs.filter(Contains(F("prompt"), term))
+        return qs
+    for term in found:
         qs = qs.filter(prompt__icontains=term)
     return qs
 
