@@ -117,12 +117,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--requests", type=int, default=40, help="requests per measurement (default 40)")
     parser.add_argument("--explain", action="store_true", help="print each measurement's slowest query and its plan")
+    parser.add_argument(
+        "--reuse-sqlite", default="", help="measure again on a SQLite file a run left (its rows are kept; no insert)"
+    )
     parser.add_argument("--database-url", default="", help="a PostgreSQL server to make a throwaway database on")
     args = parser.parse_args()
     sizes = sorted(args.sizes)
 
     warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: nothing collected
-    _common.setup(database_url=args.database_url)
+    tmp = _common.setup(
+        {"SQLITE_PATH": args.reuse_sqlite} if args.reuse_sqlite else None, database_url=args.database_url
+    )
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -139,8 +144,11 @@ def main() -> None:
     print(f"how: in-process Django test Client, {_common.database()}, DEBUG off; {args.requests} requests per")
     print("     measurement after 3 warm-up requests; server time per request of History (its htmx partial).")
 
-    alice = User.objects.create_user(username="alice", password="pw-alice-bench-123")
-    team = Team.create_personal(alice)
+    alice = User.objects.filter(username="alice").first()
+    if alice is None:
+        alice = User.objects.create_user(username="alice", password="pw-alice-bench-123")
+        Team.create_personal(alice)
+    team = alice.teams.get()
     rng = random.Random(16)
     now = timezone.now()
     vendor = connection.vendor
@@ -230,14 +238,16 @@ def main() -> None:
         return _common.median(times)
 
     results: dict[int, dict[str, tuple]] = {}
-    have = 0
+    have = Generation.objects.filter(team=team).count()
     for size in sizes:
         t0 = time.perf_counter()
-        index_off()
-        fill(have, size)
+        if size > have:
+            index_off()
+            fill(have, size)
         t1 = time.perf_counter()
-        index_on()
-        have = size
+        if size > have:
+            index_on()
+        have = max(have, size)
         t2 = time.perf_counter()
         count = Generation.objects.filter(team=team).count()
         print(
@@ -265,7 +275,7 @@ def main() -> None:
         with_index = insert_cost()
         index_off()
         without = insert_cost()
-        if size != sizes[-1]:
+        if size != sizes[-1] or args.reuse_sqlite:
             index_on()
         results[size]["insert"] = (with_index, without)
         print(
@@ -291,6 +301,10 @@ def main() -> None:
         )
         added = results[big]["insert"][0] - results[big]["insert"][1]
         print(f"  index cost per created generation at {big:,}: +{added:.3f} ms [{_common.verdict(added < 2)}]")
+    if not args.reuse_sqlite:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
