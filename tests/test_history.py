@@ -9,6 +9,7 @@ import re
 import uuid
 import zipfile
 from datetime import datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 from django.db import connection
@@ -17,11 +18,18 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from tests.conftest import add_key, make_generation, make_user, run_until_done
-from videos.lib import zipstream
+from videos.lib import paging, zipstream
 from videos.models import Asset, AuditEntry, Generation, Review, Task, TaskState
 from videos.web import history
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def next_cursor(html: str, rel: str = "next") -> str:
+    """The cursor of a page's "Older →" (``rel="next"``) or "← Newer" (``prev``) link."""
+    found = re.search(rf'rel="{rel}" href="[^"]*cursor=([^"&]+)', html)
+    assert found, f"no {rel} link"
+    return unquote(found.group(1))
 
 
 def listed(response) -> list[str]:
@@ -146,7 +154,7 @@ def test_it_combines_filters(client_for, owner, team, teammate):
     assert listed(client_for(owner).get(reverse("history"), query)) == ["storm at sea"]
 
 
-def test_it_pages_without_counting(client_for, owner, team):
+def test_it_pages_by_cursor(client_for, owner, team):
     now = timezone.now()
     Generation.objects.bulk_create(
         Generation(
@@ -164,13 +172,12 @@ def test_it_pages_without_counting(client_for, owner, team):
     first = client.get(reverse("history"), {"gateway": "xai"})
     assert listed(first)[0] == "clip 00" and len(listed(first)) == history.PAGE_SIZE
     html = first.content.decode()
-    assert "?gateway=xai&amp;page=2" in html and "Previous" not in html  # the next link keeps the filters
-    second = client.get(reverse("history"), {"gateway": "xai", "page": "2"})
+    assert "?gateway=xai&amp;cursor=" in html and "Newer" not in html  # the next link keeps the filters
+    second = client.get(reverse("history"), {"gateway": "xai", "cursor": next_cursor(html)})
     assert listed(second) == [f"clip {i:02}" for i in range(history.PAGE_SIZE, history.PAGE_SIZE + 5)]
-    assert "Previous" in second.content.decode() and "Next →" not in second.content.decode()
-    past_the_end = client.get(reverse("history"), {"page": "99"})
-    assert past_the_end.status_code == 200 and "Back to the first page" in past_the_end.content.decode()
-    assert client.get(reverse("history"), {"page": "nope"}).status_code == 200
+    assert "← Newer" in second.content.decode() and "Older →" not in second.content.decode()
+    assert client.get(reverse("history"), {"page": "99"}).status_code == 200  # old page links: the first page
+    assert client.get(reverse("history"), {"cursor": "nope"}).status_code == 200
 
 
 def test_it_answers_htmx_with_the_grid_only_and_the_browser_with_the_page(client_for, owner, team):
@@ -354,9 +361,9 @@ def fill(team, users, n: int, *, start: int = 0) -> None:
 
 
 #: Queries for History's htmx partial: session, user, membership (with team), the member
-#: list, the team's boards (the Board filter), the page. The full page adds what the layout needs (the unread-notifications badge and
-#: the header's team switcher, the member's teams).
-PAGE_QUERIES = 6
+#: list, the team's boards (the Board filter), the page, the approximate total. The full page
+#: adds what the layout needs (the unread-notifications badge and the header's team switcher).
+PAGE_QUERIES = 7
 LAYOUT_QUERIES = 2
 FILTERED = {
     "q": "lighthouse",
@@ -365,15 +372,23 @@ FILTERED = {
     "favorites": "on",
     "since": "2020-01-01",
 }
-DEEP = {"member": "bob", "sort": "oldest", "page": "40"}
+DEEP = {"member": "bob", "sort": "oldest"}
+
+
+def deep(team, member, page: int) -> dict:
+    """``DEEP`` at its ``page``-th page (or as deep as the team goes): the cursor after the
+    last row of the page before it, as the "Newer →" links would lead there."""
+    rows = Generation.objects.for_team(team).filter(author=member).order_by("created_at", "pk")
+    before = rows[min((page - 1) * history.PAGE_SIZE, rows.count()) - 1]
+    return {**DEEP, "cursor": paging.make_cursor(paging.NEWER, before.created_at, before.pk)}
 
 
 def test_it_renders_a_page_in_a_constant_number_of_queries(
     client_for, owner, team, teammate, django_assert_max_num_queries, django_assert_num_queries
 ):
     """The same queries, in number, for a team of 100 generations and one of 100,000."""
-    views = [({}, {}), (FILTERED, {}), (DEEP, {}), ({}, HTMX), (FILTERED, HTMX)]
     fill(team, [owner, teammate], 100)
+    views = [({}, {}), (FILTERED, {}), (deep(team, teammate, 40), {}), ({}, HTMX), (FILTERED, HTMX)]
     client = client_for(owner)
     client.get(reverse("history"))  # the session settles its current team
     counts = []
@@ -387,13 +402,14 @@ def test_it_renders_a_page_in_a_constant_number_of_queries(
 
     fill(team, [owner, teammate], 99_900, start=100)
     assert Generation.objects.filter(team=team).count() == 100_000
+    views[2] = (deep(team, teammate, 40), {})
     for (query, headers), count in zip(views, counts, strict=True):
         with django_assert_num_queries(count):
             response = client.get(reverse("history"), query, **headers)
         assert response.status_code == 200
     assert len(listed(client.get(reverse("history"), FILTERED))) == history.PAGE_SIZE
-    deep = listed(client.get(reverse("history"), DEEP))
-    assert len(deep) == history.PAGE_SIZE and deep[0].startswith(
+    page_40 = listed(client.get(reverse("history"), views[2][0]))
+    assert len(page_40) == history.PAGE_SIZE and page_40[0].startswith(
         f"Clip {99_999 - 2 * 39 * history.PAGE_SIZE}:"
     )  # bob: odd ones
 
@@ -539,5 +555,5 @@ def test_history_lists_the_teams_generations_newest_first(
         html = client.get(reverse("history")).content.decode()
     assert html.index("prompt number 24") < html.index("prompt number 23")
     assert "prompt number 0" not in html  # on page 2
-    assert "prompt number 0" in client.get(reverse("history"), {"page": 2}).content.decode()
+    assert "prompt number 0" in client.get(reverse("history"), {"cursor": next_cursor(html)}).content.decode()
     assert "alice" in html and "bob" in html

@@ -19,3 +19,17 @@ class VideosConfig(AppConfig):
         from videos.worker.tasks import on_worker_start
 
         post_spawn.connect(on_worker_start, dispatch_uid="studio-take-over-sweep")
+
+        # SQLite drops a table's triggers when a migration rebuilds it: put the prompt
+        # index's triggers back (and rebuild the index) after every migrate.
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="studio-search-index")
+
+
+def _ensure_search_index(using, **kwargs) -> None:
+    from django.db import connections
+
+    from videos.search import ensure_index
+
+    ensure_index(connections[using])

@@ -2,20 +2,21 @@
 
 ``history`` lists the team's generations as poster tiles, filtered by the GET
 query (``HistoryFilters``: search, gateway, member, dates, state, review state,
-my favorites, sort, ``page``), so any view of it can be shared as a URL; htmx
+my favorites, sort, ``cursor``), so any view of it can be shared as a URL; htmx
 requests get only the ``results`` partial. ``bulk`` acts on the ticked tiles:
 a streamed ZIP of their videos, favorite/unfavorite, send to review, delete.
 
-Cost per page is constant whatever the team's size: one query for the member
-list, one for the page (task, asset and author joined; "is it my favorite" as an
-``EXISTS`` annotation), no COUNT: the page fetches ``PAGE_SIZE + 1`` rows to know
-whether an older page exists.
+Cost per page is constant whatever the team's size and the page's depth: one
+query for the member list, one for the page (keyset pagination, ``lib/paging.py``:
+the rows after the cursor's, task, asset and author joined; "is it my favorite" as
+an ``EXISTS`` annotation; ``PAGE_SIZE + 1`` rows to know whether more lie beyond),
+one bounded count for the approximate total (none for a search). Prompt search is ``videos/search.py``'s
+index.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django import forms
@@ -32,17 +33,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import team_required
 from accounts.models import User
-from videos import actions
+from videos import actions, search
 from videos.gateways import dialect_choices
+from videos.lib import paging
 from videos.models import ACTIVE_STATES, Generation, Review, TaskState
 from videos.web import boards as board_pages
 from videos.web.downloads import download_name as zip_entry_name  # noqa: F401 (the name tests use)
 from videos.web.downloads import zip_response
 
 PAGE_SIZE = 24
-#: The highest page number read from the query; past it (and past the last page) the page is empty.
-#: Bounds the OFFSET far below what the database can bind (2⁶³ - 1).
-MAX_PAGE = 1_000_000
 #: The most tiles one bulk action takes (a page holds PAGE_SIZE; this bounds forged posts).
 BULK_LIMIT = 200
 RUNNING = "running"  # a pseudo-state in the state filter: any of ACTIVE_STATES
@@ -146,45 +145,12 @@ def filtered_generations(team, user, filters: dict) -> QuerySet[Generation]:
     if "favorites" in filters:
         qs = qs.filter(is_favorite=True)
     if "q" in filters:
-        qs = qs.filter(prompt__icontains=filters["q"])
+        qs = search.search(qs, filters["q"])
     if "board" in filters:
         qs = qs.filter(board_items__board__uuid=filters["board"])
     if filters.get("sort") == "oldest":
         return qs.order_by("created_at", "pk")
     return qs.order_by("-created_at", "-pk")
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of tiles without a COUNT: ``has_next`` comes from fetching one row more."""
-
-    object_list: list
-    number: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_page_number(self) -> int:
-        return self.number + 1
-
-
-def get_page(queryset: QuerySet, number, size: int = PAGE_SIZE) -> Page:
-    """Page ``number`` (1-based; anything unparsable or < 1 means 1, over ``MAX_PAGE`` means
-    ``MAX_PAGE``) of ``queryset``: one query."""
-    try:
-        number = min(max(1, int(number)), MAX_PAGE)
-    except (TypeError, ValueError):
-        number = 1
-    start = (number - 1) * size
-    rows = list(queryset[start : start + size + 1])
-    return Page(object_list=rows[:size], number=number, has_next=len(rows) > size)
 
 
 def _members(team) -> list[tuple[int, str]]:
@@ -212,16 +178,30 @@ def history(request: HttpRequest) -> HttpResponse:
     Query: ``q`` (words in the prompt, any case), ``gateway`` (dialect), ``member``
     (username), ``since``/``until`` (``YYYY-MM-DD``, both days included), ``state``
     (a task state or ``running``), ``review``, ``favorites`` (mine), ``sort``
-    (``newest``, the default, or ``oldest``) and ``page``. Invalid values are
-    ignored and named above the tiles. htmx requests get the ``results`` partial.
+    (``newest``, the default, or ``oldest``) and ``cursor`` (a signed place in the
+    list from the "Newer"/"Older" links; an invalid one means the first page). Invalid
+    values are ignored and named above the tiles. htmx requests get the ``results``
+    partial. Two queries whatever the depth: the page (keyset, ``PAGE_SIZE + 1`` rows)
+    and the total counted up to ``paging.COUNT_CAP`` ("more than 10,000"). A search is not
+    counted (a short or common word's ``LIKE`` would read rows until it had counted them):
+    its total is shown when all its matches fit on the first page.
     """
     boards = board_pages.board_choices(request.team)
     form = HistoryFilters(request.GET, members=_members(request.team), boards=boards)
     filters = form.values()
-    page = get_page(filtered_generations(request.team, request.user, filters), request.GET.get("page"))
+    generations = filtered_generations(request.team, request.user, filters)
+    page = paging.keyset_page(
+        generations, request.GET.get("cursor"), size=PAGE_SIZE, newest_first=filters.get("sort") != "oldest"
+    )
+    if "q" in filters:
+        total, exact = (len(page.object_list), True) if page.is_first and not page.next else (None, False)
+    else:
+        total, exact = paging.approximate_count(generations, paging.COUNT_CAP)
     context = {
         "form": form,
         "page": page,
+        "total": total,
+        "total_exact": exact,
         "filtered": bool(set(filters) - {"sort"}),
         "boards": boards,
         "bulk_url": reverse("bulk") + (f"?{request.GET.urlencode()}" if request.GET else ""),

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import get_for_team, team_required
 from videos import actions, audit
+from videos.lib.paging import approximate_count, keyset_page
 from videos.models import Generation, Review
 
 QUEUE_PAGE = 20
@@ -56,16 +56,19 @@ def _form_for(generation: Generation, data=None) -> ReviewForm:
 
 
 def _queue_context(request, errored: Generation | None = None, form: ReviewForm | None = None) -> dict:
-    page = Paginator(_awaiting(request), QUEUE_PAGE).get_page(request.GET.get("page"))
-    items = [(g, form if errored is not None and g.pk == errored.pk else _form_for(g)) for g in page]
-    return {"page": page, "items": items}
+    awaiting = _awaiting(request)
+    page = keyset_page(awaiting, request.GET.get("cursor"), size=QUEUE_PAGE, newest_first=False)
+    total, exact = approximate_count(awaiting)
+    items = [(g, form if errored is not None and g.pk == errored.pk else _form_for(g)) for g in page.object_list]
+    return {"page": page, "items": items, "total": total, "total_exact": exact}
 
 
 @require_GET
 @team_required(can_manage=True)
 def review_queue(request):
     """GET: the review desk (owners and admins; others 403). Completed generations
-    awaiting review, oldest first, 20 a page (``?page=``), each with its video,
+    awaiting review, oldest first, 20 a page (keyset: ``?cursor=`` from the "Older"/"Newer"
+    links, the same cost at any depth; an invalid cursor means the first page), each with its video,
     prompt, author and a decision form posting to ``review_decide``."""
     return render(request, "videos/review.html", _queue_context(request))
 
