@@ -24,8 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import get_for_team, safe_next, team_required
 from videos import actions, billing
-from videos.lib.files import content_disposition
 from videos.forms import ShareForm
+from videos.lib.files import content_disposition
 from videos.models import Board, Generation, Sequence
 from videos.web.downloads import zip_response
 
