@@ -189,9 +189,7 @@ def test_a_finished_studio_card_links_to_the_add_to_board_form(client_for, owner
 # --- 3. share links for a board -----------------------------------------------------------------------
 
 
-def test_the_boards_maker_shares_it_and_a_guest_sees_only_its_finished_videos(
-    client_for, owner, team, key, board, two
-):
+def test_the_boards_maker_shares_it_and_a_guest_sees_only_its_finished_videos(client_for, owner, team, key, board, two):
     elsewhere = finished(owner, team, key, prompt="Elsewhere", review=Review.NONE)  # not on the board
     actions.add_to_board(board, list(two), owner)
     client = client_for(owner)

@@ -743,8 +743,12 @@ def test_note_and_compare_urls_are_walked_and_an_outsider_leaves_no_note(world):
 # The board's URLs (its sequences, its share links) take the board's uuid, walked above; the
 # sequence posted to ``board_sequence_add`` is looked up in the outsider's own team.
 
-PUBLIC_BY_DESIGN["share_board_video"] = "a board share link's video: the token is the credential, the video on the board"
-PUBLIC_BY_DESIGN["share_board_poster"] = "a board share link's poster: the token is the credential, the video on the board"
+PUBLIC_BY_DESIGN["share_board_video"] = (
+    "a board share link's video: the token is the credential, the video on the board"
+)
+PUBLIC_BY_DESIGN["share_board_poster"] = (
+    "a board share link's poster: the token is the credential, the video on the board"
+)
 
 
 def test_an_outsider_cannot_put_sequences_on_another_teams_board_or_take_them_off(world):

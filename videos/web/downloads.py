@@ -120,7 +120,9 @@ def sequence_held_back(sequence: Sequence) -> str:
     and under the team's export gate every shot approved."""
     if sequence.render_state != RenderState.DONE or not sequence.video:
         return _("not rendered")
-    if sequence.team.export_approved_only and any(shot.generation.review != Review.ACCEPTED for shot in sequence.shots.all()):
+    if sequence.team.export_approved_only and any(
+        shot.generation.review != Review.ACCEPTED for shot in sequence.shots.all()
+    ):
         return _("not approved (a shot's review was not accepted)")
     return ""
 
@@ -153,7 +155,9 @@ def _zip_entries(
     rows = [MANIFEST_COLUMNS, *(manifest_row(g) for name, g in by_name.items() if name not in lost)]
     yield ZipEntry.text("manifest.csv", "".join(csv_lines(rows)), now)
     lines = left_out + [
-        f"{name} {audit.describe(by_name[name])}: {_('missing from the file store')}" for name in lost if name in by_name
+        f"{name} {audit.describe(by_name[name])}: {_('missing from the file store')}"
+        for name in lost
+        if name in by_name
     ]
     if lines or gated:
         heading = [_("Ticked but not in this ZIP:")] if lines else []

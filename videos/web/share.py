@@ -338,9 +338,7 @@ def _board_asset(request, token: str, video):
     link = _live_link(token)
     if link is None or link.board_id is None or (link.password_hash and not request.session.get(_session_key(link))):
         raise Http404
-    generation = (
-        Generation.objects.filter(team=link.team, uuid=video).select_related("asset", "task", "team").first()
-    )
+    generation = Generation.objects.filter(team=link.team, uuid=video).select_related("asset", "task", "team").first()
     if generation is None or not actions.board_shows(link.board, generation) or not generation.asset.file:
         raise Http404
     return link, generation, generation.asset
