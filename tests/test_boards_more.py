@@ -165,7 +165,8 @@ def test_the_boards_zip_holds_its_rendered_sequences_and_names_unrendered_ones(
     actions.add_sequence_to_board(board, draft, owner)
     archive = zip_of(client_for(owner).post(reverse("board_download", args=[board.uuid])))
     assert not any(n.startswith("sequence-") for n in archive.namelist())
-    assert "Draft cut: not rendered" in archive.read("left-out.txt").decode()
+    left_out = archive.read("left-out.txt").decode()
+    assert "Not in this ZIP:" in left_out and "Draft cut: not rendered" in left_out
     rendered(sequence)
     archive = zip_of(client_for(owner).post(reverse("board_download", args=[board.uuid])))
     names = archive.namelist()
@@ -257,6 +258,18 @@ def test_a_revoked_board_link_is_404_for_its_page_and_videos(client_for, owner, 
     client_for(owner).post(reverse("board_share_revoke", args=[board.uuid]), {"link": str(link.uuid)})
     assert guest().get(f"/s/{token}/").status_code == 404
     assert guest().get(f"/s/{token}/{two[0].uuid}/video.mp4").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("day", "message"), [(-1, "Pick today or a later day."), (45, "A share link lasts at most 30 days.")]
+)
+def test_a_board_link_with_a_bad_expiry_is_refused_on_the_form_and_nothing_is_saved(
+    client_for, owner, board, day, message
+):
+    expires_on = (timezone.localdate() + timedelta(days=day)).isoformat()
+    response = client_for(owner).post(reverse("board_share", args=[board.uuid]), {"expires_on": expires_on})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not ShareLink.objects.exists()
 
 
 def test_a_share_link_with_both_a_board_and_a_video_is_refused_by_the_database(owner, team, board, two):

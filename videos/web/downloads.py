@@ -134,6 +134,7 @@ def _zip_entries(
     *,
     gated: bool = False,
     sequences: tuple[Sequence, ...] = (),
+    listed: bool = False,
 ) -> Iterator[ZipEntry]:
     """The videos, then (once they are written, so it knows which the store failed to give)
     ``manifest.csv`` and, when anything was left out, ``left-out.txt``. Under the team's
@@ -160,7 +161,7 @@ def _zip_entries(
         if name in by_name
     ]
     if lines or gated:
-        heading = [_("Ticked but not in this ZIP:")] if lines else []
+        heading = [_("Not in this ZIP:") if listed else _("Ticked but not in this ZIP:")] if lines else []
         if gated:
             heading.insert(
                 0, _("This team lets only approved videos leave the studio: this ZIP holds approved videos only.")
@@ -221,7 +222,9 @@ def zip_response(
     )
     missing: list[ZipEntry] = []
     response = StreamingHttpResponse(
-        stream_zip(_zip_entries(archived, left_out, missing, gated=gated, sequences=rendered), missing=missing),
+        stream_zip(
+            _zip_entries(archived, left_out, missing, gated=gated, sequences=rendered, listed=listed), missing=missing
+        ),
         content_type="application/zip",
     )
     filename = f"studio-{timezone.localdate():%Y-%m-%d}-{count}-video{'s' if count != 1 else ''}.zip"
