@@ -251,6 +251,18 @@ def test_only_the_boards_maker_or_an_admin_shares_a_board(client_for, team, boar
     assert not ShareLink.objects.exists()
 
 
+def test_a_board_link_with_a_password_asks_first_and_serves_no_file_before(owner, board, two):
+    actions.add_to_board(board, [two[0]], owner)
+    _link, token = board_link(board, owner, password="tide-9-pool")
+    visitor = guest()
+    page = visitor.get(f"/s/{token}/").content.decode()
+    assert "Password" in page and two[0].prompt not in page
+    assert visitor.get(f"/s/{token}/{two[0].uuid}/video.mp4").status_code == 404
+    assert visitor.post(f"/s/{token}/", {"password": "tide-9-pool"}).status_code == 302
+    assert two[0].prompt in visitor.get(f"/s/{token}/").content.decode()
+    assert visitor.get(f"/s/{token}/{two[0].uuid}/video.mp4").status_code == 200
+
+
 def test_a_revoked_board_link_is_404_for_its_page_and_videos(client_for, owner, board, two):
     actions.add_to_board(board, [two[0]], owner)
     link, token = board_link(board, owner)

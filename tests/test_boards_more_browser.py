@@ -46,7 +46,10 @@ def test_a_board_is_shared_and_a_guest_plays_its_videos_in_a_fresh_context(page,
     card_link.click()
     expect(page.locator(f"#add-board-{kite.uuid}")).to_be_visible()
 
-    # The sequence goes on the board from the board's page.
+    # The sequence's page offers its boards; the sequence goes on this one from the board's page.
+    page.goto(f"{live_server.url}/sequences/{sequence.uuid}/")
+    expect(page.locator("#sequence-board")).to_be_visible()
+    shoot(page, "sequence")
     page.goto(f"{live_server.url}/boards/{board.uuid}/")
     page.get_by_label("Sequence", exact=True).select_option(label="Coast cut")
     page.get_by_role("button", name="Put on the board").click()
