@@ -145,6 +145,18 @@ CASES = [
     ("board.deleted", "Launch", {}, "alice deleted the board “Launch”"),
     ("board.items_added", "Launch", {"count": 2}, "alice added videos to the board “Launch”"),
     ("board.items_removed", "Launch", {"count": 1}, "alice took videos off the board “Launch”"),
+    (
+        "board.sequence_added",
+        "Launch",
+        {"sequence": "Opening"},
+        "alice added the sequence “Opening” to the board “Launch”",
+    ),
+    (
+        "board.sequence_removed",
+        "Launch",
+        {"sequence": "Opening"},
+        "alice took the sequence “Opening” off the board “Launch”",
+    ),
     ("template.saved", "Ocean pan", {}, "alice saved the prompt template “Ocean pan”"),
     ("template.changed", "Ocean pan", {"was": "Sea"}, "alice edited the prompt template “Ocean pan”"),
     ("template.deleted", "Ocean pan", {}, "alice deleted the prompt template “Ocean pan”"),

@@ -737,3 +737,39 @@ def test_note_and_compare_urls_are_walked_and_an_outsider_leaves_no_note(world):
     assert list(Note.objects.values_list("pk", "resolved_at")) == before
     page = body(outsider.get(f"/generations/{world.done.uuid}/compare/{version.uuid}"))
     assert PROMPT not in page
+
+
+# --- sequences on boards and board share links (issue 13 item 5, issue 14 items 3–4, follow-up) -------
+# The board's URLs (its sequences, its share links) take the board's uuid, walked above; the
+# sequence posted to ``board_sequence_add`` is looked up in the outsider's own team.
+
+PUBLIC_BY_DESIGN["share_board_video"] = (
+    "a board share link's video: the token is the credential, the video on the board"
+)
+PUBLIC_BY_DESIGN["share_board_poster"] = (
+    "a board share link's poster: the token is the credential, the video on the board"
+)
+
+
+def test_an_outsider_cannot_put_sequences_on_another_teams_board_or_take_them_off(world):
+    from videos import actions
+    from videos.models import BoardItem, ShareLink
+
+    board, _template = _board_and_template(world)
+    sequence, _frame = _sequence_world(world)
+    theirs = world.outsider.teams.get()
+    their_board = actions.create_board(theirs, world.outsider, name="Outsider board")
+    their_sequence = actions.create_sequence(theirs, world.outsider, "Outsider sequence")
+    outsider = logged_in(world.outsider)
+    before = list(BoardItem.objects.order_by("pk").values())
+    for data in (
+        {"board": str(board.uuid), "sequence": str(their_sequence.uuid)},
+        {"board": str(their_board.uuid), "sequence": str(sequence.uuid)},
+        {"board": str(board.uuid), "sequence": str(sequence.uuid)},
+    ):
+        response = outsider.post("/boards/sequence", data)
+        assert response.status_code == 404 and BOARD_CANARY not in body(response), data
+    day = "2099-01-01"
+    assert outsider.post(f"/boards/{board.uuid}/share", {"expires_on": day}).status_code == 404
+    assert list(BoardItem.objects.order_by("pk").values()) == before
+    assert not ShareLink.objects.filter(board=board).exists()

@@ -61,6 +61,8 @@ ACTIONS = frozenset(
         "board.deleted",
         "board.items_added",
         "board.items_removed",
+        "board.sequence_added",
+        "board.sequence_removed",
         "template.saved",
         "template.changed",
         "template.deleted",

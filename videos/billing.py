@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from videos.gateways.base import GenerationInput, OptionSpec
-from videos.models import Billing, GatewayKey, Generation, LedgerEntry, Price, TeamPrice
+from videos.models import Billing, BoardItem, GatewayKey, Generation, LedgerEntry, Price, Shot, TeamPrice
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -387,18 +387,40 @@ def release(generation: Generation) -> bool:
 # --- boards (issue 13) ------------------------------------------------------------------------
 
 
+def board_generation_ids(board_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Each board's generations, ``{board id: {generation id}}``: those on it and the shots
+    of its sequences, each once (a video on the board and in one of its sequences is one
+    video). Two queries."""
+    board_ids = list(board_ids)
+    out: dict[int, set[int]] = {}
+    direct = BoardItem.objects.filter(board_id__in=board_ids, generation__isnull=False)
+    for board_id, generation_id in direct.values_list("board_id", "generation_id"):
+        out.setdefault(board_id, set()).add(generation_id)
+    shots = Shot.objects.filter(sequence__board_items__board_id__in=board_ids)
+    for board_id, generation_id in shots.values_list("sequence__board_items__board_id", "generation_id"):
+        out.setdefault(board_id, set()).add(generation_id)
+    return out
+
+
 def board_spend(team, board_ids: Iterable[int]) -> dict[int, Decimal]:
-    """Each board's total spend: the billed charges (USD, whenever made) of the generations
-    on it, ``{board id: amount}`` (a board with none is absent). One query; a sandbox
+    """Each board's total spend: the billed charges (USD, whenever made) of its generations
+    (``board_generation_ids``: on it or a shot of one of its sequences, each counted once),
+    ``{board id: amount}`` (a board with none is absent). Three queries; a sandbox
     rehearsal counts for nothing, as in ``committed_usd``."""
+    members = board_generation_ids(board_ids)
+    every = set().union(*members.values()) if members else set()
     rows = (
-        LedgerEntry.objects.filter(
-            team=team, kind=LedgerEntry.Kind.CHARGE, billed=True, generation__board_items__board_id__in=list(board_ids)
-        )
-        .values("generation__board_items__board_id")
+        LedgerEntry.objects.filter(team=team, kind=LedgerEntry.Kind.CHARGE, billed=True, generation_id__in=every)
+        .values("generation_id")
         .annotate(total=Sum("amount_usd"))
     )
-    return {row["generation__board_items__board_id"]: row["total"] for row in rows}
+    charged = {row["generation_id"]: row["total"] for row in rows}
+    out = {}
+    for board_id, ids in members.items():
+        amounts = [charged[i] for i in ids if i in charged]
+        if amounts:
+            out[board_id] = sum(amounts, ZERO)
+    return out
 
 
 def price_everywhere(

@@ -826,8 +826,8 @@ class ShareLink(models.Model):
 
     Only the SHA-256 of the token is stored (``token_hash``) with its first 6 characters
     (``prefix``, to tell links apart); the token itself is shown once, when it is made.
-    ``generation`` is what it shows; a board's link will set a ``board`` instead (null
-    here), and the guest page lists the board's videos the same way. ``expires_at`` is
+    ``generation`` is what it shows, or ``board`` (exactly one is set, a check
+    constraint): then the guest page lists the board's finished videos. ``expires_at`` is
     required (at most ``MAX_SHARE_DAYS`` days ahead, checked by ``actions.create_share_link``);
     ``password_hash`` is Django's ``make_password`` hash, empty for no password.
     """
@@ -837,6 +837,7 @@ class ShareLink(models.Model):
     generation = models.ForeignKey(
         Generation, on_delete=models.CASCADE, null=True, blank=True, related_name="share_links"
     )
+    board = models.ForeignKey("Board", on_delete=models.CASCADE, null=True, blank=True, related_name="share_links")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=8, editable=False)
@@ -854,6 +855,15 @@ class ShareLink(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(generation__isnull=False, board__isnull=True)
+                    | models.Q(generation__isnull=True, board__isnull=False)
+                ),
+                name="share_link_generation_or_board",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"share link {self.prefix}…"
@@ -1021,21 +1031,33 @@ class Board(models.Model):
 
 
 class BoardItem(models.Model):
-    """One generation on a board, once. (A sequence will sit here too: a nullable
-    ``sequence`` FK beside ``generation``, made nullable, with a check that exactly one
-    is set and a unique constraint per kind.)"""
+    """One generation or one sequence on a board, once: exactly one of ``generation`` and
+    ``sequence`` is set (a check constraint), each unique per board."""
 
     board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="items")
-    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="board_items")
+    generation = models.ForeignKey(
+        Generation, on_delete=models.CASCADE, null=True, blank=True, related_name="board_items"
+    )
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, null=True, blank=True, related_name="board_items")
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     added = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-added", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["board", "generation"], name="one_board_item_per_generation")]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "generation"], name="one_board_item_per_generation"),
+            models.UniqueConstraint(fields=["board", "sequence"], name="one_board_item_per_sequence"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(generation__isnull=False, sequence__isnull=True)
+                    | models.Q(generation__isnull=True, sequence__isnull=False)
+                ),
+                name="board_item_generation_or_sequence",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.generation_id} on {self.board_id}"
+        return f"{self.generation_id or self.sequence_id} on {self.board_id}"
 
 
 class PromptTemplateQuerySet(models.QuerySet):

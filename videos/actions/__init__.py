@@ -18,10 +18,12 @@ one module per object: ``generations``, ``approvals``, ``review``, ``notes``, ``
 from videos.actions.approvals import approve_spending, decline_spending
 from videos.actions.boards import (
     BoardRefused,
+    add_sequence_to_board,
     add_to_board,
     create_board,
     delete_board,
     remove_from_board,
+    remove_sequence_from_board,
     update_board,
 )
 from videos.actions.frames import Refused, frame_as_reference
@@ -61,7 +63,9 @@ from videos.actions.share import (
     MAX_SHARE_DAYS,
     ShareRefused,
     add_guest_note,
+    board_shows,
     can_share,
+    create_board_share_link,
     create_share_link,
     leaves_the_studio,
     record_share_view,
@@ -87,12 +91,14 @@ from videos.models import NewReference
 __all__ = [
     "BoardRefused",
     "TemplateRefused",
+    "add_sequence_to_board",
     "add_to_board",
     "create_board",
     "delete_board",
     "delete_template",
     "record_template_use",
     "remove_from_board",
+    "remove_sequence_from_board",
     "save_template",
     "update_board",
     "update_template",
@@ -101,6 +107,8 @@ __all__ = [
     "ShareRefused",
     "add_guest_note",
     "can_share",
+    "board_shows",
+    "create_board_share_link",
     "create_share_link",
     "leaves_the_studio",
     "record_share_view",

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from videos import audit
-from videos.models import Board, BoardItem, Generation, TaskState
+from videos.models import Board, BoardItem, Generation, Sequence, TaskState
 
 #: The most generations one call adds or removes (History's bulk limit).
 ITEMS_LIMIT = 200
@@ -109,3 +109,26 @@ def remove_from_board(board: Board, generations: list[Generation], actor) -> int
         if removed:
             audit.record_action(board.team, actor, "board.items_removed", board.name, count=removed)
     return removed
+
+
+def add_sequence_to_board(board: Board, sequence: Sequence, actor) -> bool:
+    """Put ``sequence`` on ``board``; False when it is on it already. A sequence of another
+    team raises ``BoardRefused``, nothing added. Records ``board.sequence_added``."""
+    if sequence.team_id != board.team_id:
+        raise BoardRefused(_("Only this team's sequences can go on its boards."))
+    with transaction.atomic():
+        if BoardItem.objects.filter(board=board, sequence=sequence).exists():
+            return False
+        BoardItem.objects.create(board=board, sequence=sequence, added_by=actor)
+        audit.record_action(board.team, actor, "board.sequence_added", board.name, sequence=sequence.name)
+    return True
+
+
+def remove_sequence_from_board(board: Board, sequence: Sequence, actor) -> bool:
+    """Take ``sequence`` off ``board`` (the sequence stays); False when it was not on it.
+    Records ``board.sequence_removed``."""
+    with transaction.atomic():
+        removed, _counts = BoardItem.objects.filter(board=board, sequence=sequence).delete()
+        if removed:
+            audit.record_action(board.team, actor, "board.sequence_removed", board.name, sequence=sequence.name)
+    return bool(removed)

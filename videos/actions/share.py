@@ -19,7 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from videos import audit
-from videos.models import Generation, GuestNote, Review, ShareLink, TaskState
+from videos.models import Board, BoardItem, Generation, GuestNote, Review, ShareLink, TaskState
 from videos.timeline import clean_text
 
 #: The furthest a share link may expire, in days from when it is made.
@@ -105,6 +105,78 @@ def create_share_link(
     return link, token
 
 
+def _subject(link: ShareLink) -> str:
+    """The audit label of what ``link`` shows: its video, or its board."""
+    if link.board_id is not None:
+        return _("board “%(name)s”") % {"name": link.board.name}
+    return audit.describe(link.generation)
+
+
+def _subject_uuid(link: ShareLink) -> str:
+    return str(link.board.uuid if link.board_id is not None else link.generation.uuid)
+
+
+def board_shows(board: Board, generation: Generation) -> bool:
+    """Whether a guest of ``board``'s share link may see ``generation``: it is on the board,
+    finished with its video, and may leave the studio (``leaves_the_studio``)."""
+    return (
+        generation.team_id == board.team_id
+        and BoardItem.objects.filter(board=board, generation=generation).exists()
+        and getattr(getattr(generation, "task", None), "state", "") == TaskState.COMPLETED
+        and getattr(generation, "asset", None) is not None
+        and leaves_the_studio(generation)
+    )
+
+
+def create_board_share_link(
+    board: Board,
+    actor,
+    membership,
+    *,
+    expires_at: datetime,
+    password: str = "",
+    allow_notes: bool = True,
+    allow_download: bool = False,
+) -> tuple[ShareLink, str]:
+    """Make a link to ``board`` (its guest page lists the board's finished videos, under the
+    export gate only approved ones) by ``actor``: the board's maker, an admin or an owner
+    (``membership``). Returns the link and its token (shown once). The expiry and password
+    rules are ``create_share_link``'s. Records ``share.created``. Raises ShareRefused."""
+    if board.created_by_id != actor.pk and not (membership is not None and membership.can_manage):
+        raise ShareRefused(_("Only the board's maker, an admin or an owner can share a board."))
+    now = timezone.now()
+    if expires_at <= now:
+        raise ShareRefused(_("The expiry must be in the future."))
+    if expires_at > now + timedelta(days=MAX_SHARE_DAYS, minutes=1):
+        raise ShareRefused(_("A share link lasts at most %(days)d days.") % {"days": MAX_SHARE_DAYS})
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = ShareLink.objects.create(
+            team=board.team,
+            board=board,
+            created_by=actor,
+            token_hash=ShareLink.hash_token(token),
+            prefix=token[:6],
+            expires_at=expires_at,
+            password_hash=make_password(password) if password else "",
+            allow_notes=allow_notes,
+            allow_download=allow_download,
+        )
+        audit.record_action(
+            board.team,
+            actor,
+            "share.created",
+            _subject(link),
+            uuid=str(board.uuid),
+            link=link.prefix,
+            expires=expires_at.isoformat(timespec="minutes"),
+            password=bool(password),
+            notes=allow_notes,
+            download=allow_download,
+        )
+    return link, token
+
+
 def revoke_share_link(link: ShareLink, actor) -> bool:
     """End ``link`` now (a conditional update: its page is a 404 from the next request);
     records ``share.revoked``. False when it was already revoked."""
@@ -118,8 +190,8 @@ def revoke_share_link(link: ShareLink, actor) -> bool:
             link.team,
             actor,
             "share.revoked",
-            audit.describe(link.generation),
-            uuid=str(link.generation.uuid),
+            _subject(link),
+            uuid=_subject_uuid(link),
             link=link.prefix,
         )
     return True
@@ -132,8 +204,8 @@ def record_share_view(link: ShareLink, address_hash: str) -> None:
         link.team,
         None,
         "share.viewed",
-        audit.describe(link.generation),
-        uuid=str(link.generation.uuid),
+        _subject(link),
+        uuid=_subject_uuid(link),
         link=link.prefix,
         guest=address_hash[:12],
     )
@@ -153,8 +225,16 @@ def clean_guest_name(value: str) -> str:
     return text
 
 
-def add_guest_note(link: ShareLink, guest_name: str, body: str, time_s: float | None, address_hash: str) -> GuestNote:
-    """Keep a guest's note on ``link``'s video: ``guest_name`` cleaned (``clean_guest_name``),
+def add_guest_note(
+    link: ShareLink,
+    guest_name: str,
+    body: str,
+    time_s: float | None,
+    address_hash: str,
+    generation: Generation | None = None,
+) -> GuestNote:
+    """Keep a guest's note on ``link``'s video (for a board's link, ``generation``: one of
+    the videos on its board, else ShareRefused): ``guest_name`` cleaned (``clean_guest_name``),
     ``body`` plain text of at most ``GUEST_NOTE_MAX`` characters, ``time_s`` a time code in
     seconds within the video (or None). Records ``share.guest_note`` and tells the author.
     Raises ShareRefused when the link takes no notes, or for an empty name or body, a too
@@ -167,7 +247,11 @@ def add_guest_note(link: ShareLink, guest_name: str, body: str, time_s: float | 
         raise ShareRefused(_("Write a note first."))
     if len(text) > GUEST_NOTE_MAX:
         raise ShareRefused(_("A note is at most %(n)d characters.") % {"n": GUEST_NOTE_MAX})
-    generation = link.generation
+    if link.board_id is not None:
+        if generation is None or not board_shows(link.board, generation):
+            raise ShareRefused(_("That video is not on this board."))
+    else:
+        generation = link.generation
     if time_s is not None:
         asset = getattr(generation, "asset", None)
         length = asset.duration_s if asset is not None else 0

@@ -154,6 +154,8 @@ SENTENCES = {
     "board.deleted": _("%(actor)s deleted the board “%(target)s”"),
     "board.items_added": _("%(actor)s added videos to the board “%(target)s”"),
     "board.items_removed": _("%(actor)s took videos off the board “%(target)s”"),
+    "board.sequence_added": _("%(actor)s added the sequence “%(sequence)s” to the board “%(target)s”"),
+    "board.sequence_removed": _("%(actor)s took the sequence “%(sequence)s” off the board “%(target)s”"),
     "template.saved": _("%(actor)s saved the prompt template “%(target)s”"),
     "template.changed": _("%(actor)s edited the prompt template “%(target)s”"),
     "template.deleted": _("%(actor)s deleted the prompt template “%(target)s”"),
@@ -252,6 +254,7 @@ def _words(entry: AuditEntry, data: dict) -> dict[str, str]:
     timed = isinstance(time_s, int | float) and not isinstance(time_s, bool)
     words["time"] = format_tc(float(time_s)) if timed else gettext("some point")
     words["shot"] = gettext("a shot")
+    words["sequence"] = str(data.get("sequence") or gettext("a sequence"))
     return words
 
 

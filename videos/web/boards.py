@@ -12,7 +12,7 @@ import uuid as uuids
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,8 +24,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import get_for_team, safe_next, team_required
 from videos import actions, billing
+from videos.forms import ShareForm
 from videos.lib.files import content_disposition
-from videos.models import Board, Generation
+from videos.models import Board, Generation, Sequence
 from videos.web.downloads import zip_response
 
 #: The most tiles a board page shows (newest first); its ZIP takes every video on it.
@@ -102,7 +103,7 @@ def boards(request):
     listed = list(
         Board.objects.for_team(request.team)
         .select_related("cover", "cover__asset")
-        .annotate(item_count=Count("items"))
+        .annotate(item_count=Count("items", filter=Q(items__generation__isnull=False)))
         .order_by("name", "pk")
     )
     spend = billing.board_spend(request.team, [b.pk for b in listed])
@@ -119,6 +120,32 @@ def _board_generations(board: Board):
         .select_related("task", "asset", "author", "team")
         .order_by("-board_items__added", "-pk")
     )
+
+
+def board_sequences(board: Board) -> list[Sequence]:
+    """The sequences on ``board``, newest added first, with their shots' generations."""
+    return list(
+        Sequence.objects.for_team(board.team)
+        .filter(board_items__board=board)
+        .prefetch_related("shots__generation")
+        .order_by("-board_items__added", "-pk")
+    )
+
+
+def sequence_board_choices(team, sequence: Sequence) -> list[tuple[str, str]]:
+    """The team's boards ``sequence`` is not on yet, as ``(uuid, name)`` choices."""
+    return [
+        (str(u), name)
+        for u, name in Board.objects.for_team(team).exclude(items__sequence=sequence).values_list("uuid", "name")
+    ]
+
+
+def _sequence(request, raw) -> Sequence:
+    try:
+        wanted = uuids.UUID(str(raw))
+    except ValueError:
+        raise Http404 from None
+    return get_for_team(request, Sequence.objects.all(), uuid=wanted)
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,7 +180,17 @@ def board(request, uuid):
                 messages.success(request, _("Saved the board “%(name)s”.") % {"name": board.name})
                 return redirect("board", uuid=board.uuid)
     spend = billing.board_spend(request.team, [board.pk]).get(board.pk, billing.ZERO)
-    context = {"board": board, "tiles": tiles, "form": form, "spend": spend}
+    on_board = board_sequences(board)
+    addable = Sequence.objects.for_team(request.team).exclude(board_items__board=board).values_list("uuid", "name")
+    context = {
+        "board": board,
+        "tiles": tiles,
+        "form": form,
+        "spend": spend,
+        "board_sequences": on_board,
+        "addable_sequences": [(str(u), name) for u, name in addable],
+        "can_share": board.created_by_id == request.user.pk or request.membership.can_manage,
+    }
     return render(request, "videos/board.html", context, status=400 if form.errors else 200)
 
 
@@ -175,11 +212,18 @@ def board_remove(request, uuid):
 @require_POST
 @team_required
 def board_download(request, uuid):
-    """A streamed ZIP of every archived video on the board, with its manifest, named after
-    the board."""
+    """A streamed ZIP of every archived video on the board and its rendered sequences, with
+    its manifest, named after the board; under the team's export gate approved ones only,
+    the rest named in ``left-out.txt`` with why (``downloads.zip_response``, as History's)."""
     board = _board(request, uuid)
     generations = list(_board_generations(board))
-    response = zip_response(request, generations, reverse("board", kwargs={"uuid": board.uuid}))
+    response = zip_response(
+        request,
+        generations,
+        reverse("board", kwargs={"uuid": board.uuid}),
+        listed=True,
+        sequences=board_sequences(board),
+    )
     if response.streaming:
         name = slugify(board.name, allow_unicode=True)[:48] or "board"
         response["Content-Disposition"] = content_disposition(
@@ -229,3 +273,101 @@ def add(request):
         messages.error(request, _("Choose a video of this team first."))
         return redirect(safe_next(request, reverse("boards")))
     return add_generations(request, generations, safe_next(request, reverse("boards")))
+
+
+@require_POST
+@team_required(can_generate=True)
+def board_sequence_add(request):
+    """Put the posted ``sequence`` (the team's, a uuid) on the posted ``board``; back to
+    ``next`` (a path on this site) or the board. Another team's sequence or board is 404."""
+    board = _board(request, request.POST.get("board", ""))
+    sequence = _sequence(request, request.POST.get("sequence", ""))
+    back = safe_next(request, reverse("board", kwargs={"uuid": board.uuid}))
+    try:
+        added = actions.add_sequence_to_board(board, sequence, request.user)
+    except actions.BoardRefused as refused:
+        messages.error(request, refused.message)
+        return redirect(back)
+    if added:
+        messages.success(request, _("Put “%(seq)s” on “%(name)s”.") % {"seq": sequence.name, "name": board.name})
+    else:
+        messages.info(request, _("“%(seq)s” is on “%(name)s” already.") % {"seq": sequence.name, "name": board.name})
+    return redirect(back)
+
+
+@require_POST
+@team_required(can_generate=True)
+def board_sequence_remove(request, uuid):
+    """Take the posted ``sequence`` off the board (the sequence stays); back to ``next`` or
+    the board."""
+    board = _board(request, uuid)
+    sequence = _sequence(request, request.POST.get("sequence", ""))
+    if actions.remove_sequence_from_board(board, sequence, request.user):
+        messages.success(request, _("Took “%(seq)s” off “%(name)s”.") % {"seq": sequence.name, "name": board.name})
+    else:
+        messages.error(request, _("That sequence is not on this board."))
+    return redirect(safe_next(request, reverse("board", kwargs={"uuid": board.uuid})))
+
+
+def _shareable_board(request, uuid) -> Board:
+    board = _board(request, uuid)
+    if board.created_by_id != request.user.pk and not request.membership.can_manage:
+        raise PermissionDenied(_("Only the board's maker, an admin or an owner can share a board."))
+    return board
+
+
+@require_http_methods(["GET", "POST"])
+@team_required
+def board_share(request, uuid):
+    """GET: the form for a new share link to this board and its links so far. POST: make
+    one and show its address once. 403 for a member who is neither the board's maker nor
+    an admin or owner; a refusal is shown on the form and nothing is saved."""
+    board = _shareable_board(request, uuid)
+    form = ShareForm(request.POST or None)
+    form.fields["allow_download"].label = _("Guests may download the videos")
+    new_url = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            _link, token = actions.create_board_share_link(
+                board,
+                request.user,
+                request.membership,
+                expires_at=form.expires_at(),
+                password=form.cleaned_data["password"],
+                allow_notes=form.cleaned_data["allow_notes"],
+                allow_download=form.cleaned_data["allow_download"],
+            )
+        except actions.ShareRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            new_url = request.build_absolute_uri(reverse("share_page", args=[token]))
+            form = ShareForm()
+    context = {
+        "board": board,
+        "form": form,
+        "new_url": new_url,
+        "links": board.share_links.select_related("created_by")[:50],
+        "gated": request.team.export_approved_only,
+    }
+    response = render(request, "videos/board_share.html", context, status=400 if form.errors else 200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@team_required
+def board_share_revoke(request, uuid):
+    """POST ``link`` (a link's uuid): revoke that link of this board now."""
+    board = _shareable_board(request, uuid)
+    try:
+        wanted = uuids.UUID(str(request.POST.get("link", "")))
+    except ValueError:
+        raise Http404 from None
+    link = board.share_links.filter(uuid=wanted).first()
+    if link is None:
+        raise Http404
+    if actions.revoke_share_link(link, request.user):
+        messages.success(request, _("Revoked: the link %(prefix)s… no longer opens.") % {"prefix": link.prefix})
+    else:
+        messages.error(request, _("That link was already revoked."))
+    return redirect("board_share", uuid=board.uuid)

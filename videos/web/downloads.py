@@ -23,7 +23,7 @@ from videos.gateways import dialect_choices
 from videos.lib.csvtext import csv_lines
 from videos.lib.files import content_disposition
 from videos.lib.zipstream import ZipEntry, stream_zip
-from videos.models import ACTIVE_STATES, Generation, Review, TaskState
+from videos.models import ACTIVE_STATES, Generation, RenderState, Review, Sequence, TaskState
 
 #: The manifest's columns, in order.
 MANIFEST_COLUMNS = ("file", "prompt", "gateway", "model", "options", "cost", "author", "created", "sha256")
@@ -109,8 +109,32 @@ def _left_out(request: HttpRequest, generations: list[Generation], archived: lis
     return lines
 
 
+def sequence_download_name(sequence: Sequence) -> str:
+    """``sequence-opening-titles-1a2b3c4d.mp4``: a rendered sequence's file name in a ZIP."""
+    words = slugify(sequence.name, allow_unicode=True)[:48].strip("-_") or "sequence"
+    return f"sequence-{words}-{sequence.uuid.hex[:8]}.mp4"
+
+
+def sequence_held_back(sequence: Sequence) -> str:
+    """Why a board's sequence is not in its ZIP, in words, or "" when it goes in: rendered,
+    and under the team's export gate every shot approved."""
+    if sequence.render_state != RenderState.DONE or not sequence.video:
+        return _("not rendered")
+    if sequence.team.export_approved_only and any(
+        shot.generation.review != Review.ACCEPTED for shot in sequence.shots.all()
+    ):
+        return _("not approved (a shot's review was not accepted)")
+    return ""
+
+
 def _zip_entries(
-    archived: list[Generation], left_out: list[str], missing: list[ZipEntry], *, gated: bool = False
+    archived: list[Generation],
+    left_out: list[str],
+    missing: list[ZipEntry],
+    *,
+    gated: bool = False,
+    sequences: tuple[Sequence, ...] = (),
+    listed: bool = False,
 ) -> Iterator[ZipEntry]:
     """The videos, then (once they are written, so it knows which the store failed to give)
     ``manifest.csv`` and, when anything was left out, ``left-out.txt``. Under the team's
@@ -123,12 +147,21 @@ def _zip_entries(
         by_name[name] = generation
         asset = generation.asset
         yield ZipEntry(name, asset.file.storage, asset.file.name, asset.bytes, generation.created_at)
+    for sequence in sequences:
+        video = sequence.video
+        yield ZipEntry(
+            sequence_download_name(sequence), video.storage, video.name, sequence.video_bytes or 0, sequence.rendered_at
+        )
     lost = {entry.name for entry in missing}
     rows = [MANIFEST_COLUMNS, *(manifest_row(g) for name, g in by_name.items() if name not in lost)]
     yield ZipEntry.text("manifest.csv", "".join(csv_lines(rows)), now)
-    lines = left_out + [f"{name} {audit.describe(by_name[name])}: {_('missing from the file store')}" for name in lost]
+    lines = left_out + [
+        f"{name} {audit.describe(by_name[name])}: {_('missing from the file store')}"
+        for name in lost
+        if name in by_name
+    ]
     if lines or gated:
-        heading = [_("Ticked but not in this ZIP:")] if lines else []
+        heading = [_("Not in this ZIP:") if listed else _("Ticked but not in this ZIP:")] if lines else []
         if gated:
             heading.insert(
                 0, _("This team lets only approved videos leave the studio: this ZIP holds approved videos only.")
@@ -136,15 +169,27 @@ def _zip_entries(
         yield ZipEntry.text("left-out.txt", "\r\n".join([*heading, *lines, ""]), now)
 
 
-def zip_response(request: HttpRequest, generations: list[Generation], back: str) -> HttpResponse:
+def zip_response(
+    request: HttpRequest,
+    generations: list[Generation],
+    back: str,
+    *,
+    listed: bool = False,
+    sequences: list[Sequence] | tuple = (),
+) -> HttpResponse:
     """A streamed ZIP of the archived videos among ``generations`` (the team's, from the
-    posted ``ids``) with ``manifest.csv`` and ``left-out.txt``; a redirect to ``back`` with
-    a message when none has a video. Records ``generations.downloaded``."""
+    posted ``ids``; with ``listed``, all of a list such as a board's, and ``left-out.txt``
+    names those of it left out) with ``manifest.csv`` and ``left-out.txt``, and the
+    rendered ``sequences`` (a board's) that may leave the studio. Under the team's export
+    gate only approved videos go in. A redirect to ``back`` with a message when there is
+    nothing to put in. Records ``generations.downloaded``."""
     archived = [g for g in generations if getattr(g, "asset", None) is not None and g.asset.file]
     gated = request.team.export_approved_only
     if gated:
         archived = [g for g in archived if not approved_only(g)]
-    if not archived:
+    held = {sequence.pk: sequence_held_back(sequence) for sequence in sequences}
+    rendered = tuple(sequence for sequence in sequences if not held[sequence.pk])
+    if not archived and not rendered:
         if gated:
             messages.error(
                 request,
@@ -153,7 +198,18 @@ def zip_response(request: HttpRequest, generations: list[Generation], back: str)
         else:
             messages.error(request, _("None of the selected videos is ready to download yet."))
         return redirect(back)
-    left_out = _left_out(request, generations, archived)
+    if listed:
+        included = {g.pk for g in archived}
+        left_out = [
+            f"{download_name(g)} {audit.describe(g)}: {left_out_reason(g)}" for g in generations if g.pk not in included
+        ]
+    else:
+        left_out = _left_out(request, generations, archived)
+    left_out += [
+        f"{sequence_download_name(sequence)} {sequence.name}: {held[sequence.pk]}"
+        for sequence in sequences
+        if held[sequence.pk]
+    ]
     count = len(archived)
     audit.record_action(
         request.team,
@@ -166,7 +222,9 @@ def zip_response(request: HttpRequest, generations: list[Generation], back: str)
     )
     missing: list[ZipEntry] = []
     response = StreamingHttpResponse(
-        stream_zip(_zip_entries(archived, left_out, missing, gated=gated), missing=missing),
+        stream_zip(
+            _zip_entries(archived, left_out, missing, gated=gated, sequences=rendered, listed=listed), missing=missing
+        ),
         content_type="application/zip",
     )
     filename = f"studio-{timezone.localdate():%Y-%m-%d}-{count}-video{'s' if count != 1 else ''}.zip"

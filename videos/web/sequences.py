@@ -21,7 +21,7 @@ from accounts.access import get_for_team, team_required
 from videos import actions, billing
 from videos.forms import AddShotForm, FrameForm, SequenceForm
 from videos.lib.files import serve_file
-from videos.models import Frame, Generation, Sequence, Shot
+from videos.models import Board, Frame, Generation, Sequence, Shot
 from videos.web import my_keys, team_generations
 from videos.web.generations import detail_context
 
@@ -90,7 +90,9 @@ def sequences(request):
 
 def _sequence_context(request, sequence: Sequence, **extra) -> dict:
     shots = list(sequence.shots.select_related("generation__task", "generation__asset").order_by("position", "pk"))
-    return {"sequence": sequence, "shots": shots, **extra}
+    on_boards = Board.objects.for_team(request.team).filter(items__sequence=sequence).order_by("name")
+    boards = [(str(b.uuid), b.name) for b in Board.objects.for_team(request.team).exclude(items__sequence=sequence)]
+    return {"sequence": sequence, "shots": shots, "on_boards": on_boards, "board_choices": boards, **extra}
 
 
 @require_GET

@@ -29,7 +29,7 @@ from accounts.access import get_for_team, team_required
 from videos import actions
 from videos.forms import GuestNoteForm, ShareForm, SharePasswordForm
 from videos.lib.files import serve_file
-from videos.models import ShareLink
+from videos.models import Generation, ShareLink, TaskState
 from videos.web import team_generations
 from videos.web.downloads import download_name
 
@@ -125,8 +125,8 @@ def _live_link(token: str) -> ShareLink | None:
         return None
     return (
         ShareLink.objects.live()
-        .filter(token_hash=ShareLink.hash_token(token), generation__isnull=False)
-        .select_related("team", "generation__asset", "generation__task", "generation__team")
+        .filter(token_hash=ShareLink.hash_token(token))
+        .select_related("team", "board", "generation__asset", "generation__task", "generation__team")
         .first()
     )
 
@@ -180,6 +180,9 @@ def share_page(request, token: str):
                 return redirect("share_page", token=token)
             form.add_error("password", _("That is not the password."))
         return _guest_headers(render(request, "share/password.html", {"form": form}))
+
+    if link.board_id is not None:
+        return _board_page(request, link, token, address)
 
     note_form = GuestNoteForm()
     if request.method == "POST":
@@ -259,6 +262,116 @@ def share_video(request, token: str):
 def share_poster(request, token: str):
     """The poster of the link's video."""
     _link, generation, asset = _guest_asset(request, token)
+    if not asset.poster:
+        raise Http404
+    return serve_file(request, asset.poster, content_type="image/jpeg", filename=download_name(generation, "jpg"))
+
+
+# --- a board's link ------------------------------------------------------------------------
+
+
+def board_videos(link: ShareLink) -> tuple[list[Generation], int]:
+    """The videos a guest of a board's ``link`` sees: the board's finished ones with their
+    video (under the export gate only approved ones), newest added first; and how many
+    finished ones the gate holds back."""
+    finished = list(
+        Generation.objects.filter(team=link.team, board_items__board=link.board, task__state=TaskState.COMPLETED)
+        .exclude(asset=None)
+        .select_related("asset", "task", "team")
+        .order_by("-board_items__added", "-pk")
+    )
+    shown = [g for g in finished if actions.leaves_the_studio(g)]
+    return shown, len(finished) - len(shown)
+
+
+def _board_page(request, link: ShareLink, token: str, address: str) -> HttpResponse:
+    """The guest page of a board's link: the board's videos as tiles, the chosen one (``v``,
+    a uuid; the first by default) in the player with its guest notes and the note form
+    (POST ``video`` with the note)."""
+    videos, held = board_videos(link)
+    wanted = _uuid_or_none(request.POST.get("video") if request.method == "POST" else request.GET.get("v"))
+    current = next((g for g in videos if g.uuid == wanted), videos[0] if videos else None)
+    if wanted is not None and (current is None or current.uuid != wanted):
+        return _gone(request)  # not on the board (or not shown): nothing to say about it
+    here = reverse("share_page", args=[token])
+    note_form = GuestNoteForm()
+    if request.method == "POST":
+        if not link.allow_notes or current is None:
+            return _guest_headers(HttpResponse(_("This link does not take notes."), status=403))
+        note_form = GuestNoteForm(request.POST)
+        if note_form.is_valid():
+            wait = throttle.begin_guest_use("share-note", str(link.uuid), address, *NOTE_LIMIT)
+            if wait:
+                return _too_many(request, wait, notes=True)
+            data = note_form.cleaned_data
+            try:
+                note = actions.add_guest_note(
+                    link, data["guest_name"], data["body"], data["time_s"], address, generation=current
+                )
+            except actions.ShareRefused as exc:
+                note_form.add_error(None, exc.message)
+            else:
+                request.session["share-guest-name"] = note.guest_name
+                return redirect(f"{here}?v={current.uuid}#notes")
+    else:
+        wait = throttle.begin_guest_use("share-view", str(link.uuid), address, *VIEW_LIMIT)
+        if wait:
+            return _too_many(request, wait)
+        actions.record_share_view(link, address)
+        if request.session.get("share-guest-name"):
+            note_form = GuestNoteForm(initial={"guest_name": request.session["share-guest-name"]})
+    context = {
+        "link": link,
+        "token": token,
+        "board": link.board,
+        "videos": videos,
+        "held": held,
+        "current": current,
+        "asset": getattr(current, "asset", None),
+        "notes": link.guest_notes.filter(generation=current) if current else [],
+        "note_form": note_form,
+    }
+    return _guest_headers(render(request, "share/board.html", context, status=400 if note_form.errors else 200))
+
+
+def _board_asset(request, token: str, video):
+    link = _live_link(token)
+    if link is None or link.board_id is None or (link.password_hash and not request.session.get(_session_key(link))):
+        raise Http404
+    generation = Generation.objects.filter(team=link.team, uuid=video).select_related("asset", "task", "team").first()
+    if generation is None or not actions.board_shows(link.board, generation) or not generation.asset.file:
+        raise Http404
+    return link, generation, generation.asset
+
+
+@require_GET
+def share_board_video(request, token: str, video):
+    """One video of a board's link (``video``: its uuid; it must be on the board and shown
+    there), ranges served; ``?download=1`` only when the link allows downloads. 404
+    otherwise; 429 past the address's budget."""
+    link, generation, asset = _board_asset(request, token, video)
+    attachment = request.GET.get("download") == "1"
+    if attachment and not link.allow_download:
+        raise Http404
+    wait = throttle.begin_guest_use("share-file", str(link.uuid), _address(request), *FILE_LIMIT)
+    if wait:
+        return _too_many(request, wait)
+    response = serve_file(
+        request,
+        asset.file,
+        content_type="video/mp4",
+        filename=download_name(generation),
+        attachment=attachment,
+        size=asset.bytes,
+    )
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@require_GET
+def share_board_poster(request, token: str, video):
+    """The poster of one video of a board's link (on the board and shown there; else 404)."""
+    _link, generation, asset = _board_asset(request, token, video)
     if not asset.poster:
         raise Http404
     return serve_file(request, asset.poster, content_type="image/jpeg", filename=download_name(generation, "jpg"))
