@@ -208,6 +208,21 @@ class ComposeForm(forms.Form):
     aspect_ratio = forms.ChoiceField(label="Aspect ratio")
     resolution = forms.ChoiceField(label="Resolution")
     audio = forms.BooleanField(label="Audio", required=False, help_text="Generate a soundtrack.")
+    takes = forms.IntegerField(
+        label=_("Takes"),
+        min_value=1,
+        max_value=4,
+        initial=1,
+        required=False,
+        help_text=_("1 to 4 takes of this request, each a video of its own, billed each."),
+        widget=forms.NumberInput(attrs={"min": 1, "max": 4, "step": 1, "inputmode": "numeric"}),
+        error_messages={
+            "invalid": _("Enter a whole number of takes, from 1 to 4."),
+            "min_value": _("Ask for at least 1 take (at most 4)."),
+            "max_value": _("At most 4 takes of one request."),
+        },
+    )
+    allow_duplicate = forms.BooleanField(label=_("Generate anyway"), required=False)
 
     def __init__(self, *args, keys, parents=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -376,6 +391,18 @@ class ComposeForm(forms.Form):
             audio=bool(audio) if spec.audio else None,
             references=self._reference_data(images, urls)[:50],
         )
+
+    def take_count(self) -> int:
+        """The number of takes the form asks for as it stands, for the estimate: 1 when it
+        is missing or not a whole number from 1 to 4 (its error shows on submit)."""
+        try:
+            wanted = int(str(self._wanted("takes") or 1).strip())
+        except ValueError:
+            return 1
+        return wanted if 1 <= wanted <= 4 else 1
+
+    def clean_takes(self) -> int:
+        return self.cleaned_data.get("takes") or 1
 
     def clean_reference_images(self):
         files = self.cleaned_data.get("reference_images") or []
