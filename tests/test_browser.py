@@ -206,6 +206,7 @@ PHONE_PAGES = [
     "/sequences/",
     "/boards/",
     "/prompts/",
+    "/?remix=",  # the compose form with the Takes field (issue 13)
 ]
 
 
