@@ -206,7 +206,6 @@ PHONE_PAGES = [
     "/sequences/",
     "/boards/",
     "/prompts/",
-    "/?remix=",  # the compose form with the Takes field (issue 13)
 ]
 
 
