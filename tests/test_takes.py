@@ -34,7 +34,9 @@ def form(key, takes="4", **extra):
     return {**data, **extra}
 
 
-def test_four_takes_make_four_generations_one_hold_each_matching_the_estimate(client_for, owner, team, key, at_32_cents):
+def test_four_takes_make_four_generations_one_hold_each_matching_the_estimate(
+    client_for, owner, team, key, at_32_cents
+):
     client = client_for(owner)
     estimate = client.post(reverse("estimate"), form(key)).content.decode()
     assert "4 takes × $0.32 = $1.28" in estimate

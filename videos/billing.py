@@ -206,6 +206,59 @@ def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[Gatewa
     return Quote(this, others, estimate_warnings(key.team, _membership(key), this))
 
 
+def retarget(choices: GenerationInput, spec: OptionSpec) -> GenerationInput:
+    """``choices`` for another model (``spec``): the same duration, and the same aspect
+    ratio, resolution and audio where the model has them."""
+    return choices.model_copy(
+        update={
+            "model": spec.model,
+            "aspect_ratio": choices.aspect_ratio if spec.aspect_ratios else None,
+            "resolution": choices.resolution if spec.resolutions else None,
+            "audio": choices.audio if spec.audio else None,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether one key's gateway can take a request as it stands: ``choices`` retargeted to
+    its first model that accepts it (``spec``), with its ``cost``; or, when none does,
+    ``problems`` (the adapter's own reasons, in words, from ``Gateway.validate_choices``
+    of its first model) and ``cost`` None."""
+
+    key: GatewayKey
+    spec: OptionSpec
+    choices: GenerationInput
+    problems: list[str]
+    cost: Estimate | None
+
+    @property
+    def fits(self) -> bool:
+        return not self.problems
+
+
+def gateway_fits(choices: GenerationInput, keys: Iterable[GatewayKey]) -> list[Fit]:
+    """For each key, whether its gateway can take ``choices`` as it stands, and at what price
+    (``Fit``); a prompt not written yet does not count against it. Raises nothing."""
+    out = []
+    for key in keys:
+        gateway = key.gateway_class
+        first = None
+        for spec in gateway.models:
+            retargeted = retarget(choices, spec)
+            problems = gateway.validate_choices(retargeted)
+            if not choices.prompt.strip():
+                problems.pop("prompt", None)
+            if not problems:
+                out.append(Fit(key, spec, retargeted, [], estimate_request(key, retargeted)))
+                break
+            first = first or Fit(key, spec, retargeted, [str(p) for p in problems.values()], None)
+        else:
+            if first is not None:
+                out.append(first)
+    return out
+
+
 def takes_total(cost: Estimate, takes: int) -> Estimate:
     """The estimate of ``takes`` takes of one request priced at ``cost``: the amount times
     the count, in words "4 takes × $0.32 = $1.28" (``cost`` itself for one take)."""

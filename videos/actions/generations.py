@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -221,23 +222,94 @@ def create_takes(
     generations the first one made, each with ``repeated = True``, and creates and holds
     nothing.
     """
-    from accounts.models import Membership
-
     if not isinstance(takes, int) or not 1 <= takes <= MAX_TAKES:
         raise ValueError(f"takes must be from 1 to {MAX_TAKES}, not {takes!r}")
-    references = list(references)
-    fingerprint = request_fingerprint(choices, references)
-    cost = billing.estimate(
-        key.dialect,
-        choices.model,
-        choices.resolution,
-        choices.duration,
-        len(references),
+    return _create_batch(
         team=team,
-        billed=billing.billed_through(key),
+        author=author,
+        legs=[(key, choices)] * takes,
+        references=list(references),
+        membership=membership,
+        parent=parent,
+        submission_token=submission_token,
+        frame_of=frame_of,
+        frame_time_s=frame_time_s,
+        allow_duplicate=allow_duplicate,
     )
-    total = billing.takes_total(cost, takes)
-    group = uuid.uuid4() if takes > 1 else None
+
+
+#: How many gateways one request may be compared through.
+COMPARE_KEYS = (2, 3)
+
+
+def create_comparison(
+    *,
+    team,
+    author,
+    legs: list[tuple[GatewayKey, GenerationInput]],
+    references: Iterable[NewReference] = (),
+    membership=None,
+    submission_token: str = "",
+    allow_duplicate: bool = True,
+) -> list[Generation]:
+    """Send the same request through 2 or 3 keys at once (``legs``: each key with the
+    request as its gateway takes it, already validated), grouped by one ``take_group`` id
+    so the results sit side by side. Budgets, caps and the approval threshold count the
+    total, all or none, as ``create_takes`` does; raises what it raises, and ValueError
+    for fewer than 2 or more than 3 keys."""
+    if not COMPARE_KEYS[0] <= len(legs) <= COMPARE_KEYS[-1]:
+        raise ValueError(f"compare through 2 or 3 keys, not {len(legs)}")
+    return _create_batch(
+        team=team,
+        author=author,
+        legs=legs,
+        references=list(references),
+        membership=membership,
+        submission_token=submission_token,
+        allow_duplicate=allow_duplicate,
+    )
+
+
+def _create_batch(
+    *,
+    team,
+    author,
+    legs: list[tuple[GatewayKey, GenerationInput]],
+    references: list[NewReference],
+    membership=None,
+    parent: Generation | None = None,
+    submission_token: str = "",
+    frame_of: Generation | None = None,
+    frame_time_s: float | None = None,
+    allow_duplicate: bool = True,
+) -> list[Generation]:
+    """Save one generation per leg (key, request) as ``create_takes`` describes."""
+    from accounts.models import Membership
+
+    n = len(legs)
+    fingerprint = request_fingerprint(legs[0][1], references)
+    costs = [
+        billing.estimate(
+            key.dialect,
+            choices.model,
+            choices.resolution,
+            choices.duration,
+            len(references),
+            team=team,
+            billed=billing.billed_through(key),
+        )
+        for key, choices in legs
+    ]
+    if n == 1 or len({(key.pk, choices.model) for key, choices in legs}) == 1:
+        total = billing.takes_total(costs[0], n)
+    else:
+        known = all(c.known for c in costs)
+        total = billing.Estimate(
+            sum((c.amount for c in costs), Decimal(0)) if known else None,
+            " + ".join(c.words for c in costs),
+            billed=any(c.billed for c in costs),
+        )
+    group = uuid.uuid4() if n > 1 else None
     made = []
     with transaction.atomic():
         if membership is None:
@@ -259,9 +331,9 @@ def create_takes(
             duplicate = recent_duplicate(team, fingerprint)
             if duplicate is not None:
                 raise DuplicateRequest(duplicate)
-        why_wait = _price_check(team, membership, total, takes)
+        why_wait = _price_check(team, membership, total, n)
         needs_approval = bool(why_wait)
-        for index in range(takes):
+        for index, ((key, choices), cost) in enumerate(zip(legs, costs, strict=True)):
             generation = Generation.objects.create(
                 **_request_columns(team, author, key, choices, parent),
                 submission_token=submission_token if index == 0 else "",
@@ -283,7 +355,7 @@ def create_takes(
                 state=TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING,
                 next_poll_at=None if needs_approval else timezone.now() + SUBMIT_RESCUE,
             )
-            of = f" (take {index + 1} of {takes})" if takes > 1 else ""
+            of = f" (take {index + 1} of {n})" if n > 1 else ""
             record(
                 generation.pk,
                 "created",
@@ -299,7 +371,7 @@ def create_takes(
                 audit.describe(generation),
                 uuid=str(generation.uuid),
                 estimate=cost.words,
-                **({"take": index + 1, "takes": takes, "take_group": str(group)} if group else {}),
+                **({"take": index + 1, "takes": n, "take_group": str(group)} if group else {}),
             )
             _send_or_wait(generation, task, why_wait)
             made.append(generation)

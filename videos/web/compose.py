@@ -51,6 +51,10 @@ def estimate_context(request, form: ComposeForm) -> dict:
         quote = replace(quote, warnings=warnings)
     context.update(estimate=quote, total=total)
     draft = form.draft()
+    keys = list(form.fields["key"].queryset)
+    if len(keys) >= 2:  # the same request through several gateways: each key's fit and price
+        ticked = set(form.data.getlist("compare_keys")) if form.is_bound else set()
+        context["fits"] = [(fit, str(fit.key.uuid) in ticked) for fit in billing.gateway_fits(draft, keys)]
     duplicate = actions.recent_duplicate(request.team, actions.request_fingerprint(draft, draft.references))
     if duplicate is not None:
         context["duplicate"] = duplicate
@@ -59,9 +63,9 @@ def estimate_context(request, form: ComposeForm) -> dict:
 
 
 def _page(request, form: ComposeForm, status: int = 200, **extra) -> HttpResponse:
-    cards = with_favorite(
-        team_generations(request).filter(author=request.user, archived=False), request.user
-    )[:RECENT_CARDS]
+    cards = with_favorite(team_generations(request).filter(author=request.user, archived=False), request.user)[
+        :RECENT_CARDS
+    ]
     context = {**estimate_context(request, form), "cards": cards, **extra}
     return render(request, "videos/studio.html", context, status=status)
 
@@ -156,19 +160,7 @@ def generate(request):
     if not form.is_valid():
         return _compose_refused(request, form)
     try:
-        made = actions.create_takes(
-            team=request.team,
-            author=request.user,
-            key=form.cleaned_data["key"],
-            choices=form.cleaned_data["choices"],
-            references=form.cleaned_data["references"],
-            membership=request.membership,
-            parent=form.cleaned_data.get("parent"),
-            submission_token=form.cleaned_data.get("submission") or "",
-            takes=form.cleaned_data["takes"],
-            allow_duplicate=form.cleaned_data.get("allow_duplicate", False),
-            **_lineage(form),
-        )
+        made = _create(request, form)
     except billing.BudgetExceeded as exc:
         form.add_error(None, exc.message)
         return _compose_refused(request, form)
@@ -211,6 +203,36 @@ def generate(request):
             else "Queued. The card below follows its progress.",
         )
     return redirect("studio")
+
+
+def _create(request, form: ComposeForm) -> list:
+    """The generations a valid compose form asks for: the same request through 2 or 3 keys
+    (``actions.create_comparison``), else its 1–4 takes (``actions.create_takes``)."""
+    allow_duplicate = form.cleaned_data.get("allow_duplicate", False)
+    token = form.cleaned_data.get("submission") or ""
+    if form.cleaned_data.get("legs"):
+        return actions.create_comparison(
+            team=request.team,
+            author=request.user,
+            legs=form.cleaned_data["legs"],
+            references=form.cleaned_data["references"],
+            membership=request.membership,
+            submission_token=token,
+            allow_duplicate=allow_duplicate,
+        )
+    return actions.create_takes(
+        team=request.team,
+        author=request.user,
+        key=form.cleaned_data["key"],
+        choices=form.cleaned_data["choices"],
+        references=form.cleaned_data["references"],
+        membership=request.membership,
+        parent=form.cleaned_data.get("parent"),
+        submission_token=token,
+        takes=form.cleaned_data["takes"],
+        allow_duplicate=allow_duplicate,
+        **_lineage(form),
+    )
 
 
 def _lineage(form: ComposeForm) -> dict:

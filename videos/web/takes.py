@@ -1,4 +1,5 @@
-"""The takes of one submission side by side: a grid of their cards, one click to choose
+"""The takes of one submission side by side (or one request through several gateways): a
+grid of their cards with cost and time taken and synchronised playback, one click to choose
 one, one to archive the others away (issue 13)."""
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def takes(request, group):
         "count": batch.count(),
         "archived": batch.filter(archived=True).count(),
         "chosen": batch.filter(chosen_take=True).first(),
+        # the same request through several gateways, rather than takes through one key
+        "compare": batch.order_by().values("key_label", "dialect").distinct().count() > 1,
     }
     return render(request, "videos/takes.html", context)
 
