@@ -58,3 +58,39 @@ def test_four_takes_make_a_grid_where_one_is_chosen_and_the_others_archived(page
     shoot(page, "chosen")
     assert Generation.objects.get(chosen_take=True).take_index == 2
     assert Generation.objects.filter(archived=True).count() == 3
+
+
+def test_the_same_request_through_two_gateways_side_by_side(page, live_server, settings):
+    from playwright.sync_api import expect
+
+    from tests.conftest import issued
+    from videos.models import GatewayKey
+
+    settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"
+    user = demo_with_sandbox_key(live_server)
+    team = user.teams.get()
+    for dialect, label, secret in [
+        ("multipart", "Multi", "sk-sandbox-multi-01"),
+        ("aijisu", "Jisu", "sk-sandbox-jisu-01"),
+    ]:
+        other = GatewayKey(
+            team=team, owner=user, dialect=dialect, label=label, base_url=f"{live_server.url}/sandbox/{dialect}"
+        )
+        other.set_secret(issued(secret))
+        other.save()
+    log_in(page, live_server)
+    page.get_by_label("Prompt").fill("A lighthouse at dusk")
+    page.get_by_label("Prompt").dispatch_event("change")
+    fieldset = page.locator("#compare-gateways")
+    expect(fieldset).to_contain_text("Jisu")
+    expect(fieldset.locator("li.does-not-fit")).to_contain_text("cannot take it:")
+    fieldset.get_by_label("Sandbox", exact=False).check()
+    page.locator("#compare-gateways").get_by_label("Multi", exact=False).check()
+    shoot(page, "compare-form")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(page.locator("article.card")).to_have_count(2)
+    page.locator("article.card .take-line a").first.click()
+    expect(page.locator("h1")).to_contain_text("The same request through 2 gateways")
+    expect(page.locator(".takes-grid article.card")).to_have_count(2)
+    shoot(page, "compare")
+    assert sorted(Generation.objects.values_list("dialect", flat=True)) == ["multipart", "openai-preview"]

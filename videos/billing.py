@@ -208,13 +208,14 @@ def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[Gatewa
 
 def retarget(choices: GenerationInput, spec: OptionSpec) -> GenerationInput:
     """``choices`` for another model (``spec``): the same duration, and the same aspect
-    ratio, resolution and audio where the model has them."""
+    ratio, resolution and audio where the model has them (its defaults where ``choices``
+    has none: a request from a gateway without aspect ratios)."""
     return choices.model_copy(
         update={
             "model": spec.model,
-            "aspect_ratio": choices.aspect_ratio if spec.aspect_ratios else None,
-            "resolution": choices.resolution if spec.resolutions else None,
-            "audio": choices.audio if spec.audio else None,
+            "aspect_ratio": (choices.aspect_ratio or spec.default_aspect_ratio) if spec.aspect_ratios else None,
+            "resolution": (choices.resolution or spec.default_resolution) if spec.resolutions else None,
+            "audio": (spec.default_audio if choices.audio is None else choices.audio) if spec.audio else None,
         }
     )
 

@@ -499,6 +499,9 @@ class ComposeForm(forms.Form):
             references=self._reference_data(images, urls),
         )
         problems = self.gateway.validate_choices(choices)
+        compared = cleaned.get("compare_keys") or []
+        if len(compared) >= 2 and key not in compared:
+            problems = {}  # sent through the ticked keys only, each checked in _compare_legs
         field_for = {"references": "reference_images"}
         for field, message in problems.items():
             name = field_for.get(field, field)
