@@ -99,3 +99,14 @@ def test_comparing_with_several_takes_is_refused(client_for, owner, keys):
     html = client_for(owner).post(reverse("generate"), data, **HTMX).content.decode()
     assert "Compare gateways with 1 take each" in html
     assert Generation.objects.count() == 0
+
+
+@pytest.mark.parametrize("hostile", ["not-a-uuid", "1 OR 1=1", "../../etc/passwd", "\u202e" * 3])
+def test_hostile_compare_keys_are_refused_with_a_message(client_for, owner, keys, hostile):
+    data = form(keys["openai"], compare_keys=[str(keys["openai"].uuid), hostile])
+    response = client_for(owner).post(reverse("generate"), data, **HTMX)
+    assert response.status_code < 500
+    assert "Pick only your own keys to compare." in response.content.decode()
+    assert Generation.objects.count() == 0
+    estimate = client_for(owner).post(reverse("estimate"), data)
+    assert estimate.status_code == 200
