@@ -121,6 +121,8 @@ CASES = [
     ("generation.deleted", SUNSET, {}, f"alice deleted {SUNSET}"),
     ("generation.resubmitted", SUNSET, {}, f"alice sent {SUNSET} to the gateway again"),
     ("generation.abandoned", SUNSET, {}, f"alice gave up on {SUNSET}"),
+    ("generation.take_chosen", SUNSET, {}, f"alice chose {SUNSET} as the take"),
+    ("generation.takes_archived", SUNSET, {"archived": 3}, f"alice archived the other takes of {SUNSET}"),
     ("generation.sent_to_review", SUNSET, {}, f"alice sent {SUNSET} to review"),
     ("generation.reviewed", SUNSET, {"decision": "accepted"}, f"alice accepted {SUNSET}"),
     ("generation.reviewed", SUNSET, {"decision": "changes"}, f"alice asked for changes to {SUNSET}"),

@@ -332,6 +332,7 @@ def test_a_remix_estimate_counts_the_reused_reference_image_and_equals_the_hold(
 
     assert estimate_shown(page) == "$0.16"  # 3 s × $0.05 + 1 image × $0.01
     data = {"key": key.uuid, "parent": parent.uuid, "prompt": "A fox", "duration": "3", "resolution": "480p"}
+    data["allow_duplicate"] = "on"  # the same request as its parent's: past the duplicate guard
     data["aspect_ratio"] = parent.options["aspect_ratio"]
     assert estimate_shown(client.post(reverse("estimate"), data).content.decode()) == "$0.16"
     client.post(reverse("generate"), data)

@@ -180,7 +180,8 @@ def test_a_second_post_of_the_same_form_returns_the_first_generation(client_for,
     assert "already queued" in plain.content.decode()
     fresh = submission_token(first.content.decode())  # the form on the page gets a new token
     assert fresh != token and 'hx-swap-oob="true"' in first.content.decode()
-    client.post(reverse("generate"), form_data(key, submission=fresh), **HTMX)
+    # The same request again on purpose: past the duplicate guard ("Generate anyway").
+    client.post(reverse("generate"), form_data(key, submission=fresh, allow_duplicate="on"), **HTMX)
     assert Generation.objects.count() == 2
 
 

@@ -773,3 +773,30 @@ def test_an_outsider_cannot_put_sequences_on_another_teams_board_or_take_them_of
     assert outsider.post(f"/boards/{board.uuid}/share", {"expires_on": day}).status_code == 404
     assert list(BoardItem.objects.order_by("pk").values()) == before
     assert not ShareLink.objects.filter(board=board).exists()
+
+
+# --- takes (issue 13): a group of takes is named by its id --------------------------------------
+
+_objects_for_before_takes = objects_for
+
+
+def objects_for(route: Route, param: str, world: World) -> list | None:  # noqa: F811 - extends the one above
+    """``objects_for``, knowing a take group: ``done`` is made the first take of one."""
+    if route.route.startswith("takes/") and param == "group":
+        if world.done.take_group is None:
+            import uuid
+
+            world.done.take_group = uuid.uuid4()
+            Generation.objects.filter(pk=world.done.pk).update(take_group=world.done.take_group)
+        return [world.done.take_group]
+    return _objects_for_before_takes(route, param, world)
+
+
+def test_take_urls_are_walked_and_an_outsider_changes_no_take(world):
+    """The walk reaches the takes grid and the choose/archive actions (each 404 for the outsider)."""
+    names = {r.name for r in object_routes(world)}
+    assert {"takes", "choose_take", "archive_other_takes"} <= names
+    outsider = logged_in(world.outsider)
+    for url in (f"/generations/{world.done.uuid}/choose", f"/generations/{world.done.uuid}/archive-others"):
+        assert outsider.post(url).status_code == 404
+    assert not Generation.objects.filter(team=world.team, chosen_take=True).exists()

@@ -35,6 +35,8 @@ ACTIONS = frozenset(
         "generation.deleted",
         "generation.resubmitted",
         "generation.abandoned",
+        "generation.take_chosen",
+        "generation.takes_archived",
         "generation.sent_to_review",
         "generation.reviewed",
         "generations.downloaded",

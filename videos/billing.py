@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -206,6 +206,74 @@ def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[Gatewa
     return Quote(this, others, estimate_warnings(key.team, _membership(key), this))
 
 
+def retarget(choices: GenerationInput, spec: OptionSpec) -> GenerationInput:
+    """``choices`` for another model (``spec``): the same duration, and the same aspect
+    ratio, resolution and audio where the model has them (its defaults where ``choices``
+    has none: a request from a gateway without aspect ratios)."""
+    return choices.model_copy(
+        update={
+            "model": spec.model,
+            "aspect_ratio": (choices.aspect_ratio or spec.default_aspect_ratio) if spec.aspect_ratios else None,
+            "resolution": (choices.resolution or spec.default_resolution) if spec.resolutions else None,
+            "audio": (spec.default_audio if choices.audio is None else choices.audio) if spec.audio else None,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether one key's gateway can take a request as it stands: ``choices`` retargeted to
+    its first model that accepts it (``spec``), with its ``cost``; or, when none does,
+    ``problems`` (the adapter's own reasons, in words, from ``Gateway.validate_choices``
+    of its first model) and ``cost`` None."""
+
+    key: GatewayKey
+    spec: OptionSpec
+    choices: GenerationInput
+    problems: list[str]
+    cost: Estimate | None
+
+    @property
+    def fits(self) -> bool:
+        return not self.problems
+
+
+def gateway_fits(choices: GenerationInput, keys: Iterable[GatewayKey]) -> list[Fit]:
+    """For each key, whether its gateway can take ``choices`` as it stands, and at what price
+    (``Fit``); a prompt not written yet does not count against it. Raises nothing."""
+    out = []
+    for key in keys:
+        gateway = key.gateway_class
+        first = None
+        for spec in gateway.models:
+            retargeted = retarget(choices, spec)
+            problems = gateway.validate_choices(retargeted)
+            if not choices.prompt.strip():
+                problems.pop("prompt", None)
+            if not problems:
+                out.append(Fit(key, spec, retargeted, [], estimate_request(key, retargeted)))
+                break
+            first = first or Fit(key, spec, retargeted, [str(p) for p in problems.values()], None)
+        else:
+            if first is not None:
+                out.append(first)
+    return out
+
+
+def takes_total(cost: Estimate, takes: int) -> Estimate:
+    """The estimate of ``takes`` takes of one request priced at ``cost``: the amount times
+    the count, in words "4 takes × $0.32 = $1.28" (``cost`` itself for one take)."""
+    if takes <= 1:
+        return cost
+    amount = cost.amount * takes if cost.known else None
+    words = (
+        _("%(n)d takes × %(each)s = %(total)s") % {"n": takes, "each": usd(cost.amount), "total": usd(amount)}
+        if cost.known
+        else _("%(n)d takes, price unknown") % {"n": takes}
+    )
+    return replace(cost, amount=amount, words=words)
+
+
 def _membership(key: GatewayKey):
     from accounts.models import Membership
 
@@ -250,9 +318,11 @@ def limits(team, membership) -> list[tuple[str, Decimal | None]]:
     return out
 
 
-def budget_problems(team, membership, amount: Decimal) -> list[str]:
+def budget_problems(team, membership, amount: Decimal, takes: int = 1) -> list[str]:
     """Why ``amount`` (USD) more would pass the team's monthly budget or the member's
-    monthly cap: one sentence per limit it would pass, with the figures; [] when none."""
+    monthly cap: one sentence per limit it would pass, with the figures; [] when none.
+    ``takes`` > 1: ``amount`` is the total of that many takes, said so."""
+    what = _("these %(n)d takes") % {"n": takes} if takes > 1 else "this request"
     problems = []
     members = [None, membership.user if membership is not None else None]
     for (name, limit), member in zip(limits(team, membership), members, strict=False):
@@ -263,20 +333,21 @@ def budget_problems(team, membership, amount: Decimal) -> list[str]:
             over = used + amount - limit
             problems.append(
                 f"{name[0].upper()}{name[1:]} is {usd(limit)}: {usd(used)} is already charged or held this month, "
-                f"so this request ({usd(amount)}) would go {usd(over)} over."
+                f"so {what} ({usd(amount)}) would go {usd(over)} over."
             )
     return problems
 
 
-def check_budgets(team, membership, amount: Decimal) -> None:
+def check_budgets(team, membership, amount: Decimal, takes: int = 1) -> None:
     """Raise BudgetExceeded when ``amount`` more would pass the team's monthly budget or
-    the member's monthly cap. Call inside the submitting transaction, after locking the team."""
-    problems = budget_problems(team, membership, amount)
+    the member's monthly cap (``amount``: the total of ``takes`` takes, all or none).
+    Call inside the submitting transaction, after locking the team."""
+    problems = budget_problems(team, membership, amount, takes)
     if problems:
         raise BudgetExceeded(problems[0])
 
 
-def estimate_warnings(team, membership, cost: Estimate) -> list[str]:
+def estimate_warnings(team, membership, cost: Estimate, takes: int = 1) -> list[str]:
     """What would stop or hold a request estimated at ``cost``, said before it is sent: over
     the team's approval threshold (it waits for an owner or admin, an owner's own request
     too), over the team's budget or the member's cap (it is refused), of unknown price while
@@ -300,7 +371,10 @@ def estimate_warnings(team, membership, cost: Estimate) -> list[str]:
                 out.append(
                     _("Needs approval by an owner or admin: over %(threshold)s.") % {"threshold": usd(threshold)}
                 )
-        out += [_("Refused if sent: %(why)s") % {"why": why} for why in budget_problems(team, membership, cost.amount)]
+        out += [
+            _("Refused if sent: %(why)s") % {"why": why}
+            for why in budget_problems(team, membership, cost.amount, takes)
+        ]
     else:
         named = [name for name, limit in limits(team, membership) if limit is not None]
         if named and team.unpriced_policy == UnpricedPolicy.REFUSE:

@@ -208,10 +208,36 @@ class ComposeForm(forms.Form):
     aspect_ratio = forms.ChoiceField(label="Aspect ratio")
     resolution = forms.ChoiceField(label="Resolution")
     audio = forms.BooleanField(label="Audio", required=False, help_text="Generate a soundtrack.")
+    takes = forms.IntegerField(
+        label=_("Takes"),
+        min_value=1,
+        max_value=4,
+        initial=1,
+        required=False,
+        help_text=_("1 to 4 takes of this request, each a video of its own, billed each."),
+        widget=forms.NumberInput(attrs={"min": 1, "max": 4, "step": 1, "inputmode": "numeric"}),
+        error_messages={
+            "invalid": _("Enter a whole number of takes, from 1 to 4."),
+            "min_value": _("Ask for at least 1 take (at most 4)."),
+            "max_value": _("At most 4 takes of one request."),
+        },
+    )
+    allow_duplicate = forms.BooleanField(label=_("Generate anyway"), required=False)
+    compare_keys = forms.ModelMultipleChoiceField(
+        queryset=GatewayKey.objects.none(),
+        to_field_name="uuid",
+        required=False,
+        label=_("Compare through several gateways"),
+        error_messages={
+            "invalid_choice": _("Pick only your own keys to compare."),
+            "invalid_pk_value": _("Pick only your own keys to compare."),
+        },
+    )
 
     def __init__(self, *args, keys, parents=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["key"].queryset = keys
+        self.fields["compare_keys"].queryset = keys
         # One token per rendering of the form: a second post of it returns the first generation.
         self.initial.setdefault("submission", uuid.uuid4().hex)
         self.parents = parents  # the team's generations a remix may start from
@@ -377,6 +403,45 @@ class ComposeForm(forms.Form):
             references=self._reference_data(images, urls)[:50],
         )
 
+    def take_count(self) -> int:
+        """The number of takes the form asks for as it stands, for the estimate: 1 when it
+        is missing or not a whole number from 1 to 4 (its error shows on submit)."""
+        try:
+            wanted = int(str(self._wanted("takes") or 1).strip())
+        except ValueError:
+            return 1
+        return wanted if 1 <= wanted <= 4 else 1
+
+    def clean_takes(self) -> int:
+        return self.cleaned_data.get("takes") or 1
+
+    def _compare_legs(self, cleaned, choices: GenerationInput) -> list:
+        """With 2 or 3 keys ticked to compare: each key with the request as its gateway takes
+        it (``billing.gateway_fits``); an error on the field, naming the key and the reason,
+        when one cannot take it, or for 1 or 4+ keys, or with more than one take. [] without."""
+        from videos import billing
+
+        chosen = cleaned.get("key")
+        keys = sorted(cleaned.get("compare_keys") or [], key=lambda k: (k != chosen, k.label, k.pk))  # the form's first
+        if not keys:
+            return []
+        if not 2 <= len(keys) <= 3:
+            self.add_error("compare_keys", _("Pick 2 or 3 of your keys to compare, not %(n)d.") % {"n": len(keys)})
+            return []
+        if (cleaned.get("takes") or 1) > 1:
+            self.add_error("compare_keys", _("Compare gateways with 1 take each; set Takes to 1."))
+            return []
+        legs = []
+        for fit in billing.gateway_fits(choices, keys):
+            if not fit.fits:
+                self.add_error(
+                    "compare_keys",
+                    _("%(key)s cannot take this request: %(why)s")
+                    % {"key": fit.key.label, "why": " ".join(fit.problems)},
+                )
+            legs.append((fit.key, fit.choices))
+        return legs
+
     def clean_reference_images(self):
         files = self.cleaned_data.get("reference_images") or []
         checked, errors = [], []
@@ -434,11 +499,15 @@ class ComposeForm(forms.Form):
             references=self._reference_data(images, urls),
         )
         problems = self.gateway.validate_choices(choices)
+        compared = cleaned.get("compare_keys") or []
+        if len(compared) >= 2 and key not in compared:
+            problems = {}  # sent through the ticked keys only, each checked in _compare_legs
         field_for = {"references": "reference_images"}
         for field, message in problems.items():
             name = field_for.get(field, field)
             self.add_error(name if name in self.fields else None, message)
         cleaned["choices"] = choices
+        cleaned["legs"] = self._compare_legs(cleaned, choices)
         cleaned["parent"] = self.remix_of
         cleaned["frame"] = self.from_frame
         cleaned["references"] = [NewReference(i.content_type, i.data, i.width, i.height) for i in images] + [

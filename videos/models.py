@@ -248,6 +248,15 @@ class Generation(models.Model):
         help_text="The generation whose frame is this one's reference image (its lineage).",
     )
     frame_time_s = models.FloatField(null=True, blank=True, help_text="The time of that frame, in seconds.")
+    take_group = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="The takes made by one submission share this id."
+    )
+    take_index = models.PositiveSmallIntegerField(default=0, help_text="Its place among its group's takes, from 0.")
+    chosen_take = models.BooleanField(default=False, help_text="The take chosen among its group's.")
+    archived = models.BooleanField(default=False, help_text="Archived away with the other takes of its group.")
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the normalized request: prompt, options, reference images."
+    )
 
     objects = GenerationQuerySet.as_manager()
 
@@ -260,6 +269,7 @@ class Generation(models.Model):
             models.Index(fields=["team", "dialect", "created_at", "id"], name="gen_team_dialect_created"),
             models.Index(fields=["team", "author", "created_at", "id"], name="gen_team_author_created"),
             models.Index(fields=["team", "review", "created_at", "id"], name="gen_team_review_created"),
+            models.Index(fields=["team", "fingerprint", "created_at"], name="gen_team_fingerprint_created"),
         ]
         constraints = [
             models.UniqueConstraint(

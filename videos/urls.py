@@ -16,6 +16,7 @@ from videos.web import (
     review,
     sequences,
     share,
+    takes,
     webhooks,
 )
 
@@ -26,6 +27,10 @@ urlpatterns = [
     path("compose/estimate", compose.estimate, name="estimate"),
     path("generate", compose.generate, name="generate"),
     path("generations/<uuid:uuid>/card", compose.card, name="card"),
+    # takes: several of one request
+    path("takes/<uuid:group>/", takes.takes, name="takes"),
+    path("generations/<uuid:uuid>/choose", takes.choose, name="choose_take"),
+    path("generations/<uuid:uuid>/archive-others", takes.archive_others, name="archive_other_takes"),
     path("live", live.refresh, name="live"),  # the page's one poller: every live card, tile and badge
     # one generation
     path("generations/<uuid:uuid>/", generations.detail, name="generation"),

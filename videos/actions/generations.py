@@ -4,8 +4,12 @@ Each holds its estimate, checks budgets and queues after commit as ``videos.acti
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -40,7 +44,7 @@ def _lock_team(team):
     return Team.objects.select_for_update().get(pk=team.pk)
 
 
-def _price_check(team, membership, cost: billing.Estimate) -> str:
+def _price_check(team, membership, cost: billing.Estimate, takes: int = 1) -> str:
     """Check budgets for ``cost`` (the team locked) and say why the request must wait for
     an owner's or admin's approval: the reason, "" when it need not.
 
@@ -48,7 +52,8 @@ def _price_check(team, membership, cost: billing.Estimate) -> str:
     unknown while a threshold, the team's budget or the member's cap is set (a budget
     cannot count what it cannot price) and the team holds such requests (its
     ``unpriced_policy``). Raises billing.BudgetExceeded over a budget or cap, or for an
-    unpriced request the team refuses.
+    unpriced request the team refuses. ``takes`` > 1: ``cost`` is the total of that many
+    takes (``billing.takes_total``), checked and compared as one.
     """
     from accounts.models import UnpricedPolicy
 
@@ -56,7 +61,7 @@ def _price_check(team, membership, cost: billing.Estimate) -> str:
         return ""  # a sandbox rehearsal spends nothing: no budget to check, nothing to approve
     threshold = team.approval_threshold_usd
     if cost.known:
-        billing.check_budgets(team, membership, cost.amount)
+        billing.check_budgets(team, membership, cost.amount, takes)
         if threshold is not None and cost.amount > threshold:
             return (
                 f"its estimate, {billing.usd(cost.amount)}, is over the team's approval threshold of "
@@ -131,7 +136,58 @@ def _request_columns(team, author, key: GatewayKey, choices: GenerationInput, pa
     }
 
 
-def create_generation(
+class DuplicateRequest(Exception):
+    """The team made an identical request (same prompt, options and reference images) in
+    the last ``DUPLICATE_WINDOW``; ``earlier`` is that generation. Nothing was saved."""
+
+    def __init__(self, earlier: Generation):
+        super().__init__(f"The team made this request already: {earlier.uuid}")
+        self.earlier = earlier
+
+
+#: How far back an identical request counts as a duplicate.
+DUPLICATE_WINDOW = timedelta(minutes=30)
+
+#: The most takes one submission may make.
+MAX_TAKES = 4
+
+
+def request_fingerprint(choices: GenerationInput, references: Iterable = ()) -> str:
+    """The sha256 (64 hex characters) of a request normalized: its model, prompt (spaces
+    trimmed), options and reference images (the sha256 of each upload's bytes, or a pasted
+    URL), in order. ``references`` are ``NewReference``s or ``ReferenceImageData``s (their
+    ``data`` and ``url``); the same request through another key has the same fingerprint."""
+    refs = [hashlib.sha256(ref.data).hexdigest() if ref.data else ref.url for ref in references]
+    normalized = {
+        "model": choices.model,
+        "prompt": " ".join(choices.prompt.split()),
+        "duration": choices.duration,
+        "aspect_ratio": choices.aspect_ratio,
+        "resolution": choices.resolution,
+        "audio": choices.audio,
+        "references": refs,
+    }
+    return hashlib.sha256(json.dumps(normalized, sort_keys=True).encode()).hexdigest()
+
+
+def recent_duplicate(team, fingerprint: str, now=None) -> Generation | None:
+    """The team's newest generation with this request fingerprint made in the last
+    ``DUPLICATE_WINDOW`` (one query on the (team, fingerprint, created_at) index), or None."""
+    now = now or timezone.now()
+    return (
+        Generation.objects.filter(team=team, fingerprint=fingerprint, created_at__gte=now - DUPLICATE_WINDOW)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def create_generation(*, takes: int = 1, **kwargs) -> Generation:
+    """Save one request (``create_takes`` with its arguments) and return its generation,
+    or with ``takes`` > 1 the first of its takes. Raises as ``create_takes`` does."""
+    return create_takes(takes=takes, **kwargs)[0]
+
+
+def create_takes(
     *,
     team,
     author,
@@ -143,35 +199,118 @@ def create_generation(
     submission_token: str = "",
     frame_of: Generation | None = None,
     frame_time_s: float | None = None,
-) -> Generation:
-    """Save a request, its reference images and its task; hold its estimate; queue the
-    submit on commit. ``frame_of``/``frame_time_s`` (seconds) record that its reference
-    image is that generation's frame (its lineage).
+    takes: int = 1,
+    allow_duplicate: bool = True,
+) -> list[Generation]:
+    """Save ``takes`` (1–4) takes of one request, each a generation with its reference
+    images and task, grouped by one ``take_group`` id when more than one; hold each one's
+    estimate; queue their submits on commit. ``frame_of``/``frame_time_s`` (seconds)
+    record that its reference image is that generation's frame (its lineage).
 
-    The team row is locked first and the budgets checked before anything is
-    written, so a refused request leaves nothing behind. A request estimated above
-    the team's approval threshold (or of unknown price while a threshold is set)
-    waits in ``awaiting_approval`` and is not sent until an admin approves it; so does
-    one of unknown price while a budget or cap is set, unless the team refuses those
-    (see ``_price_check``). Raises billing.BudgetExceeded. ``choices.references`` is ignored: references
-    are stored from ``references``.
+    The team row is locked first and the budgets checked for the TOTAL before anything is
+    written, so a refused batch leaves nothing behind (no partial batch). A batch whose
+    total is above the team's approval threshold (or of unknown price while a threshold
+    is set) waits in ``awaiting_approval``, each take, and is not sent until an admin
+    approves it; so does one of unknown price while a budget or cap is set, unless the
+    team refuses those (see ``_price_check``). Raises billing.BudgetExceeded, ValueError
+    for a count outside 1–4, and DuplicateRequest when ``allow_duplicate`` is False and
+    the team made an identical request in the last 30 minutes. ``choices.references`` is
+    ignored: references are stored from ``references``.
 
     ``submission_token`` is the compose form's one-time token (32 hex characters): a
     second post with the same token (a double click, a retried request) returns the
-    generation the first one made, with ``repeated = True``, and creates and holds nothing.
+    generations the first one made, each with ``repeated = True``, and creates and holds
+    nothing.
     """
+    if not isinstance(takes, int) or not 1 <= takes <= MAX_TAKES:
+        raise ValueError(f"takes must be from 1 to {MAX_TAKES}, not {takes!r}")
+    return _create_batch(
+        team=team,
+        author=author,
+        legs=[(key, choices)] * takes,
+        references=list(references),
+        membership=membership,
+        parent=parent,
+        submission_token=submission_token,
+        frame_of=frame_of,
+        frame_time_s=frame_time_s,
+        allow_duplicate=allow_duplicate,
+    )
+
+
+#: How many gateways one request may be compared through.
+COMPARE_KEYS = (2, 3)
+
+
+def create_comparison(
+    *,
+    team,
+    author,
+    legs: list[tuple[GatewayKey, GenerationInput]],
+    references: Iterable[NewReference] = (),
+    membership=None,
+    submission_token: str = "",
+    allow_duplicate: bool = True,
+) -> list[Generation]:
+    """Send the same request through 2 or 3 keys at once (``legs``: each key with the
+    request as its gateway takes it, already validated), grouped by one ``take_group`` id
+    so the results sit side by side. Budgets, caps and the approval threshold count the
+    total, all or none, as ``create_takes`` does; raises what it raises, and ValueError
+    for fewer than 2 or more than 3 keys."""
+    if not COMPARE_KEYS[0] <= len(legs) <= COMPARE_KEYS[-1]:
+        raise ValueError(f"compare through 2 or 3 keys, not {len(legs)}")
+    return _create_batch(
+        team=team,
+        author=author,
+        legs=legs,
+        references=list(references),
+        membership=membership,
+        submission_token=submission_token,
+        allow_duplicate=allow_duplicate,
+    )
+
+
+def _create_batch(
+    *,
+    team,
+    author,
+    legs: list[tuple[GatewayKey, GenerationInput]],
+    references: list[NewReference],
+    membership=None,
+    parent: Generation | None = None,
+    submission_token: str = "",
+    frame_of: Generation | None = None,
+    frame_time_s: float | None = None,
+    allow_duplicate: bool = True,
+) -> list[Generation]:
+    """Save one generation per leg (key, request) as ``create_takes`` describes."""
     from accounts.models import Membership
 
-    references = list(references)
-    cost = billing.estimate(
-        key.dialect,
-        choices.model,
-        choices.resolution,
-        choices.duration,
-        len(references),
-        team=team,
-        billed=billing.billed_through(key),
-    )
+    n = len(legs)
+    fingerprint = request_fingerprint(legs[0][1], references)
+    costs = [
+        billing.estimate(
+            key.dialect,
+            choices.model,
+            choices.resolution,
+            choices.duration,
+            len(references),
+            team=team,
+            billed=billing.billed_through(key),
+        )
+        for key, choices in legs
+    ]
+    if n == 1 or len({(key.pk, choices.model) for key, choices in legs}) == 1:
+        total = billing.takes_total(costs[0], n)
+    else:
+        known = all(c.known for c in costs)
+        total = billing.Estimate(
+            sum((c.amount for c in costs), Decimal(0)) if known else None,
+            " + ".join(c.words for c in costs),
+            billed=any(c.billed for c in costs),
+        )
+    group = uuid.uuid4() if n > 1 else None
+    made = []
     with transaction.atomic():
         if membership is None:
             membership = Membership.objects.filter(team=team, user=author).first()
@@ -180,46 +319,115 @@ def create_generation(
             submission_token and Generation.objects.filter(author=author, submission_token=submission_token).first()
         )
         if earlier:  # after the team lock: the first post has committed, or this is the first
-            earlier.repeated = True
-            return earlier
-        why_wait = _price_check(team, membership, cost)
+            batch = (
+                list(Generation.objects.filter(take_group=earlier.take_group).order_by("take_index"))
+                if earlier.take_group
+                else [earlier]
+            )
+            for generation in batch:
+                generation.repeated = True
+            return batch
+        if not allow_duplicate:
+            duplicate = recent_duplicate(team, fingerprint)
+            if duplicate is not None:
+                raise DuplicateRequest(duplicate)
+        why_wait = _price_check(team, membership, total, n)
         needs_approval = bool(why_wait)
-        generation = Generation.objects.create(
-            **_request_columns(team, author, key, choices, parent),
-            submission_token=submission_token,
-            frame_of=frame_of,
-            frame_time_s=frame_time_s,
-            estimate_words=cost.words[:300],
-            approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
-            billed=cost.billed,
-        )
-        for position, new in enumerate(references):
-            ReferenceImage.store(generation, position, new)
-        if cost.known:
-            billing.place_hold(generation, cost.amount)
-            webhooks.budget_check(team, cost.amount)
-        task = Task.objects.create(
-            generation=generation,
-            state=TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING,
-            next_poll_at=None if needs_approval else timezone.now() + SUBMIT_RESCUE,
-        )
-        record(
-            generation.pk,
-            "created",
-            f"Requested {choices.model} through {key.label} ({key.gateway_class.label}); estimate: {cost.words}",
-            state=task.state,
-            data=generation.options,
-        )
+        for index, ((key, choices), cost) in enumerate(zip(legs, costs, strict=True)):
+            generation = Generation.objects.create(
+                **_request_columns(team, author, key, choices, parent),
+                submission_token=submission_token if index == 0 else "",
+                frame_of=frame_of,
+                frame_time_s=frame_time_s,
+                estimate_words=cost.words[:300],
+                approval=Approval.WAITING if needs_approval else Approval.NOT_NEEDED,
+                billed=cost.billed,
+                take_group=group,
+                take_index=index,
+                fingerprint=fingerprint,
+            )
+            for position, new in enumerate(references):
+                ReferenceImage.store(generation, position, new)
+            if cost.known:
+                billing.place_hold(generation, cost.amount)
+            task = Task.objects.create(
+                generation=generation,
+                state=TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING,
+                next_poll_at=None if needs_approval else timezone.now() + SUBMIT_RESCUE,
+            )
+            of = f" (take {index + 1} of {n})" if n > 1 else ""
+            record(
+                generation.pk,
+                "created",
+                f"Requested {choices.model} through {key.label} ({key.gateway_class.label}){of}; "
+                f"estimate: {cost.words}",
+                state=task.state,
+                data=generation.options,
+            )
+            audit.record_action(
+                team,
+                author,
+                "generation.submitted",
+                audit.describe(generation),
+                uuid=str(generation.uuid),
+                estimate=cost.words,
+                **({"take": index + 1, "takes": n, "take_group": str(group)} if group else {}),
+            )
+            _send_or_wait(generation, task, why_wait)
+            made.append(generation)
+        if total.known:
+            webhooks.budget_check(team, total.amount)
+    return made
+
+
+def _group_takes(generation: Generation):
+    """The generations of ``generation``'s take group (itself alone without one)."""
+    if generation.take_group is None:
+        return Generation.objects.filter(pk=generation.pk)
+    return Generation.objects.filter(team_id=generation.team_id, take_group=generation.take_group)
+
+
+def choose_take(generation: Generation, actor) -> bool:
+    """Mark ``generation`` as the chosen take of its group (the group's other takes are
+    no longer chosen). False when it belongs to no group of takes or is chosen already."""
+    if generation.take_group is None or generation.chosen_take:
+        return False
+    with transaction.atomic():
+        takes = _group_takes(generation)
+        takes.exclude(pk=generation.pk).update(chosen_take=False)
+        takes.filter(pk=generation.pk).update(chosen_take=True, archived=False)
+        generation.chosen_take, generation.archived = True, False
+        record(generation.pk, "chosen", f"Chosen as the take by {actor.get_username()}.")
         audit.record_action(
-            team,
-            author,
-            "generation.submitted",
+            generation.team,
+            actor,
+            "generation.take_chosen",
             audit.describe(generation),
             uuid=str(generation.uuid),
-            estimate=cost.words,
+            take_group=str(generation.take_group),
         )
-        _send_or_wait(generation, task, why_wait)
-    return generation
+    return True
+
+
+def archive_other_takes(generation: Generation, actor) -> int:
+    """Archive the takes of ``generation``'s group other than it (they leave the studio's
+    cards and the group's grid; nothing is deleted). Returns how many were archived (0 when
+    there were none left)."""
+    if generation.take_group is None:
+        return 0
+    with transaction.atomic():
+        archived = _group_takes(generation).exclude(pk=generation.pk).filter(archived=False).update(archived=True)
+        if archived:
+            audit.record_action(
+                generation.team,
+                actor,
+                "generation.takes_archived",
+                audit.describe(generation),
+                uuid=str(generation.uuid),
+                take_group=str(generation.take_group),
+                archived=archived,
+            )
+    return archived
 
 
 def retry(generation: Generation, actor, *, membership=None) -> bool:

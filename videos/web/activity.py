@@ -128,6 +128,8 @@ SENTENCES = {
     "generation.deleted": _("%(actor)s deleted %(target)s"),
     "generation.resubmitted": _("%(actor)s sent %(target)s to the gateway again"),
     "generation.abandoned": _("%(actor)s gave up on %(target)s"),
+    "generation.take_chosen": _("%(actor)s chose %(target)s as the take"),
+    "generation.takes_archived": _("%(actor)s archived the other takes of %(target)s"),
     "generation.sent_to_review": _("%(actor)s sent %(target)s to review"),
     "generation.reviewed": _("%(actor)s reviewed %(target)s"),
     "generations.downloaded": _("%(actor)s downloaded %(target)s"),

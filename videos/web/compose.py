@@ -3,10 +3,14 @@ progress cards, which follow their task until it ends."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
@@ -30,9 +34,39 @@ def compose_quote(form: ComposeForm) -> billing.Quote | None:
     return billing.quote(form.selected_key, draft, form.fields["key"].queryset)
 
 
-def _page(request, form: ComposeForm, status: int = 200) -> HttpResponse:
-    cards = with_favorite(team_generations(request).filter(author=request.user), request.user)[:RECENT_CARDS]
-    context = {"form": form, "cards": cards, "estimate": compose_quote(form)}
+def estimate_context(request, form: ComposeForm) -> dict:
+    """What the estimate under the compose form shows: ``estimate`` (the ``Quote`` of one
+    take, its warnings counting the total of all takes), ``takes`` (1–4), ``total`` (the
+    Estimate of all takes, "4 takes × $0.32 = $1.28") and ``duplicate``: the team's identical
+    request of the last 30 minutes (``actions.recent_duplicate``) with ``duplicate_minutes``
+    (how long ago, in whole minutes), or None."""
+    quote = compose_quote(form)
+    takes = form.take_count()
+    context = {"form": form, "estimate": quote, "takes": takes, "total": None, "duplicate": None}
+    if quote is None:
+        return context
+    total = billing.takes_total(quote.this, takes)
+    if takes > 1:
+        warnings = billing.estimate_warnings(request.team, request.membership, total, takes)
+        quote = replace(quote, warnings=warnings)
+    context.update(estimate=quote, total=total)
+    draft = form.draft()
+    keys = list(form.fields["key"].queryset)
+    if len(keys) >= 2:  # the same request through several gateways: each key's fit and price
+        ticked = set(form.data.getlist("compare_keys")) if form.is_bound else set()
+        context["fits"] = [(fit, str(fit.key.uuid) in ticked) for fit in billing.gateway_fits(draft, keys)]
+    duplicate = actions.recent_duplicate(request.team, actions.request_fingerprint(draft, draft.references))
+    if duplicate is not None:
+        context["duplicate"] = duplicate
+        context["duplicate_minutes"] = max(0, int((timezone.now() - duplicate.created_at).total_seconds() // 60))
+    return context
+
+
+def _page(request, form: ComposeForm, status: int = 200, **extra) -> HttpResponse:
+    cards = with_favorite(team_generations(request).filter(author=request.user, archived=False), request.user)[
+        :RECENT_CARDS
+    ]
+    context = {**estimate_context(request, form), "cards": cards, **extra}
     return render(request, "videos/studio.html", context, status=status)
 
 
@@ -94,7 +128,7 @@ def _frame(request) -> Frame | None:
 def estimate(request):
     """The live estimate under the compose form (htmx, on every change of an option)."""
     form = ComposeForm(request.POST, request.FILES, keys=my_keys(request), parents=team_generations(request))
-    return render(request, "videos/studio.html#estimate", {"estimate": compose_quote(form)})
+    return render(request, "videos/studio.html#estimate", estimate_context(request, form))
 
 
 @require_GET
@@ -107,12 +141,14 @@ def compose_options(request):
     return render(request, "videos/studio.html#options", {"form": form, "estimate": compose_quote(form)})
 
 
-def _compose_refused(request, form: ComposeForm) -> HttpResponse:
-    """The compose form with its errors: swapped in place for htmx, else the whole page (400)."""
+def _compose_refused(request, form: ComposeForm, **extra) -> HttpResponse:
+    """The compose form with its errors: swapped in place for htmx, else the whole page (400).
+    ``extra``: more context (``held_back``: the earlier identical request it waits on)."""
     if request.htmx:
-        response = render(request, "videos/studio.html#compose", {"form": form, "estimate": compose_quote(form)})
+        context = {**estimate_context(request, form), **extra}
+        response = render(request, "videos/studio.html#compose", context)
         return reswap(retarget(response, "#compose"), "outerHTML")
-    return _page(request, form, status=400)
+    return _page(request, form, status=400, **extra)
 
 
 @sensitive_post_parameters()
@@ -124,20 +160,21 @@ def generate(request):
     if not form.is_valid():
         return _compose_refused(request, form)
     try:
-        generation = actions.create_generation(
-            team=request.team,
-            author=request.user,
-            key=form.cleaned_data["key"],
-            choices=form.cleaned_data["choices"],
-            references=form.cleaned_data["references"],
-            membership=request.membership,
-            parent=form.cleaned_data.get("parent"),
-            submission_token=form.cleaned_data.get("submission") or "",
-            **_lineage(form),
-        )
+        made = _create(request, form)
     except billing.BudgetExceeded as exc:
         form.add_error(None, exc.message)
         return _compose_refused(request, form)
+    except actions.DuplicateRequest as exc:
+        form.add_error(
+            None,
+            _(
+                "The team made this same request (prompt, options and reference images) in the last 30 "
+                "minutes; nothing was charged. Open the earlier one below, or tick “Generate anyway” to pay "
+                "for it again."
+            ),
+        )
+        return _compose_refused(request, form, held_back=exc.earlier)
+    generation = made[0]
     repeated = getattr(generation, "repeated", False)
     template = prompts.find_template(request, form.cleaned_data.get("prompt_template"))
     if template is not None and not repeated:
@@ -145,8 +182,10 @@ def generate(request):
     if request.htmx:
         if repeated:  # the first post's card is on the page already
             return reswap(HttpResponse(status=204), "none")
-        generation = team_generations(request).get(pk=generation.pk)
-        card = render(request, "videos/studio.html#card", {"generation": generation, "new": True})
+        cards = b""
+        for made_one in team_generations(request).filter(pk__in=[g.pk for g in made]).order_by("take_index"):
+            cards += render(request, "videos/studio.html#card", {"generation": made_one, "new": True}).content
+        card = HttpResponse(cards)
         # A fresh one-time token for the form that stays on the page, for the next request.
         fresh = ComposeForm(keys=my_keys(request))
         token = render(request, "videos/studio.html#submission", {"form": fresh, "oob": True})
@@ -157,8 +196,43 @@ def generate(request):
     if repeated:
         messages.info(request, "That request was already queued; its card is below.")
     else:
-        messages.success(request, "Queued. The card below follows its progress.")
+        messages.success(
+            request,
+            _("Queued %(n)d takes. Their cards below follow their progress.") % {"n": len(made)}
+            if len(made) > 1
+            else "Queued. The card below follows its progress.",
+        )
     return redirect("studio")
+
+
+def _create(request, form: ComposeForm) -> list:
+    """The generations a valid compose form asks for: the same request through 2 or 3 keys
+    (``actions.create_comparison``), else its 1–4 takes (``actions.create_takes``)."""
+    allow_duplicate = form.cleaned_data.get("allow_duplicate", False)
+    token = form.cleaned_data.get("submission") or ""
+    if form.cleaned_data.get("legs"):
+        return actions.create_comparison(
+            team=request.team,
+            author=request.user,
+            legs=form.cleaned_data["legs"],
+            references=form.cleaned_data["references"],
+            membership=request.membership,
+            submission_token=token,
+            allow_duplicate=allow_duplicate,
+        )
+    return actions.create_takes(
+        team=request.team,
+        author=request.user,
+        key=form.cleaned_data["key"],
+        choices=form.cleaned_data["choices"],
+        references=form.cleaned_data["references"],
+        membership=request.membership,
+        parent=form.cleaned_data.get("parent"),
+        submission_token=token,
+        takes=form.cleaned_data["takes"],
+        allow_duplicate=allow_duplicate,
+        **_lineage(form),
+    )
 
 
 def _lineage(form: ComposeForm) -> dict:
