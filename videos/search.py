@@ -7,7 +7,7 @@ the matches newest first unless sorted otherwise) and never raises for what a pe
 typed: the query is data, never syntax (FTS operators, quotes, ``%``/``_``, SQL
 quotes are matched as the characters they are).
 
-The index (migration ``0015_prompt_search``) matches substrings, so a Chinese word is
+The index (migration ``0021_prompt_search``) matches substrings, so a Chinese word is
 found inside a sentence that has no spaces:
 
 - **SQLite**: an FTS5 table ``videos_generation_fts`` with the ``trigram`` tokenizer,

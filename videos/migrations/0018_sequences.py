@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_last_team'),
-        ('videos', '0020_share_links'),
+        ('videos', '0017_share_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

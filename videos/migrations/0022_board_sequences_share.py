@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_time_zone_language'),
-        ('videos', '0015_prompt_search'),
+        ('videos', '0021_prompt_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -2,7 +2,7 @@
 
 ``send_delivery(id)`` is queued when an event is emitted (``videos.webhooks.emit``);
 ``send_due()`` runs every minute (django-q2 schedule ``studio-webhooks``, migration
-``0016_webhooks``) and sends every delivery whose next attempt is due: the retries, and
+``0015_webhooks``) and sends every delivery whose next attempt is due: the retries, and
 any first attempt whose queued message was lost. Both are safe to run twice: an attempt
 is claimed by a conditional update that pushes its next attempt ``CLAIM_S`` ahead, so
 two workers never send the same attempt, and a worker that dies mid-send leaves it due

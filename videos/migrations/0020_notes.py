@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('videos', '0021_boards_templates'),
+        ('videos', '0019_boards_templates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -22,7 +22,7 @@ drop = _run({"sqlite": search.SQLITE_DROP, "postgresql": search.POSTGRESQL_DROP}
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("videos", "0019_notes"),
+        ("videos", "0020_notes"),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_last_team'),
-        ('videos', '0017_key_last_check'),
+        ('videos', '0016_key_last_check'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

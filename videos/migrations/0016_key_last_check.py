@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("videos", "0016_webhooks"),
+        ("videos", "0015_webhooks"),
     ]
 
     operations = [
