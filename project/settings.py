@@ -305,6 +305,10 @@ STUDIO_STATUS_SECONDS = env_int("STUDIO_STATUS_SECONDS", 10, minimum=1, maximum=
 STUDIO_SUBMIT_SECONDS = env_int("STUDIO_SUBMIT_SECONDS", 120, minimum=1, maximum=3600)
 # Wall-clock deadline of one webhook delivery attempt (docs/webhooks.md).
 STUDIO_WEBHOOK_SECONDS = env_int("STUDIO_WEBHOOK_SECONDS", 10, minimum=1, maximum=60)
+# API requests per access token per minute (docs/api.md, "Rate limits").
+STUDIO_API_RATE_LIMIT = env_int("STUDIO_API_RATE_LIMIT", 120, minimum=1, maximum=100_000)
+# An audit action name missing from videos.audit.ACTIONS raises (tests) instead of only logging.
+STUDIO_AUDIT_STRICT = env_bool("STUDIO_AUDIT_STRICT", False)
 STUDIO_MAX_ANSWER_BYTES = env_int("STUDIO_MAX_ANSWER_BYTES", 4 * 1024**2, minimum=1024)
 # How long a worker's claim on a task lasts; a worker that dies loses it after this long.
 STUDIO_LEASE_SECONDS = env_int("STUDIO_LEASE_SECONDS", 120, minimum=1, maximum=3600)
