@@ -228,3 +228,28 @@ def test_on_a_phone_the_navigation_folds_and_the_open_menus_never_scroll_sideway
         box = page.locator(f"details:has(> {button}) .menu-panel").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (button, box)
         page.screenshot(path=SHOTS.format(theme=theme, width=375, name=button.split(".")[1]))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [768, 900, 1024])
+def test_on_a_tablet_nothing_in_the_header_overlaps_or_scrolls_sideways(page, live_server, width):
+    """Between phone and laptop the row may not hold everything: items move down, never on top
+    of each other, and the page never scrolls sideways."""
+    busy_demo(live_server)
+    page.set_viewport_size({"width": width, "height": 800})
+    log_in(page, live_server)
+    page.get_by_label("Prompt").wait_for()
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('.topbar .brand, .topbar .nav > a, .topbar .nav-menu > summary')]
+            .map(e => { const r = e.getBoundingClientRect();
+                        return {text: e.textContent.trim(), left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })"""
+    )
+    for i, a in enumerate(boxes):
+        assert a["right"] <= width, a
+        for b in boxes[i + 1 :]:
+            apart = a["right"] <= b["left"] + 0.5 or b["right"] <= a["left"] + 0.5
+            apart = apart or a["bottom"] <= b["top"] + 0.5 or b["bottom"] <= a["top"] + 0.5
+            assert apart, (a, b)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=SHOTS.format(theme="system", width=width, name="tablet"))
