@@ -91,7 +91,7 @@ def test_on_a_laptop_the_header_is_one_tidy_row_with_the_approvals_count_on_the_
     # One header menu open at a time: the user menu closes the Team menu.
     page.locator("summary.user-name").click()
     expect(menu).to_be_hidden()
-    user_menu = page.locator(".user-menu .menu-panel")
+    user_menu = page.locator(".user-menu > div")
     expect(user_menu.get_by_role("link", name="Account")).to_be_visible()
     expect(user_menu.get_by_label("Theme")).to_be_visible()
     expect(user_menu.get_by_role("button", name="Log out")).to_be_visible()
@@ -148,7 +148,7 @@ def test_every_page_is_reachable_from_the_header_by_keyboard_and_is_marked_curre
             tab_to(page, summary)
             assert focus_ring(summary) != "none", button  # the keyboard's place is visible
             page.keyboard.press("Enter" if name != "Keys" else " ")  # both open a <details>
-            link = page.locator(f"details:has(> {button}) .menu-panel").get_by_role("link", name=name, exact=True)
+            link = page.locator(f"details:has(> {button}) > div").get_by_role("link", name=name, exact=True)
             expect(link).to_be_visible()
         else:
             link = page.locator("nav.nav").get_by_role("link", name=name)
@@ -158,7 +158,7 @@ def test_every_page_is_reachable_from_the_header_by_keyboard_and_is_marked_curre
         expect(page).to_have_url(f"{live_server.url}{reverse(url_name)}")
         # The page's own link says so, and so does the menu button it sits behind.
         if button:
-            current = page.locator(f"details:has(> {button}) .menu-panel a[aria-current=page]")
+            current = page.locator(f"details:has(> {button}) > div a[aria-current=page]")
             expect(page.locator(button)).to_have_attribute("aria-current", "true")
         else:
             current = page.locator("nav.nav a[aria-current=page]")
@@ -223,9 +223,9 @@ def test_on_a_phone_the_navigation_folds_and_the_open_menus_never_scroll_sideway
     page.screenshot(path=SHOTS.format(theme=theme, width=375, name="menu"))
     for button in ("summary.team-name", "summary.user-name"):
         page.locator(button).click()
-        expect(page.locator(f"details:has(> {button}) .menu-panel")).to_be_visible()
+        expect(page.locator(f"details:has(> {button}) > div")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, button
-        box = page.locator(f"details:has(> {button}) .menu-panel").bounding_box()
+        box = page.locator(f"details:has(> {button}) > div").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (button, box)
         page.screenshot(path=SHOTS.format(theme=theme, width=375, name=button.split(".")[1]))
 
@@ -253,3 +253,17 @@ def test_on_a_tablet_nothing_in_the_header_overlaps_or_scrolls_sideways(page, li
             assert apart, (a, b)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=SHOTS.format(theme="system", width=width, name="tablet"))
+
+
+@pytest.mark.django_db
+def test_someone_in_no_team_still_gets_a_working_header(client):
+    """Left every team: the header still renders, with a Team menu leading to the team pages
+    and a user menu with Log out, and no approvals count."""
+    user = User.objects.create_user("loner", password="pw-loner-123")
+    client.force_login(user)
+    response = client.get(reverse("account"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="team-name"' in html and reverse("teams") in html and "Switch to" not in html
+    assert 'class="user-name"' in html and reverse("logout") in html
+    assert 'id="approval-count"' not in html
