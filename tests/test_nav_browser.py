@@ -267,3 +267,14 @@ def test_someone_in_no_team_still_gets_a_working_header(client):
     assert 'class="team-name"' in html and reverse("teams") in html and "Switch to" not in html
     assert 'class="user-name"' in html and reverse("logout") in html
     assert 'id="approval-count"' not in html
+
+
+@pytest.mark.django_db
+def test_a_hostile_team_name_is_shown_as_text_in_the_team_button_and_its_tooltip(client):
+    user = User.objects.create_user("mallory", password="pw-mallory-123")
+    team = Team.create_personal(user)
+    Team.objects.filter(pk=team.pk).update(name='"><img src=x onerror=alert(1)>')
+    client.force_login(user)
+    html = client.get(reverse("history")).content.decode()
+    assert "<img src=x" not in html
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
