@@ -32,7 +32,7 @@ def invitation_for(team, owner, role=Role.MEMBER) -> Invitation:
 def header_team(html: str) -> str:
     """The current team's name as the header's switcher shows it."""
     summary = html.split('<summary class="team-name"', 1)[1].split("</summary>", 1)[0]
-    return summary.rsplit("</span>", 1)[1].strip()
+    return summary.split('<span class="menu-label">', 1)[1].split("</span>", 1)[0].strip()
 
 
 # --- 6. an invitation survives sign-up -------------------------------------------------------------

@@ -66,7 +66,8 @@ def test_an_invitee_signs_up_from_the_link_and_remixes_at_the_estimated_price(pa
     page.get_by_label("Resolution").select_option("480p")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("article.card").first).to_have_attribute("data-state", "completed", timeout=60_000)
-    page.get_by_role("link", name="Team").click()
+    page.locator("summary.team-name").click()  # the team's pages are in the Team menu
+    page.get_by_role("link", name="Team settings").click()
     page.get_by_role("button", name="Make an invitation link").click()
     link = page.locator("input.invite-link").first
     expect(link).to_have_attribute("readonly", "")
@@ -76,6 +77,7 @@ def test_an_invitee_signs_up_from_the_link_and_remixes_at_the_estimated_price(pa
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == invite_url
     shoot(page, "teams")
+    page.locator("summary.user-name").click()  # Log out is in the user menu
     page.get_by_role("button", name="Log out").click()
 
     # Logged out, the link says who invited whom to what; sign-up from it joins the team.
@@ -142,10 +144,12 @@ def test_the_header_switches_teams_and_the_account_page_leaves_one(page, live_se
     expect(page.locator("summary.team-name")).to_contain_text("Night shift")
 
     # The team used last is where the next login lands.
+    page.locator("summary.user-name").click()  # Log out is in the user menu
     page.get_by_role("button", name="Log out").click()
     log_in(page, live_server)
     expect(page.locator("summary.team-name")).to_contain_text("Night shift")
 
+    page.locator("summary.user-name").click()
     page.locator(".who a.user").click()
     expect(page).to_have_url(f"{live_server.url}/account/")
     shoot(page, "account")

@@ -139,6 +139,7 @@ def test_the_light_theme_follows_the_system_and_the_toggle_overrides_it(page, li
     page.screenshot(path=SHOTS.format(theme="light", width=width, name="audit"), full_page=True)
 
     # The member picks dark: it wins over the system's light, and lasts across pages.
+    page.locator("summary.user-name").click()  # the theme is in the user menu
     choice = page.get_by_label("Theme")
     choice.select_option("dark")
     dark = colours(page)
@@ -154,6 +155,7 @@ def test_the_light_theme_follows_the_system_and_the_toggle_overrides_it(page, li
     page.screenshot(path=SHOTS.format(theme="dark", width=width, name="audit"), full_page=True)
 
     # Back to the system's setting; then a dark system turns it dark with no choice stored.
+    page.locator("summary.user-name").click()
     page.get_by_label("Theme").select_option("system")
     assert sum(rgb(colours(page)["bg"])) > 600
     page.emulate_media(color_scheme="dark")

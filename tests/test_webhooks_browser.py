@@ -38,6 +38,7 @@ def test_an_owner_adds_an_endpoint_and_reads_its_log(page, live_server, loopback
     settings.STUDIO_ALLOWED_PRIVATE_HOSTS = [f"127.0.0.1:{port}"]
     demo_with_sandbox_key(live_server)
     log_in(page, live_server)
+    page.locator("summary.team-name").click()  # the team's pages are in the Team menu
     page.get_by_role("link", name="Webhooks").first.click()
     expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
 
