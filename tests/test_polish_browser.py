@@ -78,8 +78,13 @@ def test_ctrl_enter_generates_and_the_new_card_takes_the_focus(page, live_server
     assert Generation.objects.filter(prompt="A kite over the dunes at dawn").count() == 1
     ring = card.evaluate("e => getComputedStyle(e).outlineStyle")
     assert ring != "none"
-    with page.expect_response(lambda r: "/card" in r.url):  # the card's own refresh replaces it
+    # The worker moves the task on; the page's one refresh swaps the changed card in place.
+    from videos.models import Task
+
+    Task.objects.filter(generation__prompt="A kite over the dunes at dawn").update(progress=40)
+    with page.expect_response(lambda r: r.url.endswith("/live") and r.status == 200, timeout=15_000):
         pass
+    expect(page.locator("article.card").first).to_contain_text("40")
     expect(page.locator("article.card").first).to_be_focused()  # and the focus stays on it
     page.screenshot(path=SHOTS.format(theme="system", width=1280, name="new-card"))
 
