@@ -311,8 +311,12 @@ def test_a_key_of_another_gateway_does_not_matter_to_a_tile(client_for, owner, t
 def test_the_audit_trail_tells_what_was_done_to_a_board(client_for, owner, team):
     board = make_board(team, owner)
     actions.add_to_board(board, [quick(owner, team, "a clip")], owner)
+    from django.utils.html import strip_tags
+
     page = client_for(owner).get(reverse("audit_log")).content.decode()
-    assert "made the board “Spring campaign”" in page and "added videos to the board “Spring campaign”" in page
+    text = strip_tags(page)  # the board's name links to its page
+    assert "made the board “Spring campaign”" in text and "added videos to the board “Spring campaign”" in text
+    assert f'href="{reverse("board", kwargs={"uuid": board.uuid})}"' in page
 
 
 def test_the_detail_page_takes_a_video_off_a_board(client_for, owner, team):
