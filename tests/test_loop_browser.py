@@ -127,6 +127,10 @@ def test_takes_choose_frame_continue_board_render_and_play(page, live_server, po
     expect(page.locator("h1")).to_contain_text("Rainy street")
     expect(page.locator("#sequence-player")).to_be_visible(timeout=60_000)
     shot(page, "6-rendered")
+    on_boards = page.locator(".sequence-boards .on-boards")
+    name_box = on_boards.get_by_role("link", name="Rain").bounding_box()
+    off_box = on_boards.get_by_role("button", name="Take it off “Rain”").bounding_box()
+    assert abs(off_box["y"] - name_box["y"]) < name_box["height"], "the × sits beside the board's name"
     page.locator(".sequence-boards .on-boards").get_by_role("link", name="Rain").click()
     player = page.locator(".board-sequence video")
     expect(player).to_be_visible()
