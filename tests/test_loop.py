@@ -9,9 +9,33 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Membership, Role
-from tests.conftest import make_user
-from tests.test_boards_more import board, sequence, two  # noqa: F401 (fixtures)
-from videos.models import Generation, RenderState, Sequence
+from tests.conftest import finished, make_user
+from tests.test_boards import make_board
+from videos import actions
+from videos.models import Generation, RenderState, Review, Sequence
+
+
+@pytest.fixture
+def two(owner, team, key, gateway):
+    """Two finished videos of the team."""
+    return (
+        finished(owner, team, key, prompt="A lighthouse in a storm", review=Review.NONE),
+        finished(owner, team, key, prompt="A red kite over dunes", review=Review.NONE),
+    )
+
+
+@pytest.fixture
+def board(owner, team):
+    return make_board(team, owner)
+
+
+@pytest.fixture
+def sequence(owner, team, two):
+    """The sequence "The coast" of the two videos."""
+    made = actions.create_sequence(team, owner, "The coast")
+    for video in two:
+        actions.add_shot(made, video, owner)
+    return made
 
 
 def test_the_board_offers_to_render_its_sequence_and_the_render_is_queued(client_for, owner, board, sequence):
@@ -50,7 +74,6 @@ def test_a_takes_page_links_back_to_all_its_takes_and_says_it_is_chosen(client_f
     assert "Take 1 · all the takes side by side" in page and "Chosen take" not in page
 
 
-@pytest.mark.django_db
 def test_a_video_that_is_no_take_has_no_take_line(client_for, owner, two):
     page = client_for(owner).get(reverse("generation", args=[two[0].uuid])).content.decode()
     assert "all the takes side by side" not in page
