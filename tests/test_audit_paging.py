@@ -78,3 +78,24 @@ def test_a_deep_page_costs_the_queries_the_first_one_does(client_for, owner, tea
     assert "Key 000" in html and "Key 050" not in html
     assert len(at_third) == len(at_first)
     assert not any("OFFSET" in q["sql"].upper() for q in at_third.captured_queries)
+
+
+# --- the API list's cursor, the same keyset helper with the API's own salt ---------------------
+
+
+def test_the_api_list_pages_oldest_first_and_refuses_a_cursor_of_another_list(owner, team, key, client_for):
+    from tests.conftest import make_generation
+    from tests.test_api import Api, make_token
+
+    api = Api(make_token(owner, team))
+    for n in range(3):
+        make_generation(owner, team, key, prompt=f"boat {n}")
+    first = api.get("/generations", sort="oldest", limit=2).json()
+    second = api.get("/generations", sort="oldest", limit=2, cursor=first["next"]).json()
+    assert [g["prompt"] for g in first["items"] + second["items"]] == ["boat 0", "boat 1", "boat 2"]
+    assert second["next"] is None
+
+    _fill(team, owner, activity.AUDIT_PAGE + 1)
+    audit_cursor = _link(client_for(owner).get(reverse("audit_log")).content.decode(), "next").split("cursor=")[1]
+    response = api.get("/generations", cursor=unescape(audit_cursor).replace("%3A", ":"))
+    assert response.status_code == 400 and response["Content-Type"].startswith("application/problem+json")
