@@ -11,6 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import Role
 from tests.conftest import awaiting, join
@@ -196,3 +199,19 @@ def test_the_desks_queries_do_not_grow_with_its_rows(
     with django_assert_num_queries(len(five)):
         html = _desk(client)
     assert html.count("Changed since the version it was made from") == 50 and html.count("1 open note") == 50
+
+
+@hypothesis_settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(
+    query=st.dictionaries(st.sampled_from(["show", "author", "reviewer", "cursor"]), st.text(max_size=40), max_size=4)
+)
+def test_the_desk_answers_any_query(client_for, owner, team, teammate, bob_key, query):
+    """Whatever the URL carries, the desk answers 200 (a message for a bad filter, the first page for a bad cursor)."""
+    response = client_for(owner).get(reverse("review_queue"), query)
+    assert response.status_code == 200
