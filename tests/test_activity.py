@@ -123,7 +123,7 @@ def test_it_paginates_the_audit_trail_keeping_the_filters(client_for, owner, tea
     for n in range(activity.AUDIT_PAGE + 5):
         record_action(team, owner, "key.added", f"Key {n}")
     html = client_for(owner).get(reverse("audit_log"), {"action": "key.added"}).content.decode()
-    assert "Page 1 of 2" in html and "?action=key.added&amp;page=2" in html
+    assert "?action=key.added&amp;cursor=" in html and "page=" not in html
 
 
 def test_it_shows_only_the_teams_own_trail(client_for, owner, team, outsider):

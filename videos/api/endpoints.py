@@ -10,12 +10,10 @@ so its refusals read as the form's; its estimate is ``billing.quote``, as under 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from decimal import Decimal
 
-from django.core import signing
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
@@ -44,6 +42,7 @@ from videos.api.compose import (
 )
 from videos.api.problems import PROBLEM_JSON, Problem, from_form, problem_response
 from videos.lib.files import serve_file
+from videos.lib.paging import keyset_page, read_cursor
 from videos.models import Billing, Generation, LedgerEntry
 from videos.web.history import HistoryFilters, filtered_generations
 from videos.web.review import ReviewForm
@@ -207,21 +206,12 @@ def create(request, body: s.GenerationIn):
     return Status(status, out)
 
 
-def _cursor(generation: Generation) -> str:
-    return signing.dumps([generation.created_at.isoformat(), generation.pk], salt=CURSOR_SALT, compress=True)
-
-
-def _after(queryset, cursor: str, oldest: bool):
-    """Rows after ``cursor`` in the listing's order (keyset on created_at, id)."""
-    try:
-        created, pk = signing.loads(cursor, salt=CURSOR_SALT)
-        created = datetime.fromisoformat(created)
-        pk = int(pk)
-    except (signing.BadSignature, ValueError, TypeError):
-        raise Problem(400, _("This cursor is not valid: start from the first page again.")) from None
-    if oldest:
-        return queryset.filter(Q(created_at__gt=created) | Q(created_at=created, pk__gt=pk))
-    return queryset.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
+def _check_cursor(cursor: str) -> None:
+    """Raise a 400 problem unless ``cursor`` is one this API gave out (``videos.lib.paging``,
+    signed with the API's own salt): a forged or truncated one is an error here, not the
+    first page, so a client never silently starts over."""
+    if read_cursor(cursor, Generation._meta.get_field("created_at"), salt=CURSOR_SALT) is None:
+        raise Problem(400, _("This cursor is not valid: start from the first page again."))
 
 
 @api.get("/generations", response={200: s.GenerationPage, **ERRORS}, tags=["generations"])
@@ -244,13 +234,12 @@ def list_generations(request, filters: Query[s.ListQuery]):
     values = form.values()
     queryset = filtered_generations(request.team, request.user, values).select_related("parent")
     if filters.cursor:
-        queryset = _after(queryset, filters.cursor, values.get("sort") == "oldest")
-    rows = list(queryset[: filters.limit + 1])
-    page = rows[: filters.limit]
-    return {
-        "items": [generation_out(request, g) for g in page],
-        "next": _cursor(page[-1]) if len(rows) > filters.limit else None,
-    }
+        _check_cursor(filters.cursor)
+    # Keyset on (created_at, id), as History pages: new generations never shift a page.
+    page = keyset_page(
+        queryset, filters.cursor, size=filters.limit, newest_first=values.get("sort") != "oldest", salt=CURSOR_SALT
+    )
+    return {"items": [generation_out(request, g) for g in page.object_list], "next": page.next}
 
 
 @api.get("/generations/{generation_id}", response={200: s.GenerationDetailOut, **ERRORS}, tags=["generations"])

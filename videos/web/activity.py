@@ -2,7 +2,8 @@
 
 *Audit trail*: a read-only page of the team's ``AuditEntry`` rows, newest first, each
 read as a sentence ("alice sent “sunset over…” to review") with its target linked,
-filtered by GET parameters (``?action=key.added&actor=alice&since=2026-12-01&page=2``),
+filtered by GET parameters (``?action=key.added&actor=alice&since=2026-12-01``), paged with the keyset
+helper (``?cursor=``, ``videos.lib.paging``; a tampered cursor means the first page),
 and the same filtered entries as a streamed CSV (``audit_export``).
 
 *Notifications*: the list page shows a member their notifications and marks the shown
@@ -36,6 +37,7 @@ from accounts.models import Membership, Role
 from videos import actions
 from videos.lib.csvtext import csv_lines
 from videos.lib.files import content_disposition
+from videos.lib.paging import keyset_page
 from videos.lib.timecode import format_tc
 from videos.models import (
     AuditEntry,
@@ -393,13 +395,13 @@ def audit_log(request):
     Each entry reads as a sentence, its target linked to its page while it exists.
     ``?action=``, ``?actor=`` (a username), ``?since=`` and ``?until=`` (days, YYYY-MM-DD)
     filter it; an unknown or malformed value is shown as a form error and that filter is
-    not applied. Read-only: no URL edits or deletes entries (POST is 405). htmx (the
+    not applied. Paged by ``?cursor=`` ("Newer"/"Older" links that keep the filters; the
+    same cost at any depth); a missing, tampered or stale cursor means the first page. Read-only: no URL edits or deletes entries (POST is 405). htmx (the
     filter form) gets the results only.
     """
     form = AuditFilterForm(request.GET or None, team=request.team)
     entries = filtered_entries(form, request.team)
-    page = Paginator(entries, AUDIT_PAGE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    page = keyset_page(entries, request.GET.get("cursor"), size=AUDIT_PAGE)
     links = target_links(page.object_list, request)
     for entry in page.object_list:
         entry.details = entry_details(entry.data)
