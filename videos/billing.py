@@ -176,6 +176,31 @@ class Quote:
     warnings: list[str] = ()
 
 
+def _models_taking(key: GatewayKey, choices: GenerationInput) -> list[tuple[OptionSpec, GenerationInput]]:
+    """Each model of ``key``'s gateway that would take ``choices``, with ``choices``
+    retargeted to it: ``(model spec, request)``, the same duration, and the same aspect
+    ratio, resolution and audio where the model has them. A model that would refuse it
+    (``Gateway.validate_choices``) is left out; a prompt not written yet does not count
+    against it. Raises nothing."""
+    gateway = key.gateway_class
+    taking = []
+    for spec in gateway.models:
+        retargeted = choices.model_copy(
+            update={
+                "model": spec.model,
+                "aspect_ratio": choices.aspect_ratio if spec.aspect_ratios else None,
+                "resolution": choices.resolution if spec.resolutions else None,
+                "audio": choices.audio if spec.audio else None,
+            }
+        )
+        problems = gateway.validate_choices(retargeted)
+        if not choices.prompt.strip():
+            problems.pop("prompt", None)  # not written yet: compare the rest
+        if not problems:
+            taking.append((spec, retargeted))
+    return taking
+
+
 def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[GatewayKey]) -> Quote:
     """Price ``choices`` (the request as the compose form holds it, reference images
     included) through ``key``, and the same request through each model of ``other_keys``
@@ -187,21 +212,8 @@ def quote(key: GatewayKey, choices: GenerationInput, other_keys: Iterable[Gatewa
     for other_key in other_keys:
         if other_key.pk == key.pk:
             continue
-        gateway = other_key.gateway_class
-        for spec in gateway.models:
-            retargeted = choices.model_copy(
-                update={
-                    "model": spec.model,
-                    "aspect_ratio": choices.aspect_ratio if spec.aspect_ratios else None,
-                    "resolution": choices.resolution if spec.resolutions else None,
-                    "audio": choices.audio if spec.audio else None,
-                }
-            )
-            problems = gateway.validate_choices(retargeted)
-            if not choices.prompt.strip():
-                problems.pop("prompt", None)  # not written yet: compare the rest
-            if not problems:
-                others.append((other_key, spec, estimate_request(other_key, retargeted)))
+        for spec, retargeted in _models_taking(other_key, choices):
+            others.append((other_key, spec, estimate_request(other_key, retargeted)))
     this = estimate_request(key, choices)
     return Quote(this, others, estimate_warnings(key.team, _membership(key), this))
 
@@ -505,19 +517,6 @@ def price_everywhere(
     A prompt template's costs on each of a member's gateways. Raises nothing."""
     out = []
     for key in keys:
-        gateway = key.gateway_class
-        for spec in gateway.models:
-            retargeted = choices.model_copy(
-                update={
-                    "model": spec.model,
-                    "aspect_ratio": choices.aspect_ratio if spec.aspect_ratios else None,
-                    "resolution": choices.resolution if spec.resolutions else None,
-                    "audio": choices.audio if spec.audio else None,
-                }
-            )
-            problems = gateway.validate_choices(retargeted)
-            if not choices.prompt.strip():
-                problems.pop("prompt", None)
-            if not problems:
-                out.append((key, spec, estimate_request(key, retargeted)))
+        for spec, retargeted in _models_taking(key, choices):
+            out.append((key, spec, estimate_request(key, retargeted)))
     return out

@@ -403,6 +403,16 @@ class ComposeForm(forms.Form):
             references=self._reference_data(images, urls)[:50],
         )
 
+    def request_options(self) -> dict:
+        """What the valid form asks to generate, as the create actions take it: ``key``,
+        ``choices``, ``references`` and ``parent`` (None without one)."""
+        return {
+            "key": self.cleaned_data["key"],
+            "choices": self.cleaned_data["choices"],
+            "references": self.cleaned_data["references"],
+            "parent": self.cleaned_data.get("parent"),
+        }
+
     def take_count(self) -> int:
         """The number of takes the form asks for as it stands, for the estimate: 1 when it
         is missing or not a whole number from 1 to 4 (its error shows on submit)."""

@@ -138,42 +138,33 @@ def reply(note: Note, author, body: str, *, resolve_it: bool = False) -> Note:
 def resolve(note: Note, actor) -> bool:
     """Mark the pinned ``note`` resolved by ``actor`` (now); False, and nothing changes, when
     it was resolved already (a conditional update)."""
-    now = timezone.now()
-    with transaction.atomic():
-        if (
-            Note.objects.filter(pk=note.pk, parent__isnull=True, resolved_at__isnull=True).update(
-                resolved_at=now, resolved_by=actor
-            )
-            != 1
-        ):
-            return False
-        note.resolved_at, note.resolved_by = now, actor
-        audit.record_action(
-            note.generation.team,
-            actor,
-            "note.resolved",
-            audit.describe(note.generation),
-            uuid=str(note.generation.uuid),
-            note=str(note.uuid),
-        )
-    return True
+    return _set_resolved(note, actor, resolved=True)
 
 
 def reopen(note: Note, actor) -> bool:
     """Open the resolved ``note`` again; False, and nothing changes, when it was open."""
+    return _set_resolved(note, actor, resolved=False)
+
+
+def _set_resolved(note: Note, actor, *, resolved: bool) -> bool:
+    """Resolve the open top-level ``note`` (``resolved``) or open the resolved one again, as
+    a conditional update, and record ``note.resolved``/``note.reopened``. False, and
+    nothing changes, when it was that way already."""
+    now = timezone.now() if resolved else None
+    by = actor if resolved else None
     with transaction.atomic():
         if (
-            Note.objects.filter(pk=note.pk, parent__isnull=True, resolved_at__isnull=False).update(
-                resolved_at=None, resolved_by=None
+            Note.objects.filter(pk=note.pk, parent__isnull=True, resolved_at__isnull=resolved).update(
+                resolved_at=now, resolved_by=by
             )
             != 1
         ):
             return False
-        note.resolved_at = note.resolved_by = None
+        note.resolved_at, note.resolved_by = now, by
         audit.record_action(
             note.generation.team,
             actor,
-            "note.reopened",
+            "note.resolved" if resolved else "note.reopened",
             audit.describe(note.generation),
             uuid=str(note.generation.uuid),
             note=str(note.uuid),

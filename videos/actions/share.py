@@ -68,41 +68,18 @@ def create_share_link(
     as Django's password hash. Records ``share.created``. Raises ShareRefused for an
     unfinished video, a bad expiry, or an unapproved video under the team's export gate.
     """
-    now = timezone.now()
     if getattr(generation, "task", None) is None or generation.task.state != TaskState.COMPLETED:
         raise ShareRefused(_("Only a finished video can be shared."))
     if not leaves_the_studio(generation):
         raise ShareRefused(_("This team lets only approved videos leave the studio: accept its review first."))
-    if expires_at <= now:
-        raise ShareRefused(_("The expiry must be in the future."))
-    if expires_at > now + timedelta(days=MAX_SHARE_DAYS, minutes=1):
-        raise ShareRefused(_("A share link lasts at most %(days)d days.") % {"days": MAX_SHARE_DAYS})
-    token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        link = ShareLink.objects.create(
-            team=generation.team,
-            generation=generation,
-            created_by=actor,
-            token_hash=ShareLink.hash_token(token),
-            prefix=token[:6],
-            expires_at=expires_at,
-            password_hash=make_password(password) if password else "",
-            allow_notes=allow_notes,
-            allow_download=allow_download,
-        )
-        audit.record_action(
-            generation.team,
-            actor,
-            "share.created",
-            audit.describe(generation),
-            uuid=str(generation.uuid),
-            link=link.prefix,
-            expires=expires_at.isoformat(timespec="minutes"),
-            password=bool(password),
-            notes=allow_notes,
-            download=allow_download,
-        )
-    return link, token
+    return _make_link(
+        actor,
+        generation=generation,
+        expires_at=expires_at,
+        password=password,
+        allow_notes=allow_notes,
+        allow_download=allow_download,
+    )
 
 
 def _subject(link: ShareLink) -> str:
@@ -114,6 +91,54 @@ def _subject(link: ShareLink) -> str:
 
 def _subject_uuid(link: ShareLink) -> str:
     return str(link.board.uuid if link.board_id is not None else link.generation.uuid)
+
+
+def _make_link(
+    actor,
+    *,
+    generation: Generation | None = None,
+    board: Board | None = None,
+    expires_at: datetime,
+    password: str,
+    allow_notes: bool,
+    allow_download: bool,
+) -> tuple[ShareLink, str]:
+    """Save a share link to ``generation`` or ``board`` by ``actor`` and record
+    ``share.created``; returns the link and its token (only its SHA-256 is stored; the
+    password as Django's password hash). Raises ShareRefused for an expiry not in the
+    future or more than ``MAX_SHARE_DAYS`` days ahead; the callers check the rest."""
+    now = timezone.now()
+    if expires_at <= now:
+        raise ShareRefused(_("The expiry must be in the future."))
+    if expires_at > now + timedelta(days=MAX_SHARE_DAYS, minutes=1):
+        raise ShareRefused(_("A share link lasts at most %(days)d days.") % {"days": MAX_SHARE_DAYS})
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = ShareLink.objects.create(
+            team=(board or generation).team,
+            generation=generation,
+            board=board,
+            created_by=actor,
+            token_hash=ShareLink.hash_token(token),
+            prefix=token[:6],
+            expires_at=expires_at,
+            password_hash=make_password(password) if password else "",
+            allow_notes=allow_notes,
+            allow_download=allow_download,
+        )
+        audit.record_action(
+            (board or generation).team,
+            actor,
+            "share.created",
+            _subject(link),
+            uuid=_subject_uuid(link),
+            link=link.prefix,
+            expires=expires_at.isoformat(timespec="minutes"),
+            password=bool(password),
+            notes=allow_notes,
+            download=allow_download,
+        )
+    return link, token
 
 
 def board_shows(board: Board, generation: Generation) -> bool:
@@ -144,37 +169,14 @@ def create_board_share_link(
     rules are ``create_share_link``'s. Records ``share.created``. Raises ShareRefused."""
     if board.created_by_id != actor.pk and not (membership is not None and membership.can_manage):
         raise ShareRefused(_("Only the board's maker, an admin or an owner can share a board."))
-    now = timezone.now()
-    if expires_at <= now:
-        raise ShareRefused(_("The expiry must be in the future."))
-    if expires_at > now + timedelta(days=MAX_SHARE_DAYS, minutes=1):
-        raise ShareRefused(_("A share link lasts at most %(days)d days.") % {"days": MAX_SHARE_DAYS})
-    token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        link = ShareLink.objects.create(
-            team=board.team,
-            board=board,
-            created_by=actor,
-            token_hash=ShareLink.hash_token(token),
-            prefix=token[:6],
-            expires_at=expires_at,
-            password_hash=make_password(password) if password else "",
-            allow_notes=allow_notes,
-            allow_download=allow_download,
-        )
-        audit.record_action(
-            board.team,
-            actor,
-            "share.created",
-            _subject(link),
-            uuid=str(board.uuid),
-            link=link.prefix,
-            expires=expires_at.isoformat(timespec="minutes"),
-            password=bool(password),
-            notes=allow_notes,
-            download=allow_download,
-        )
-    return link, token
+    return _make_link(
+        actor,
+        board=board,
+        expires_at=expires_at,
+        password=password,
+        allow_notes=allow_notes,
+        allow_download=allow_download,
+    )
 
 
 def revoke_share_link(link: ShareLink, actor) -> bool:

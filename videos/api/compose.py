@@ -206,12 +206,9 @@ def create_from_form(request, form: ComposeForm, submission_token: str = "") -> 
         generation = actions.create_generation(
             team=request.team,
             author=request.user,
-            key=form.cleaned_data["key"],
-            choices=form.cleaned_data["choices"],
-            references=form.cleaned_data["references"],
             membership=request.membership,
-            parent=form.cleaned_data.get("parent"),
             submission_token=submission_token,
+            **form.request_options(),
         )
     except billing.BudgetExceeded as exc:
         raise Problem(422, exc.message, errors=[{"field": None, "message": exc.message}]) from None

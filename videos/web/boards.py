@@ -28,6 +28,7 @@ from videos.forms import ShareForm
 from videos.lib.files import content_disposition
 from videos.models import Board, Generation, Sequence
 from videos.web.downloads import zip_response
+from videos.web.share import share_link_page
 
 #: The most tiles a board page shows (newest first); its ZIP takes every video on it.
 BOARD_TILES = 200
@@ -325,33 +326,18 @@ def board_share(request, uuid):
     board = _shareable_board(request, uuid)
     form = ShareForm(request.POST or None)
     form.fields["allow_download"].label = _("Guests may download the videos")
-    new_url = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            _link, token = actions.create_board_share_link(
-                board,
-                request.user,
-                request.membership,
-                expires_at=form.expires_at(),
-                password=form.cleaned_data["password"],
-                allow_notes=form.cleaned_data["allow_notes"],
-                allow_download=form.cleaned_data["allow_download"],
-            )
-        except actions.ShareRefused as exc:
-            form.add_error(None, exc.message)
-        else:
-            new_url = request.build_absolute_uri(reverse("share_page", args=[token]))
-            form = ShareForm()
-    context = {
-        "board": board,
-        "form": form,
-        "new_url": new_url,
-        "links": board.share_links.select_related("created_by")[:50],
-        "gated": request.team.export_approved_only,
-    }
-    response = render(request, "videos/board_share.html", context, status=400 if form.errors else 200)
-    response["Cache-Control"] = "no-store"
-    return response
+    return share_link_page(
+        request,
+        form,
+        lambda **options: actions.create_board_share_link(board, request.user, request.membership, **options),
+        "videos/board_share.html",
+        {
+            "board": board,
+            "links": board.share_links.select_related("created_by")[:50],
+            "gated": request.team.export_approved_only,
+        },
+        refused_status=400,
+    )
 
 
 @require_POST

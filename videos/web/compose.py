@@ -223,14 +223,11 @@ def _create(request, form: ComposeForm) -> list:
     return actions.create_takes(
         team=request.team,
         author=request.user,
-        key=form.cleaned_data["key"],
-        choices=form.cleaned_data["choices"],
-        references=form.cleaned_data["references"],
         membership=request.membership,
-        parent=form.cleaned_data.get("parent"),
         submission_token=token,
         takes=form.cleaned_data["takes"],
         allow_duplicate=allow_duplicate,
+        **form.request_options(),
         **_lineage(form),
     )
 

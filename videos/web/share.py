@@ -52,20 +52,16 @@ def _shareable(request, uuid):
     return generation
 
 
-@require_http_methods(["GET", "POST"])
-@team_required
-def share_create(request, uuid):
-    """GET: the form for a new link to this video and its links so far. POST: make one and
-    show its address once (only its hash is kept). 403 for a member who is neither its
-    author nor an admin or owner; a refusal is shown on the form and nothing is saved."""
-    generation = _shareable(request, uuid)
-    form = ShareForm(request.POST or None)
+def share_link_page(request, form: ShareForm, make, template: str, context: dict, *, refused_status: int = 200):
+    """The page making share links (the video's, the board's): on a valid POST of ``form``,
+    ``make(expires_at=, password=, allow_notes=, allow_download=)`` saves one and its
+    address is shown once (``new_url``) with a fresh form; its ShareRefused is shown on the
+    form, answered with ``refused_status``. Renders ``template`` with ``context`` plus
+    ``form`` and ``new_url``, never cached."""
     new_url = ""
     if request.method == "POST" and form.is_valid():
         try:
-            _link, token = actions.create_share_link(
-                generation,
-                request.user,
+            _link, token = make(
                 expires_at=form.expires_at(),
                 password=form.cleaned_data["password"],
                 allow_notes=form.cleaned_data["allow_notes"],
@@ -76,16 +72,30 @@ def share_create(request, uuid):
         else:
             new_url = request.build_absolute_uri(reverse("share_page", args=[token]))
             form = ShareForm()
-    context = {
-        "generation": generation,
-        "form": form,
-        "new_url": new_url,
-        "links": generation.share_links.select_related("created_by")[:50],
-        "gated": not actions.leaves_the_studio(generation),
-    }
-    response = render(request, "videos/share.html", context)
+    status = refused_status if form.errors else 200
+    response = render(request, template, {**context, "form": form, "new_url": new_url}, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@team_required
+def share_create(request, uuid):
+    """GET: the form for a new link to this video and its links so far. POST: make one and
+    show its address once (only its hash is kept). 403 for a member who is neither its
+    author nor an admin or owner; a refusal is shown on the form and nothing is saved."""
+    generation = _shareable(request, uuid)
+    return share_link_page(
+        request,
+        ShareForm(request.POST or None),
+        lambda **options: actions.create_share_link(generation, request.user, **options),
+        "videos/share.html",
+        {
+            "generation": generation,
+            "links": generation.share_links.select_related("created_by")[:50],
+            "gated": not actions.leaves_the_studio(generation),
+        },
+    )
 
 
 @require_POST
@@ -233,11 +243,10 @@ def _guest_asset(request, token: str):
     return link, generation, asset
 
 
-@require_GET
-def share_video(request, token: str):
-    """The link's video (ranges served; ``?download=1`` as an attachment, only when the link
-    allows downloads). 404 outside a live link; 429 past the address's budget."""
-    link, generation, asset = _guest_asset(request, token)
+def _guest_video(request, link, generation, asset):
+    """A share link's video file for a guest (ranges served; ``?download=1`` as an
+    attachment, only when ``link`` allows downloads). 404 for a refused download or no
+    file; 429 past the address's budget (``FILE_LIMIT``)."""
     attachment = request.GET.get("download") == "1"
     if attachment and not link.allow_download:
         raise Http404
@@ -256,6 +265,14 @@ def share_video(request, token: str):
     )
     response["Referrer-Policy"] = "same-origin"
     return response
+
+
+@require_GET
+def share_video(request, token: str):
+    """The link's video (ranges served; ``?download=1`` as an attachment, only when the link
+    allows downloads). 404 outside a live link; 429 past the address's budget."""
+    link, generation, asset = _guest_asset(request, token)
+    return _guest_video(request, link, generation, asset)
 
 
 @require_GET
@@ -350,22 +367,7 @@ def share_board_video(request, token: str, video):
     there), ranges served; ``?download=1`` only when the link allows downloads. 404
     otherwise; 429 past the address's budget."""
     link, generation, asset = _board_asset(request, token, video)
-    attachment = request.GET.get("download") == "1"
-    if attachment and not link.allow_download:
-        raise Http404
-    wait = throttle.begin_guest_use("share-file", str(link.uuid), _address(request), *FILE_LIMIT)
-    if wait:
-        return _too_many(request, wait)
-    response = serve_file(
-        request,
-        asset.file,
-        content_type="video/mp4",
-        filename=download_name(generation),
-        attachment=attachment,
-        size=asset.bytes,
-    )
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return _guest_video(request, link, generation, asset)
 
 
 @require_GET
