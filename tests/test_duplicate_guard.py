@@ -37,6 +37,13 @@ def test_the_estimate_says_the_team_made_this_and_links_it(client_for, owner, te
     assert "The team made this" not in other
 
 
+def test_a_request_made_seconds_ago_is_said_to_be_less_than_a_minute_old(client_for, owner, team, key, priced):
+    client = client_for(owner)
+    client.post(reverse("generate"), form(key), **HTMX)
+    html = client.post(reverse("estimate"), form(key)).content.decode()
+    assert "The team made this less than a minute ago:" in html and "0 minutes" not in html
+
+
 def test_an_identical_submit_is_held_back_until_generate_anyway(client_for, owner, team, key, priced):
     client = client_for(owner)
     client.post(reverse("generate"), form(key), **HTMX)
