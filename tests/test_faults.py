@@ -237,17 +237,19 @@ def test_a_trickling_gateway_does_not_delay_another_teams_tasks(live_server, own
 
 
 LOOP = """
-import django
+import os, django
 django.setup()
 from videos.worker import sweep
+open(os.environ["STUDIO_TEST_READY_FILE"], "w").close()  # started: what follows is the loop's own time
 sweep.sweep_loop(600, requeue=False, takeover={takeover})
 """
 
 
-def test_polling_resumes_within_a_lease_and_a_cadence_after_kill_9(live_server, owner, team, settings):
+def test_polling_resumes_within_a_lease_and_a_cadence_after_kill_9(live_server, owner, team, settings, tmp_path):
     """The sweep loop is killed with SIGKILL while its tasks are in flight; a new worker
     process takes over the dead loop's slot at once (its holder is gone), and every task is
-    polled again within STUDIO_LEASE_SECONDS + its cadence (plus the new process's start)."""
+    polled again within STUDIO_LEASE_SECONDS + its cadence, counted from the moment the new
+    process is up (its start-up, Django and imports, depends on the machine's load)."""
     lease_s, cadence_s = 3, 3.0
     settings.STUDIO_SANDBOX_RUN_SECONDS = 120  # the tasks stay in flight for the whole test
     key = add_key(owner, team, secret="sk-resume-0001", base_url=f"{live_server.url}/sandbox/openai")
@@ -263,6 +265,7 @@ def test_polling_resumes_within_a_lease_and_a_cadence_after_kill_9(live_server, 
         "Q_SYNC": "true",
         "STUDIO_SANDBOX_URL": f"{live_server.url}/sandbox",
         "STUDIO_ALLOWED_PRIVATE_HOSTS": live_server.url,
+        "STUDIO_TEST_READY_FILE": str(tmp_path / "ready"),
     }
     start = lambda takeover: subprocess.Popen(  # noqa: E731
         [sys.executable, "-c", LOOP.format(takeover=takeover)], cwd=ROOT, env=env, start_new_session=True
@@ -277,17 +280,21 @@ def test_polling_resumes_within_a_lease_and_a_cadence_after_kill_9(live_server, 
         kill(worker)
         killed_at = time.monotonic()
         polls_then = dict(Task.objects.filter(pk__in=ids).values_list("pk", "polls"))
+        (tmp_path / "ready").unlink()
         worker = start(True)
+        while not (tmp_path / "ready").exists() and time.monotonic() < killed_at + 60:
+            time.sleep(0.05)
+        up_at = max(time.monotonic(), killed_at)
         resumed: dict[int, float] = {}
         while time.monotonic() < killed_at + 60 and len(resumed) < len(ids):
             for pk, polls in Task.objects.filter(pk__in=ids).values_list("pk", "polls"):
                 if polls > polls_then[pk] and pk not in resumed:
-                    resumed[pk] = time.monotonic() - killed_at
+                    resumed[pk] = time.monotonic() - up_at
             time.sleep(0.1)
     finally:
         kill(worker)
     slowest = max(resumed.values(), default=float("inf"))
-    print(f"polling resumed {slowest:.1f} s after kill -9 (lease {lease_s} s, cadence {cadence_s:g} s)")
+    print(f"polling resumed {slowest:.1f} s after the new worker was up (lease {lease_s} s, cadence {cadence_s:g} s)")
     assert len(resumed) == len(ids)
-    # The new process's own start (Django, the database) counts against it too: 3 s at most.
-    assert slowest <= lease_s + cadence_s + 3.0, resumed
+    # A second of slack for the first sweep's own queries and the test's 0.1 s sampling.
+    assert slowest <= lease_s + cadence_s + 1.0, resumed
