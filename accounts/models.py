@@ -33,6 +33,12 @@ class User(AbstractUser):
     #: The language of this user's pages, one of ``settings.LANGUAGES``; blank: the browser's.
     language = models.CharField("language", max_length=15, blank=True, choices=settings.LANGUAGES, editable=False)
 
+    @property
+    def interface_language(self) -> str:
+        """The language code to write to this user in when they are not the one asking (a
+        notification, an email): the one they chose, else the site's ``LANGUAGE_CODE``."""
+        return self.language or settings.LANGUAGE_CODE
+
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"

@@ -119,6 +119,8 @@ LANGUAGE_CODE = "en-us"
 # picks among them for everyone else.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 # The anonymous visitor's chosen language; a member's is kept on their account.
+# The project's one catalog (zh-Hans), kept with its compiled .mo file.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # The server's zone: anonymous pages and members who have not set theirs (User.time_zone).

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Team
@@ -254,6 +254,11 @@ class Generation(models.Model):
     take_index = models.PositiveSmallIntegerField(default=0, help_text="Its place among its group's takes, from 0.")
     chosen_take = models.BooleanField(default=False, help_text="The take chosen among its group's.")
     archived = models.BooleanField(default=False, help_text="Archived away with the other takes of its group.")
+    language = models.CharField(
+        max_length=15,
+        blank=True,
+        help_text="The language of the page it was requested from; the worker writes its messages in it.",
+    )
     fingerprint = models.CharField(
         max_length=64, blank=True, help_text="sha256 of the normalized request: prompt, options, reference images."
     )
@@ -281,6 +286,11 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return self.prompt[:60]
+
+    def speaking(self) -> translation.override:
+        """A context in which messages about this request (the worker's failures, a
+        gateway's refusal) are written in its ``language``, else the site's ``LANGUAGE_CODE``."""
+        return translation.override(self.language or settings.LANGUAGE_CODE)
 
     @property
     def kind(self) -> str:

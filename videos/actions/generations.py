@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from videos import audit, billing, webhooks
 from videos.gateways.base import GenerationInput
@@ -133,6 +134,7 @@ def _request_columns(team, author, key: GatewayKey, choices: GenerationInput, pa
         "prompt": choices.prompt,
         "options": options,
         "parent": parent,
+        "language": translation.get_language() or settings.LANGUAGE_CODE,
     }
 
 

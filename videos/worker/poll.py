@@ -49,7 +49,8 @@ def fetch_poll(gateway: Gateway, task: Task) -> PollResult | Exception:
     """The gateway's answer for ``task``, or the exception it raised. Touches no database,
     so the sweep runs many of these at once in threads."""
     try:
-        return gateway.poll(task.external_id)
+        with task.generation.speaking():
+            return gateway.poll(task.external_id)
     except Exception as exc:  # handed back to apply_poll, in the sweep's own thread
         return exc
 

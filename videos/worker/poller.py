@@ -105,7 +105,8 @@ class Poller:
 def _guarded_apply(task: Task, token: str, gateway: Gateway, outcome) -> None:
     """``apply_poll``, with a bug in it logged and the task tried a minute later."""
     try:
-        apply_poll(task, token, gateway, outcome)
+        with task.generation.speaking():
+            apply_poll(task, token, gateway, outcome)
     except Exception:
         log.exception("task %s: applying its poll raised; trying again later", task.pk)
         reschedule(task, token, 60.0)

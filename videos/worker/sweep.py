@@ -47,8 +47,10 @@ STEPS = {
 
 
 def run_step(task: Task, token: str) -> None:
-    """Run the step for the task's state; never raises (see ``guarded``)."""
-    guarded(STEPS.get(task.state, lambda task, token: release(task, token)), task, token)
+    """Run the step for the task's state, writing its messages in the request's language
+    (``Generation.speaking``); never raises (see ``guarded``)."""
+    with task.generation.speaking():
+        guarded(STEPS.get(task.state, lambda task, token: release(task, token)), task, token)
 
 
 def guarded(step, task: Task, token: str, *args) -> None:
