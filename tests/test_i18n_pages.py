@@ -1,0 +1,277 @@
+"""Every page a member, a reviewer or a guest reaches, asked for in Chinese
+(``Accept-Language: zh-Hans``), speaks Chinese: no English word is left in its text or in
+the attributes people read (title, placeholder, aria-label, alt, button values), beyond
+names and terms used as they are. The data on the pages is Chinese too, so what English
+remains is the studio's own."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from tests.conftest import add_key, awaiting, finished, make_generation
+from videos.actions import boards, notes, sequences, share, templates, webhooks
+from videos.models import Generation, Task, TaskState
+
+pytestmark = pytest.mark.django_db
+
+ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+PROMPT = "海边的灯塔，黄昏，镜头缓慢推进"
+
+#: Latin words that stay as they are in the Chinese interface: names, units and formats.
+KEPT = {
+    # the product, the model and the gateways (names)
+    "studio",
+    "grok",
+    "imagine",
+    "xai",
+    "sora",
+    "preview",
+    "openai",
+    "aijisu",
+    "jimmyai",
+    "reapi",
+    "sandbox",
+    "video",  # inside model names such as grok-imagine-video-1.5
+    # formats, protocols and units
+    "mp4",
+    "png",
+    "jpg",
+    "jpeg",
+    "webp",
+    "csv",
+    "zip",
+    "json",
+    "api",
+    "url",
+    "urls",
+    "http",
+    "https",
+    "usd",
+    "utc",
+    "gmt",
+    "webhook",
+    "webhooks",
+    "post",
+    "get",
+    "hmac",
+    "sha",
+    "svix",
+    "uuid",
+    "idempotency",
+    "key",
+    "curl",
+    "httpx",
+    "bearer",
+    "authorization",
+    "openapi",
+    "ctrl",
+    "cmd",
+    "enter",
+    "esc",
+    "tab",
+    "english",
+    # the test's own data: people, keys, time zones
+    "alice",
+    "bob",
+    "carol",
+    "asia",
+    "shanghai",
+    "europe",
+}
+
+#: Text not written by the studio that may hold Latin letters: addresses, ids, secrets.
+NOT_OURS = re.compile(
+    r"https?://\S+|[\w.+-]+@[\w.-]+|\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\bsk-[\w-]+|\bst_[\w-]+|\bwhsec_\S+"
+    r"|\b\d+(?:\.\d+)?\s*(?:p|s|ms|kb|mb|gb|px|fps)\b|[A-Za-z_]+/[A-Za-z_]+",
+    re.IGNORECASE,
+)
+READ_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label"}
+
+
+class VisibleText(HTMLParser):
+    """The text a person reads on a page: text nodes outside script, style and template,
+    the attributes above, and the values of buttons. The time zone list is left out: its
+    entries are the tz database's names (``Asia/Shanghai``), which stay as they are."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag in ("script", "style", "template") or (tag == "select" and values.get("name") == "time_zone"):
+            self.hidden.append(tag)
+        if self.hidden:
+            return
+        for name in READ_ATTRIBUTES & set(values):
+            self.parts.append(values[name] or "")
+        if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
+            self.parts.append(values["value"])
+
+    def handle_endtag(self, tag):
+        if self.hidden and self.hidden[-1] == tag:
+            self.hidden.pop()
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def english_left(html: str) -> list[str]:
+    """The Latin words of three letters or more on the page that are not kept names."""
+    parser = VisibleText()
+    parser.feed(html)
+    found = []
+    for part in parser.parts:
+        text = NOT_OURS.sub(" ", part)
+        for word in re.findall(r"[A-Za-z][A-Za-z'’-]{2,}", text):
+            if not all(piece.lower() in KEPT for piece in re.split(r"[-'’]", word) if piece):
+                found.append(word)
+    return found
+
+
+def assert_chinese(client, url: str, **extra) -> str:
+    response = client.get(url, **ZH, **extra)
+    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    html = response.content.decode()
+    assert re.search(r"[\u4e00-\u9fff]", html), f"{url} has no Chinese at all"
+    left = english_left(html)
+    assert not left, f"{url} still shows English: {sorted(set(left))[:30]}"
+    return html
+
+
+@pytest.fixture
+def studio(client, owner, team, gateway):
+    """A team with a bit of everything, in Chinese: videos in every state, a board, a
+    sequence, notes, a template, a webhook, a share link, a token, a second member."""
+    team.name = "灯塔工作组"
+    team.save()
+    key = add_key(owner, team, label="沙盒密钥")
+    done = finished(owner, team, key, prompt=PROMPT)
+    waiting = awaiting(owner, team, key, prompt="雨中的纸船")
+    failed = make_generation(owner, team, key, prompt="夜晚的城市")
+    Task.objects.filter(pk=failed.task.pk).update(state=TaskState.FAILED, last_error="")
+    running = make_generation(owner, team, key, prompt="山间的云海")
+    Task.objects.filter(pk=running.task.pk).update(state=TaskState.PROCESSING, progress=40)
+    teammate = Membership.objects.create(
+        team=team, user=type(owner).objects.create_user("bob", password="pw-bob-123"), role=Role.MEMBER
+    )
+    board = boards.create_board(team, owner, name="情绪板", description="黄昏的色调")
+    boards.add_to_board(board, [done, waiting], owner)
+    sequence = sequences.create_sequence(team, owner, "第一场")
+    sequences.add_shot(sequence, done, owner)
+    note = notes.add_note(done, owner, "这里的光线太暗", 0.5)
+    notes.reply(note, teammate.user, "我来调整")
+    templates.save_template(
+        team, owner, name="灯塔模板", tags="海边, 黄昏", prompt=PROMPT, dialect=key.dialect,
+        model=done.model_name, options=done.options,
+    )  # fmt: skip
+    endpoint, _secret = webhooks.add_endpoint(team, owner, "https://hooks.example.com/studio", ["generation.completed"])
+    link, token = share.create_share_link(done, owner, expires_at=timezone.now() + timedelta(days=7))
+    client.force_login(owner)
+    made = client.post(
+        reverse("create_token"),
+        {
+            "team": str(team.uuid),
+            "name": "脚本",
+            "scopes": ["read"],
+            "expires": (timezone.now() + timedelta(days=30)).date().isoformat(),
+        },
+        **ZH,
+    )
+    assert made.status_code == 200, made.content.decode()[:500]
+    return {
+        "team": team,
+        "key": key,
+        "done": done,
+        "waiting": waiting,
+        "failed": failed,
+        "running": running,
+        "board": board,
+        "sequence": sequence,
+        "endpoint": endpoint,
+        "share_token": token,
+    }
+
+
+MEMBER_PAGES = [
+    "studio", "history", "review_queue", "audit_log", "notifications", "keys", "spend", "prices", "approvals",
+    "webhooks", "sequences", "boards", "prompts", "account", "teams",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", MEMBER_PAGES)
+def test_each_page_speaks_chinese(client, studio, name):
+    assert_chinese(client, reverse(name))
+
+
+@pytest.mark.parametrize("which", ["done", "waiting", "failed", "running"])
+def test_the_detail_page_speaks_chinese_in_every_state(client, studio, which):
+    assert_chinese(client, reverse("generation", args=[studio[which].uuid]))
+
+
+def test_the_pages_of_a_board_a_sequence_a_webhook_and_a_share_speak_chinese(client, studio):
+    assert_chinese(client, reverse("board", args=[studio["board"].uuid]))
+    assert_chinese(client, reverse("sequence", args=[studio["sequence"].uuid]))
+    assert_chinese(client, reverse("webhook", args=[studio["endpoint"].uuid]))
+    assert_chinese(client, reverse("share_create", args=[studio["done"].uuid]))
+    assert_chinese(client, reverse("board_share", args=[studio["board"].uuid]))
+    assert_chinese(client, reverse("password_change"))
+
+
+def test_the_guest_page_speaks_chinese(client, studio):
+    client.logout()
+    assert_chinese(client, reverse("share_page", args=[studio["share_token"]]))
+
+
+@pytest.mark.parametrize("name", ["login", "signup", "password_reset"])
+def test_the_pages_before_logging_in_speak_chinese(client, db, name):
+    assert_chinese(client, reverse(name))
+
+
+def test_a_form_error_is_in_chinese_where_it_was_made(client, studio):
+    response = client.post(reverse("generate"), {"key": str(studio["key"].uuid), "prompt": ""}, **ZH)
+    html = response.content.decode()
+    assert re.search(r"[\u4e00-\u9fff]", html)
+    assert "This field is required" not in html and "required" not in english_left(html)
+
+
+def test_a_chinese_member_gets_chinese_notifications_from_an_english_one(client, studio):
+    """Bob reads English; Alice chose Chinese: Bob's note mentioning her reaches her in Chinese."""
+    from accounts import actions as account_actions
+    from videos.models import Notification
+
+    owner = studio["team"].memberships.get(role=Role.OWNER).user
+    account_actions.set_language(owner, "zh-hans")
+    bob = studio["team"].memberships.get(user__username="bob").user
+    notes.add_note(studio["done"], bob, "@alice have a look at 0.5 s", 0.5)
+    latest = Notification.objects.filter(user=owner).order_by("-pk").first()
+    assert latest is not None and re.search(r"[\u4e00-\u9fff]", latest.message)
+
+
+def test_the_worker_writes_in_the_language_the_request_was_made_in(studio, owner, team):
+    """The worker's own message for a request made in Chinese (its key deleted before it
+    was sent) reads in Chinese; the same for a request made in English reads in English."""
+    from django.utils import translation
+
+    from tests.conftest import run_until_done
+
+    ended = {}
+    for language, prompt in (("zh-hans", "失败的请求"), ("en", "An English request")):
+        key = add_key(owner, team, secret=f"sk-sandbox-alice-{language}", label=f"密钥 {language}")
+        with translation.override(language):
+            generation = make_generation(owner, team, key, prompt=prompt)
+        assert Generation.objects.get(pk=generation.pk).language == language
+        key.delete()
+        ended[language] = run_until_done(generation.task.pk)
+    assert ended["zh-hans"].state == ended["en"].state == TaskState.FAILED
+    assert re.search(r"[\u4e00-\u9fff]", ended["zh-hans"].last_error), ended["zh-hans"].last_error
+    assert "deleted" in ended["en"].last_error
