@@ -1,5 +1,6 @@
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from videos.billing import usd as format_usd
 from videos.web.versions import version
@@ -17,10 +18,10 @@ def duration_words(seconds) -> str:
     minutes, secs = divmod(max(0, seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{hours} h {minutes} min"
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
     if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
+        return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": secs}
+    return _("%(seconds)d s") % {"seconds": secs}
 
 
 @register.filter
