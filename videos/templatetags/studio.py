@@ -1,10 +1,38 @@
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from videos.billing import usd as format_usd
 from videos.web.versions import version
 
 register = template.Library()
+
+# The words of a generation's timeline (an event's kind, the state it moved to), as the
+# detail page shows them: the code itself in English, its translation in another language.
+TIMELINE_WORDS = {
+    "abandoned": pgettext_lazy("timeline", "abandoned"),
+    "approval": pgettext_lazy("timeline", "approval"),
+    "archived": pgettext_lazy("timeline", "archived"),
+    "cancelled": pgettext_lazy("timeline", "cancelled"),
+    "chosen": pgettext_lazy("timeline", "chosen"),
+    "completed": pgettext_lazy("timeline", "completed"),
+    "created": pgettext_lazy("timeline", "created"),
+    "failed": pgettext_lazy("timeline", "failed"),
+    "needs_attention": pgettext_lazy("timeline", "needs_attention"),
+    "resubmitted": pgettext_lazy("timeline", "resubmitted"),
+    "retried": pgettext_lazy("timeline", "retried"),
+    "retry": pgettext_lazy("timeline", "retry"),
+    "review": pgettext_lazy("timeline", "review"),
+    "status": pgettext_lazy("timeline", "status"),
+    "submitted": pgettext_lazy("timeline", "submitted"),
+    "awaiting_approval": pgettext_lazy("timeline", "awaiting_approval"),
+    "pending": pgettext_lazy("timeline", "pending"),
+    "submitting": pgettext_lazy("timeline", "submitting"),
+    "queued": pgettext_lazy("timeline", "queued"),
+    "processing": pgettext_lazy("timeline", "processing"),
+    "archiving": pgettext_lazy("timeline", "archiving"),
+}
 
 
 @register.filter
@@ -17,10 +45,17 @@ def duration_words(seconds) -> str:
     minutes, secs = divmod(max(0, seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{hours} h {minutes} min"
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
     if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
+        return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": secs}
+    return _("%(seconds)d s") % {"seconds": secs}
+
+
+@register.filter
+def timeline_word(word) -> str:
+    """``{{ event.kind|timeline_word }}``: a timeline code (``"submitted"``, ``"queued"``) in
+    the page's language; unchanged in English, and for a code it does not know."""
+    return str(TIMELINE_WORDS.get(word, word))
 
 
 @register.filter
