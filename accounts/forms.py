@@ -84,7 +84,7 @@ class InviteForm(forms.Form):
     """The role of a new invitation link, among ``roles``: those the inviter may give
     (``accounts.actions.invitable_roles``), so a posted role outside them is invalid."""
 
-    role = forms.ChoiceField(choices=(), initial=Role.MEMBER)
+    role = forms.ChoiceField(label=_("Role"), choices=(), initial=Role.MEMBER)
 
     def __init__(self, *args, roles: list[Role], **kwargs):
         super().__init__(*args, **kwargs)
