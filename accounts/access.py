@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 #: The longest ``next`` followed (Django's own check refuses longer ones too).
 NEXT_MAX_LENGTH = 2048
@@ -35,9 +36,9 @@ def team_required(view=None, *, can_generate: bool = False, can_manage: bool = F
             if membership is None:
                 return redirect("teams")
             if can_generate and not membership.can_generate:
-                raise PermissionDenied("Viewers cannot submit generations.")
+                raise PermissionDenied(_("Viewers cannot submit generations."))
             if can_manage and not membership.can_manage:
-                raise PermissionDenied("Only owners and admins can do this.")
+                raise PermissionDenied(_("Only owners and admins can do this."))
             return func(request, *args, **kwargs)
 
         return wrapper

@@ -15,8 +15,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import AccessToken, Invitation, Membership, Role, Scope, Team, User
 from videos import audit
@@ -167,7 +168,7 @@ def invite(team: Team, actor: User, role: str) -> Invitation:
             team,
             actor,
             "member.invited",
-            f"Invitation link as {invitation.get_role_display().lower()}",
+            f"Invitation link as {invitation.role}",  # the audit trail's words: English, whoever acts
             role=invitation.role,
             expires_at=invitation.expires_at.isoformat(timespec="minutes"),
         )
@@ -187,11 +188,14 @@ def invitable_roles(actor: Membership) -> list[Role]:
 
 def _invite_refusal(role: str, allowed: list[Role]) -> str:
     if role not in Role.values:
-        return "Choose one of the roles offered."
+        return _("Choose one of the roles offered.")
     if not allowed:
-        return "Only owners and admins can make invitation links."
-    offered = " or ".join(r.label.lower() for r in allowed)
-    return f"You can invite only as {offered}: only an owner can invite as {Role(role).label.lower()}."
+        return _("Only owners and admins can make invitation links.")
+    offered = pgettext("between alternatives", " or ").join(str(r.label).lower() for r in allowed)
+    return _("You can invite only as %(offered)s: only an owner can invite as %(role)s.") % {
+        "offered": offered,
+        "role": str(Role(role).label).lower(),
+    }
 
 
 def accept_invitation(invitation: Invitation, user: User) -> Membership | None:
@@ -223,7 +227,7 @@ def revoke_invitation(actor: Membership, invitation: Invitation) -> bool:
             actor.team,
             actor.user,
             "member.invitation_revoked",
-            f"Invitation link as {invitation.get_role_display().lower()}",
+            f"Invitation link as {invitation.role}",
             role=invitation.role,
         )
     return True
@@ -266,11 +270,12 @@ def remove_member(actor: Membership, target: Membership) -> None:
     with transaction.atomic():
         _end_membership(target)
         audit.record_action(team, actor.user, "member.removed", target.user.get_username(), role=target.role)
-        audit.notify(
-            target.user,
-            team,
-            _("%(actor)s removed you from %(team)s.") % {"actor": actor.user.get_username(), "team": team.name},
-        )
+        with translation.override(target.user.interface_language):
+            message = _("%(actor)s removed you from %(team)s.") % {
+                "actor": actor.user.get_username(),
+                "team": team.name,
+            }
+        audit.notify(target.user, team, message)
 
 
 def leave_team(membership: Membership) -> None:
@@ -342,17 +347,19 @@ def change_role(actor: Membership, target: Membership, role: str) -> None:
         # Under the write lock (SQLite BEGIN IMMEDIATE), so two owners demoting each
         # other at once cannot leave the team with none.
         if old == Role.OWNER and not team.memberships.filter(role=Role.OWNER).exclude(pk=target.pk).exists():
-            raise RoleChangeRefused("A team needs an owner: make someone else owner first.")
+            raise RoleChangeRefused(_("A team needs an owner: make someone else owner first."))
         if Membership.objects.filter(pk=target.pk, role=old).update(role=role) != 1:
-            raise RoleChangeRefused("Their role changed meanwhile; look again.")
+            raise RoleChangeRefused(_("Their role changed meanwhile; look again."))
         target.role = role
         audit.record_action(team, actor.user, "member.role_changed", target.user.get_username(), old=old, new=role)
         if target.user_id != actor.user_id:
-            audit.notify(
-                target.user,
-                team,
-                f"{actor.user.get_username()} made you {target.get_role_display().lower()} in {team.name}.",
-            )
+            with translation.override(target.user.interface_language):
+                message = _("%(actor)s made you %(role)s in %(team)s.") % {
+                    "actor": actor.user.get_username(),
+                    "role": target.get_role_display().lower(),
+                    "team": team.name,
+                }
+            audit.notify(target.user, team, message)
 
 
 def set_export_gate(actor: Membership, on: bool) -> bool:

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import throttle
@@ -72,12 +73,18 @@ class ThrottledPasswordResetForm(PasswordResetForm):
                 raise ValidationError(throttle.reset_refusal_message(self.retry_after), code="throttled")
         return cleaned_data
 
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        """Django's mail, written in the language the account's user chose (else the asker's)."""
+        language = getattr(context.get("user"), "language", "") or translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
 
 class InviteForm(forms.Form):
     """The role of a new invitation link, among ``roles``: those the inviter may give
     (``accounts.actions.invitable_roles``), so a posted role outside them is invalid."""
 
-    role = forms.ChoiceField(choices=(), initial=Role.MEMBER)
+    role = forms.ChoiceField(label=_("Role"), choices=(), initial=Role.MEMBER)
 
     def __init__(self, *args, roles: list[Role], **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,7 +100,7 @@ class TeamForm(forms.ModelForm):
         labels = {"name": _("Team name")}
 
 
-def _usd_field(label: str, help_text: str = "") -> forms.DecimalField:
+def _usd_field(label, help_text="") -> forms.DecimalField:
     return forms.DecimalField(
         label=label, required=False, min_value=0, max_digits=12, decimal_places=2, help_text=help_text
     )
@@ -105,16 +112,18 @@ class BudgetForm(forms.Form):
     An empty field means no limit.
     """
 
-    monthly_budget_usd = _usd_field("Team monthly budget (USD)", "Empty: no limit.")
+    monthly_budget_usd = _usd_field(_("Team monthly budget (USD)"), _("Empty: no limit."))
     approval_threshold_usd = _usd_field(
-        "Approval threshold (USD)", "Requests estimated above this wait for an owner or admin. Empty: none."
+        _("Approval threshold (USD)"), _("Requests estimated above this wait for an owner or admin. Empty: none.")
     )
     unpriced_policy = forms.ChoiceField(
-        label="Requests of unknown price",
+        label=_("Requests of unknown price"),
         required=False,  # left out of a post: unchanged
         choices=UnpricedPolicy.choices,
-        help_text="While a budget or a cap is set, a request with no price in the price book cannot be counted: "
-        "hold it for an owner's or admin's approval, or refuse it.",
+        help_text=_(
+            "While a budget or a cap is set, a request with no price in the price book cannot be counted: "
+            "hold it for an owner's or admin's approval, or refuse it."
+        ),
     )
 
     def __init__(self, *args, team: Team, **kwargs):
@@ -126,7 +135,9 @@ class BudgetForm(forms.Form):
         self.initial.setdefault("unpriced_policy", team.unpriced_policy)
         for membership in self.memberships:
             name = f"cap_{membership.pk}"
-            self.fields[name] = _usd_field(f"Monthly cap for {membership.user.get_username()} (USD)")
+            self.fields[name] = _usd_field(
+                gettext("Monthly cap for %(username)s (USD)") % {"username": membership.user.get_username()}
+            )
             self.initial.setdefault(name, membership.monthly_cap_usd)
 
     def clean_unpriced_policy(self) -> str:

@@ -16,12 +16,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 
 class User(AbstractUser):
     """The studio's user (custom from the first migration, so it can grow)."""
 
-    email = models.EmailField("email address", blank=True)
+    email = models.EmailField(gettext_lazy("email address"), blank=True)
     #: The team this user last worked in: where the next login lands (``accounts.middleware``).
     last_team = models.ForeignKey(
         "Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
@@ -29,9 +31,11 @@ class User(AbstractUser):
     #: The IANA name (``Asia/Shanghai``) every date and time on this user's pages is shown in;
     #: blank: not set yet (the server's ``TIME_ZONE`` until the browser reports one). Kept valid
     #: by ``accounts.actions.set_time_zone``.
-    time_zone = models.CharField("time zone", max_length=64, blank=True, editable=False)
+    time_zone = models.CharField(gettext_lazy("time zone"), max_length=64, blank=True, editable=False)
     #: The language of this user's pages, one of ``settings.LANGUAGES``; blank: the browser's.
-    language = models.CharField("language", max_length=15, blank=True, choices=settings.LANGUAGES, editable=False)
+    language = models.CharField(
+        gettext_lazy("language"), max_length=15, blank=True, choices=settings.LANGUAGES, editable=False
+    )
 
     @property
     def interface_language(self) -> str:
@@ -41,18 +45,18 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", pgettext_lazy("role", "Owner")
+    ADMIN = "admin", pgettext_lazy("role", "Admin")
+    MEMBER = "member", pgettext_lazy("role", "Member")
+    VIEWER = "viewer", pgettext_lazy("role", "Viewer")
 
 
 class UnpricedPolicy(models.TextChoices):
     """What happens to a request whose price is unknown while a budget or cap is set:
     a budget cannot count what it cannot price, so such a request is never sent unaccounted."""
 
-    APPROVAL = "approval", "Hold it for an owner's or admin's approval"
-    REFUSE = "refuse", "Refuse it"
+    APPROVAL = "approval", gettext_lazy("Hold it for an owner's or admin's approval")
+    REFUSE = "refuse", gettext_lazy("Refuse it")
 
 
 class Team(models.Model):
@@ -63,33 +67,39 @@ class Team(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
     monthly_budget_usd = models.DecimalField(
-        "monthly budget (USD)",
+        gettext_lazy("monthly budget (USD)"),
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Charges plus open holds this calendar month may not exceed this. Empty: no limit.",
+        help_text=gettext_lazy("Charges plus open holds this calendar month may not exceed this. Empty: no limit."),
     )
     approval_threshold_usd = models.DecimalField(
-        "approval threshold (USD)",
+        gettext_lazy("approval threshold (USD)"),
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="A request estimated above this waits for an owner or admin to approve it. Empty: none.",
+        help_text=gettext_lazy(
+            "A request estimated above this waits for an owner or admin to approve it. Empty: none."
+        ),
     )
     unpriced_policy = models.CharField(
-        "requests of unknown price",
+        gettext_lazy("requests of unknown price"),
         max_length=10,
         choices=UnpricedPolicy.choices,
         default=UnpricedPolicy.APPROVAL,
-        help_text="While a team budget or a member's cap is set, a request the price book cannot price is "
-        "held for approval or refused.",
+        help_text=gettext_lazy(
+            "While a team budget or a member's cap is set, a request the price book cannot price is "
+            "held for approval or refused."
+        ),
     )
     export_approved_only = models.BooleanField(
-        "only approved videos leave the studio",
+        gettext_lazy("only approved videos leave the studio"),
         default=False,
-        help_text="ZIP downloads, single downloads and share links carry only videos whose review was accepted.",
+        help_text=gettext_lazy(
+            "ZIP downloads, single downloads and share links carry only videos whose review was accepted."
+        ),
     )
 
     def __str__(self) -> str:
@@ -99,7 +109,7 @@ class Team(models.Model):
     @transaction.atomic
     def create_personal(cls, user: User) -> Team:
         """Create ``user``'s own team, with ``user`` as its owner."""
-        team = cls.objects.create(name=f"{user.get_username()}'s team")
+        team = cls.objects.create(name=_("%(username)s's team") % {"username": user.get_username()})
         Membership.objects.create(team=team, user=user, role=Role.OWNER)
         return team
 
@@ -110,12 +120,12 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
     monthly_cap_usd = models.DecimalField(
-        "monthly cap (USD)",
+        gettext_lazy("monthly cap (USD)"),
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="This member's charges plus open holds this month may not exceed this. Empty: no cap.",
+        help_text=gettext_lazy("This member's charges plus open holds this month may not exceed this. Empty: no cap."),
     )
 
     class Meta:
@@ -185,10 +195,10 @@ class Invitation(models.Model):
 class Scope(models.TextChoices):
     """What an access token may be used for; its member's role still decides what they may do."""
 
-    READ = "read", "Read"
-    GENERATE = "generate", "Generate"
-    REVIEW = "review", "Review"
-    ADMIN = "admin", "Admin"
+    READ = "read", pgettext_lazy("token scope", "Read")
+    GENERATE = "generate", pgettext_lazy("token scope", "Generate")
+    REVIEW = "review", pgettext_lazy("token scope", "Review")
+    ADMIN = "admin", pgettext_lazy("token scope", "Admin")
 
 
 #: How an access token starts: the prefix (kept for lookup and display) follows it.

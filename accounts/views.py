@@ -281,7 +281,7 @@ def teams(request):
     if request.method == "POST" and team_form.is_valid():
         team = actions.create_team(team_form.cleaned_data["name"], request.user)
         request.session[SESSION_KEY] = team.pk
-        messages.success(request, f"Created {team.name}; you are its owner.")
+        messages.success(request, _("Created %(team)s; you are its owner.") % {"team": team.name})
         return redirect("teams")
     context = {"memberships": memberships, "team_form": team_form}
     membership = request.membership
@@ -384,10 +384,10 @@ def invite(request):
     try:
         invitation = actions.invite(request.team, request.user, role)
     except actions.InviteRefused as exc:
-        messages.error(request, f"No invitation made. {exc.message}")
+        messages.error(request, _("No invitation made. %(why)s") % {"why": exc.message})
         return redirect("teams")
     link = request.build_absolute_uri(invitation_url(invitation))
-    messages.success(request, f"Invitation link (valid 7 days, one use): {link}")
+    messages.success(request, _("Invitation link (valid 7 days, one use): %(link)s") % {"link": link})
     return redirect("teams")
 
 
@@ -413,7 +413,7 @@ def accept_invite(request, token: str):
     if request.method == "POST":
         membership = actions.accept_invitation(invitation, request.user)
         if membership is None:
-            messages.error(request, "This invitation has been used or has expired.")
+            messages.error(request, _("This invitation has been used or has expired."))
             return redirect("teams")
         _joined(request, membership)
         return redirect("studio")
@@ -427,16 +427,15 @@ def budget(request):
     form = BudgetForm(request.POST, team=request.team)
     if form.is_valid():
         actions.set_budgets(form, request.user)
-        messages.success(request, "Budgets saved.")
+        messages.success(request, _("Budgets saved."))
     else:
-        messages.error(
-            request,
-            "Budgets not saved: "
-            + "; ".join(
-                f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields else " ".join(e)
-                for f, e in form.errors.items()
-            ),
+        problems = "; ".join(
+            _("%(field)s: %(errors)s") % {"field": form.fields[f].label, "errors": " ".join(e)}
+            if f in form.fields
+            else " ".join(e)
+            for f, e in form.errors.items()
         )
+        messages.error(request, _("Budgets not saved: %(problems)s") % {"problems": problems})
     return redirect("teams")
 
 
@@ -454,19 +453,27 @@ def change_role(request, membership_id: int):
     target = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id, team=request.team)
     role = request.POST.get("role", "")
     if role not in Role.values:
-        messages.error(request, "Choose one of the roles offered.")
+        messages.error(request, _("Choose one of the roles offered."))
         return redirect("teams")
     if role == target.role:
-        messages.info(request, f"{target.user.get_username()} is already {target.get_role_display().lower()}.")
+        messages.info(
+            request,
+            _("%(user)s is already %(role)s.")
+            % {"user": target.user.get_username(), "role": target.get_role_display().lower()},
+        )
         return redirect("teams")
     if role not in actions.assignable_roles(request.membership, target):
-        raise PermissionDenied("Only owners can make or change owners and admins.")
+        raise PermissionDenied(_("Only owners can make or change owners and admins."))
     try:
         actions.change_role(request.membership, target, role)
     except actions.RoleChangeRefused as exc:
         messages.error(request, exc.message)
         return redirect("teams")
-    messages.success(request, f"{target.user.get_username()} is now {target.get_role_display().lower()}.")
+    messages.success(
+        request,
+        _("%(user)s is now %(role)s.")
+        % {"user": target.user.get_username(), "role": target.get_role_display().lower()},
+    )
     return redirect("teams")
 
 
