@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from videos.gateways import REGISTRY, dialect_choices
@@ -35,22 +36,22 @@ class GatewayKeyForm(forms.ModelForm):
     """Add a key: gateway, label, base URL (prefilled from the gateway's docs) and secret."""
 
     secret = forms.CharField(
-        label="API key",
+        label=_("API key"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         max_length=500,
         strip=True,
-        help_text="Stored encrypted; after saving only its last four characters are shown.",
+        help_text=_("Stored encrypted; after saving only its last four characters are shown."),
     )
 
     class Meta:
         model = GatewayKey
         fields = ["dialect", "label", "base_url"]
-        labels = {"dialect": "Gateway", "base_url": "Base URL"}
-        help_texts = {"base_url": "Any host that speaks this gateway's dialect."}
+        labels = {"dialect": _("Gateway"), "base_url": _("Base URL")}
+        help_texts = {"base_url": _("Any host that speaks this gateway's dialect.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["dialect"] = forms.ChoiceField(label="Gateway", choices=dialect_choices())
+        self.fields["dialect"] = forms.ChoiceField(label=_("Gateway"), choices=dialect_choices())
         self.fields["base_url"].assume_scheme = "https"
         if not self.is_bound and not self.initial.get("base_url"):
             gateway = REGISTRY.get(self.initial.get("dialect")) or next(iter(REGISTRY.values()))
@@ -59,13 +60,13 @@ class GatewayKeyForm(forms.ModelForm):
     def clean_base_url(self) -> str:
         url = self.cleaned_data["base_url"].rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise forms.ValidationError("Use an http:// or https:// address.")
+            raise forms.ValidationError(_("Use an http:// or https:// address."))
         return url
 
     def clean_secret(self) -> str:
         secret = self.cleaned_data["secret"]
         if len(secret) < 8 or any(ch.isspace() for ch in secret):
-            raise forms.ValidationError("That does not look like an API key (8+ characters, no spaces).")
+            raise forms.ValidationError(_("That does not look like an API key (8+ characters, no spaces)."))
         return secret
 
     def save(self, commit: bool = True) -> GatewayKey:
@@ -132,7 +133,8 @@ def check_image(upload) -> CheckedImage:
     name = getattr(upload, "name", "image")
     if upload.size > settings.STUDIO_MAX_REFERENCE_BYTES:
         raise forms.ValidationError(
-            f"{name} is {upload.size / 1e6:.1f} MB; the limit is {settings.STUDIO_MAX_REFERENCE_BYTES / 1e6:.0f} MB."
+            _("%(name)s is %(size).1f MB; the limit is %(limit).0f MB.")
+            % {"name": name, "size": upload.size / 1e6, "limit": settings.STUDIO_MAX_REFERENCE_BYTES / 1e6}
         )
     data = upload.read()
     try:
@@ -140,7 +142,10 @@ def check_image(upload) -> CheckedImage:
             kind = img.format
             width, height = img.size
             if width * height > settings.STUDIO_MAX_REFERENCE_PIXELS:
-                raise forms.ValidationError(f"{name} is {width}×{height} pixels; that is too large.")
+                raise forms.ValidationError(
+                    _("%(name)s is %(width)d×%(height)d pixels; that is too large.")
+                    % {"name": name, "width": width, "height": height}
+                )
             img.verify()
         # verify() checks PNG chunks but nothing of JPEG or WebP: decode the pixels (within
         # the cap just checked) so a file cut after its headers is refused here too.
@@ -151,9 +156,11 @@ def check_image(upload) -> CheckedImage:
         if kind == "WEBP" and int.from_bytes(data[4:8], "little") + 8 != len(data):
             raise OSError("WebP RIFF size does not match the file")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise forms.ValidationError(f"{name} is not a readable image.") from None
+        raise forms.ValidationError(_("%(name)s is not a readable image.") % {"name": name}) from None
     if kind not in IMAGE_TYPES:
-        raise forms.ValidationError(f"{name} is a {kind} image; use PNG, JPEG or WebP.")
+        raise forms.ValidationError(
+            _("%(name)s is a %(kind)s image; use PNG, JPEG or WebP.") % {"name": name, "kind": kind}
+        )
     return CheckedImage(IMAGE_TYPES[kind], data, width, height)
 
 
@@ -167,30 +174,30 @@ class ComposeForm(forms.Form):
     """
 
     key = forms.ModelChoiceField(
-        queryset=GatewayKey.objects.none(), to_field_name="uuid", label="Gateway key", empty_label=None
+        queryset=GatewayKey.objects.none(), to_field_name="uuid", label=_("Gateway key"), empty_label=None
     )
-    model = forms.ChoiceField(label="Model", required=False)  # empty: the gateway's first model
+    model = forms.ChoiceField(label=_("Model"), required=False)  # empty: the gateway's first model
     prompt = forms.CharField(
-        label="Prompt",
+        label=_("Prompt"),
         widget=forms.Textarea(
-            attrs={"rows": 4, "placeholder": "A paper boat drifting down a rain-soaked street at dusk…"}
+            attrs={"rows": 4, "placeholder": _("A paper boat drifting down a rain-soaked street at dusk…")}
         ),
         max_length=20000,
         required=False,
         strip=True,
     )
-    reference_images = MultipleImageField(label="Reference images", required=False)
+    reference_images = MultipleImageField(label=_("Reference images"), required=False)
     reference_urls = forms.CharField(
-        label="Reference image URLs",
+        label=_("Reference image URLs"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/picture.jpg"}),
-        help_text="Public http(s) addresses the gateway downloads, one per line.",
+        help_text=_("Public http(s) addresses the gateway downloads, one per line."),
         max_length=8000,
     )
     parent = forms.UUIDField(
         required=False,
         widget=forms.HiddenInput,
-        error_messages={"invalid": "The generation to remix is not a valid id; start from its page again."},
+        error_messages={"invalid": _("The generation to remix is not a valid id; start from its page again.")},
     )
     frame = forms.UUIDField(
         required=False,
@@ -202,12 +209,12 @@ class ComposeForm(forms.Form):
         regex=r"^[0-9a-f]{32}$",
         required=False,
         widget=forms.HiddenInput,
-        error_messages={"invalid": "This form is out of date; reload the page and submit again."},
+        error_messages={"invalid": _("This form is out of date; reload the page and submit again.")},
     )
-    duration = forms.TypedChoiceField(label="Duration (s)", coerce=int)
-    aspect_ratio = forms.ChoiceField(label="Aspect ratio")
-    resolution = forms.ChoiceField(label="Resolution")
-    audio = forms.BooleanField(label="Audio", required=False, help_text="Generate a soundtrack.")
+    duration = forms.TypedChoiceField(label=_("Duration (s)"), coerce=int)
+    aspect_ratio = forms.ChoiceField(label=_("Aspect ratio"))
+    resolution = forms.ChoiceField(label=_("Resolution"))
+    audio = forms.BooleanField(label=_("Audio"), required=False, help_text=_("Generate a soundtrack."))
     takes = forms.IntegerField(
         label=_("Takes"),
         min_value=1,
@@ -313,7 +320,7 @@ class ComposeForm(forms.Form):
         self.fields["model"].choices = [(m.model, m.label) for m in self.gateway.models]
         self.initial["model"] = spec.model
         self.fields["prompt"].required = spec.prompt_required
-        self.fields["duration"].choices = [(d, f"{d} s") for d in spec.durations]
+        self.fields["duration"].choices = [(d, _("%(seconds)d s") % {"seconds": d}) for d in spec.durations]
         self.initial.setdefault("duration", spec.default_duration)
         for name, values, default in (
             ("aspect_ratio", spec.aspect_ratios, spec.default_aspect_ratio),
@@ -331,16 +338,25 @@ class ComposeForm(forms.Form):
             del self.fields["audio"]
         if spec.reference_form != ReferenceForm.URL:
             del self.fields["reference_urls"]
-        plural = "s" if spec.max_reference_images != 1 else ""
         how = {
-            ReferenceForm.DATA_URI: "sent inline",
-            ReferenceForm.FILE: "uploaded with the request",
-            ReferenceForm.URL: "shared at a signed link the gateway downloads",
+            ReferenceForm.DATA_URI: _("sent inline"),
+            ReferenceForm.FILE: _("uploaded with the request"),
+            ReferenceForm.URL: _("shared at a signed link the gateway downloads"),
         }[spec.reference_form]
-        self.fields["reference_images"].help_text = (
-            f"Up to {spec.max_reference_images} PNG, JPEG or WebP image{plural}, {how}"
-            + ("; optional." if spec.text_to_video else "; this model needs one.")
-        )
+        n = spec.max_reference_images
+        if spec.text_to_video:
+            words = ngettext(
+                "Up to %(n)d PNG, JPEG or WebP image, %(how)s; optional.",
+                "Up to %(n)d PNG, JPEG or WebP images, %(how)s; optional.",
+                n,
+            )
+        else:
+            words = ngettext(
+                "Up to %(n)d PNG, JPEG or WebP image, %(how)s; this model needs one.",
+                "Up to %(n)d PNG, JPEG or WebP images, %(how)s; this model needs one.",
+                n,
+            )
+        self.fields["reference_images"].help_text = words % {"n": n, "how": how}
 
     def _parent_references(self) -> tuple[list[CheckedImage], list[str]]:
         """A remix reuses its parent's reference images unless new ones are given."""
@@ -485,9 +501,9 @@ class ComposeForm(forms.Form):
                 or not HTTP_URL.fullmatch(url)
                 or any(unicodedata.category(ch) in INVISIBLE for ch in url)
             ):
-                raise forms.ValidationError(f"{url[:80]} is not an http(s) URL.")
+                raise forms.ValidationError(_("%(url)s is not an http(s) URL.") % {"url": url[:80]})
             if len(url) > 2000:
-                raise forms.ValidationError("A reference URL may be at most 2000 characters.")
+                raise forms.ValidationError(_("A reference URL may be at most 2000 characters."))
         return urls
 
     def clean(self):

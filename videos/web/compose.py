@@ -194,13 +194,13 @@ def generate(request):
         poller = poller_fragment(request, FAST, fresh=True).encode()
         return HttpResponse(card.content + token.content + cleared + poller)
     if repeated:
-        messages.info(request, "That request was already queued; its card is below.")
+        messages.info(request, _("That request was already queued; its card is below."))
     else:
         messages.success(
             request,
             _("Queued %(n)d takes. Their cards below follow their progress.") % {"n": len(made)}
             if len(made) > 1
-            else "Queued. The card below follows its progress.",
+            else _("Queued. The card below follows its progress."),
         )
     return redirect("studio")
 

@@ -83,6 +83,11 @@ def left_out_reason(generation: Generation) -> str:
     return _("no archived video")
 
 
+def _left_out_line(name: str, what: str, why: str) -> str:
+    """One line of ``left-out.txt``: a file's name, what it is, and why it is not in the ZIP."""
+    return _("%(name)s %(what)s: %(why)s") % {"name": name, "what": what, "why": why}
+
+
 def _left_out(request: HttpRequest, generations: list[Generation], archived: list[Generation]) -> list[str]:
     """Lines for ``left-out.txt``: each ticked id that is not in the ZIP and why. An id that
     is malformed, deleted or another team's reads "not found", whichever it was."""
@@ -99,7 +104,9 @@ def _left_out(request: HttpRequest, generations: list[Generation], archived: lis
         seen.add(wanted)
         if wanted in found:
             generation = found[wanted]
-            lines.append(f"{download_name(generation)} {audit.describe(generation)}: {left_out_reason(generation)}")
+            lines.append(
+                _left_out_line(download_name(generation), audit.describe(generation), left_out_reason(generation))
+            )
         else:
             not_found += 1
             if not_found <= LEFT_OUT_LINES:
@@ -156,7 +163,7 @@ def _zip_entries(
     rows = [MANIFEST_COLUMNS, *(manifest_row(g) for name, g in by_name.items() if name not in lost)]
     yield ZipEntry.text("manifest.csv", "".join(csv_lines(rows)), now)
     lines = left_out + [
-        f"{name} {audit.describe(by_name[name])}: {_('missing from the file store')}"
+        _left_out_line(name, audit.describe(by_name[name]), _("missing from the file store"))
         for name in lost
         if name in by_name
     ]
@@ -201,12 +208,14 @@ def zip_response(
     if listed:
         included = {g.pk for g in archived}
         left_out = [
-            f"{download_name(g)} {audit.describe(g)}: {left_out_reason(g)}" for g in generations if g.pk not in included
+            _left_out_line(download_name(g), audit.describe(g), left_out_reason(g))
+            for g in generations
+            if g.pk not in included
         ]
     else:
         left_out = _left_out(request, generations, archived)
     left_out += [
-        f"{sequence_download_name(sequence)} {sequence.name}: {held[sequence.pk]}"
+        _left_out_line(sequence_download_name(sequence), sequence.name, held[sequence.pk])
         for sequence in sequences
         if held[sequence.pk]
     ]

@@ -144,17 +144,17 @@ def retry(request, uuid):
     the same card and timeline, with its estimate held again (its author or an admin)."""
     generation = changeable_generation(request, uuid, "retry")
     if generation.key_id is None:
-        messages.error(request, "Its gateway key was deleted: remix it to send it through another key.")
+        messages.error(request, _("Its gateway key was deleted: remix it to send it through another key."))
         return redirect("generation", uuid=generation.uuid)
     try:
         retried = actions.retry(generation, request.user)
     except billing.BudgetExceeded as exc:
-        messages.error(request, f"Not retried: {exc.message}")
+        messages.error(request, _("Not retried: %(reason)s") % {"reason": exc.message})
         return redirect("generation", uuid=generation.uuid)
     if retried:
-        messages.success(request, "Sent again; this page follows the new attempt.")
+        messages.success(request, _("Sent again; this page follows the new attempt."))
     else:
-        messages.error(request, "Only a failed or cancelled generation can be retried.")
+        messages.error(request, _("Only a failed or cancelled generation can be retried."))
     return redirect("generation", uuid=generation.uuid)
 
 
@@ -165,7 +165,7 @@ def cancel(request, uuid):
     (the Cancel button on a studio card) gets the card back as it now stands; otherwise
     back to its page with a message."""
     if not request.htmx:
-        done, gone = "Cancelled; the hold was released.", "It had already ended."
+        done, gone = _("Cancelled; the hold was released."), _("It had already ended.")
         return _act(request, uuid, "cancel", actions.cancel, done, gone)
     generation = changeable_generation(request, uuid, "cancel")
     actions.cancel(generation, request.user)
@@ -192,7 +192,7 @@ def delete(request, uuid):
     """Delete a generation and its files (its author or an admin)."""
     generation = changeable_generation(request, uuid, "delete")
     actions.delete_generation(generation, request.user)
-    messages.success(request, "Deleted, with its video and reference images.")
+    messages.success(request, _("Deleted, with its video and reference images."))
     return redirect("history")
 
 
@@ -201,8 +201,8 @@ def delete(request, uuid):
 def resubmit(request, uuid):
     """Send a generation that needs attention once more (its author or an admin). The
     gateway may have created the first one, so this may bill twice."""
-    done = "Resubmitted. If the gateway had created the first one, it may bill both; the hold covers this one."
-    return _act(request, uuid, "resubmit", actions.resubmit, done, "It no longer needs attention.")
+    done = _("Resubmitted. If the gateway had created the first one, it may bill both; the hold covers this one.")
+    return _act(request, uuid, "resubmit", actions.resubmit, done, _("It no longer needs attention."))
 
 
 @require_POST
@@ -210,5 +210,5 @@ def resubmit(request, uuid):
 def abandon(request, uuid):
     """Give up on a generation that needs attention (its author or an admin): it fails
     and its hold is released, though the gateway may still bill it if it had created it."""
-    done = "Abandoned; the hold was released. It will not be sent again."
-    return _act(request, uuid, "abandon", actions.abandon, done, "It no longer needs attention.")
+    done = _("Abandoned; the hold was released. It will not be sent again.")
+    return _act(request, uuid, "abandon", actions.abandon, done, _("It no longer needs attention."))

@@ -28,7 +28,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import team_required
@@ -66,39 +66,45 @@ class HistoryFilters(forms.Form):
     """
 
     q = forms.CharField(
-        label="Search prompts",
+        label=gettext_lazy("Search prompts"),
         required=False,
         max_length=200,
-        widget=SearchInput(attrs={"placeholder": "Words in the prompt", "autocomplete": "off"}),
+        widget=SearchInput(attrs={"placeholder": gettext_lazy("Words in the prompt"), "autocomplete": "off"}),
     )
-    gateway = forms.ChoiceField(label="Gateway", required=False)
-    member = forms.ChoiceField(label="Member", required=False)
-    since = forms.DateField(label="From", required=False, widget=DateInput)
-    until = forms.DateField(label="To", required=False, widget=DateInput)
-    state = forms.ChoiceField(label="State", required=False)
-    review = forms.ChoiceField(label="Review", required=False)
-    favorites = forms.BooleanField(label="My favorites", required=False)
+    gateway = forms.ChoiceField(label=gettext_lazy("Gateway"), required=False)
+    member = forms.ChoiceField(label=gettext_lazy("Member"), required=False)
+    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateInput)
+    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=DateInput)
+    state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
+    review = forms.ChoiceField(label=gettext_lazy("Review"), required=False)
+    favorites = forms.BooleanField(label=gettext_lazy("My favorites"), required=False)
     board = forms.ChoiceField(label=gettext_lazy("Board"), required=False)
     sort = forms.ChoiceField(
-        label="Sort", required=False, choices=[("newest", "Newest first"), ("oldest", "Oldest first")]
+        label=gettext_lazy("Sort"),
+        required=False,
+        choices=[("newest", gettext_lazy("Newest first")), ("oldest", gettext_lazy("Oldest first"))],
     )
 
     def __init__(self, data, *, members: list[tuple[int, str]], boards: list[tuple[str, str]] = ()):
         super().__init__(data)
         self.fields["board"].choices = [("", gettext_lazy("Any board")), *boards]
         self.member_ids = {username: pk for pk, username in members}
-        self.fields["gateway"].choices = [("", "Any gateway"), *dialect_choices()]
-        self.fields["member"].choices = [("", "Anyone"), *((name, name) for _, name in members)]
-        self.fields["state"].choices = [("", "Any state"), (RUNNING, "Running (any)"), *TaskState.choices]
-        self.fields["review"].choices = [("", "Any review state"), *Review.choices]
+        self.fields["gateway"].choices = [("", gettext_lazy("Any gateway")), *dialect_choices()]
+        self.fields["member"].choices = [("", gettext_lazy("Anyone")), *((name, name) for _, name in members)]
+        self.fields["state"].choices = [
+            ("", gettext_lazy("Any state")),
+            (RUNNING, gettext_lazy("Running (any)")),
+            *TaskState.choices,
+        ]
+        self.fields["review"].choices = [("", gettext_lazy("Any review state")), *Review.choices]
 
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if until == date.max:  # no day follows it, so it cannot be the bound's next midnight
-            self.add_error("until", "That day is out of range.")
+            self.add_error("until", gettext("That day is out of range."))
         elif since and until and since > until:
-            self.add_error("until", "“To” is before “From”.")
+            self.add_error("until", gettext("“To” is before “From”."))
         return data
 
     def values(self) -> dict:
@@ -238,21 +244,33 @@ def selected_generations(request: HttpRequest) -> list[Generation] | None:
     )
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _favorite(request, generations, back, *, on: bool) -> HttpResponse:
     changed = actions.set_favorite(generations, request.user, on)
-    messages.success(request, f"{'Added to' if on else 'Removed from'} your favorites: {_plural(changed, 'video')}.")
+    if on:
+        said = ngettext("Added to your favorites: %(n)d video.", "Added to your favorites: %(n)d videos.", changed)
+    else:
+        said = ngettext(
+            "Removed from your favorites: %(n)d video.", "Removed from your favorites: %(n)d videos.", changed
+        )
+    messages.success(request, said % {"n": changed})
     return redirect(back)
 
 
 def _review(request, generations, back) -> HttpResponse:
     sent = actions.send_to_review(generations, request.user)
     left = len(generations) - sent
-    note = f" ({_plural(left, 'video')} not completed or already reviewed {'was' if left == 1 else 'were'} left out)"
-    messages.success(request, f"Sent to review: {_plural(sent, 'video')}{note if left else ''}.")
+    note = (
+        ngettext(
+            " (%(n)d video not completed or already reviewed was left out)",
+            " (%(n)d videos not completed or already reviewed were left out)",
+            left,
+        )
+        % {"n": left}
+        if left
+        else ""
+    )
+    said = ngettext("Sent to review: %(n)d video%(note)s.", "Sent to review: %(n)d videos%(note)s.", sent)
+    messages.success(request, said % {"n": sent, "note": note})
     return redirect(back)
 
 
@@ -261,15 +279,21 @@ def _delete(request, generations, back) -> HttpResponse:
     allowed = [g for g in generations if g.changeable_by(request.membership)]
     kept = len(generations) - len(allowed)
     if not allowed:
-        messages.error(request, "You can delete only the videos you made.")
+        messages.error(request, gettext("You can delete only the videos you made."))
         return redirect(back)
     if request.POST.get("confirm") != "1":
         context = {"to_delete": allowed, "skipped": kept, "bulk_url": request.get_full_path(), "back": back}
         return render(request, "videos/history.html", context)
     for generation in allowed:
         actions.delete_generation(generation, request.user)
-    note = f" {_plural(kept, 'video')} made by others {'was' if kept == 1 else 'were'} kept." if kept else ""
-    messages.success(request, f"Deleted {_plural(len(allowed), 'video')}, with their files.{note}")
+    note = (
+        ngettext(" %(n)d video made by others was kept.", " %(n)d videos made by others were kept.", kept) % {"n": kept}
+        if kept
+        else ""
+    )
+    deleted = len(allowed)
+    said = ngettext("Deleted %(n)d video, with their files.", "Deleted %(n)d videos, with their files.", deleted)
+    messages.success(request, said % {"n": deleted} + note)
     return redirect(back)
 
 
@@ -301,15 +325,15 @@ def bulk(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     back = _history_url(request)
     if action not in ACTIONS:
-        messages.error(request, "Choose what to do with the selected videos.")
+        messages.error(request, gettext("Choose what to do with the selected videos."))
         return redirect(back)
     if action in MEMBER_ACTIONS and not request.membership.can_generate:
-        raise PermissionDenied("Viewers cannot send videos to review or delete them.")
+        raise PermissionDenied(gettext("Viewers cannot send videos to review or delete them."))
     generations = selected_generations(request)
     if generations is None:
-        messages.error(request, f"Select at most {BULK_LIMIT} videos at a time.")
+        messages.error(request, gettext("Select at most %(n)d videos at a time.") % {"n": BULK_LIMIT})
         return redirect(back)
     if not generations:
-        messages.error(request, "Tick at least one video first.")
+        messages.error(request, gettext("Tick at least one video first."))
         return redirect(back)
     return ACTIONS[action](request, generations, back)

@@ -164,13 +164,15 @@ def key_check(request, uuid):
     except actions.TooManyChecks as refused:
         if request.htmx:
             return _row(request, key, refusal=wait_words(refused.retry_after))
-        messages.error(request, f"“{key.label}”: {wait_words(refused.retry_after)}")
+        messages.error(
+            request, _("“%(label)s”: %(words)s") % {"label": key.label, "words": wait_words(refused.retry_after)}
+        )
         return redirect("keys")
     if request.htmx:
         return _row(request, key, fresh=check)
     words = verdict_words(check.verdict, check.status_code)
     level = messages.success if check.verdict == KeyVerdict.WORKS else messages.error
-    level(request, f"“{key.label}”: {words}")
+    level(request, _("“%(label)s”: %(words)s") % {"label": key.label, "words": words})
     return redirect("keys")
 
 
@@ -209,9 +211,13 @@ def key_replace(request, uuid):
     if form.is_valid():
         actions.replace_key_secret(key, form.cleaned_data["secret"], request.user)
         request.session[JUST_SAVED] = str(key.uuid)  # its row tests the new secret as the page loads
-        messages.success(request, f"Replaced the secret of “{key.label}”; it now ends in {key.masked}.")
+        messages.success(
+            request,
+            _("Replaced the secret of “%(label)s”; it now ends in %(masked)s.")
+            % {"label": key.label, "masked": key.masked},
+        )
     else:
-        messages.error(request, " ".join(form.errors.get("secret", ["That key was not accepted."])))
+        messages.error(request, " ".join(form.errors.get("secret", [_("That key was not accepted.")])))
     return redirect("keys")
 
 
@@ -222,5 +228,7 @@ def key_delete(request, uuid):
     key = get_for_team(request, my_keys(request), uuid=uuid)
     label = key.label
     actions.delete_key(key, request.user)
-    messages.success(request, f"Deleted “{label}”. Generations made with it stay in the history.")
+    messages.success(
+        request, _("Deleted “%(label)s”. Generations made with it stay in the history.") % {"label": label}
+    )
     return redirect("keys")

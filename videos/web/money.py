@@ -164,8 +164,8 @@ def settle_approval(request, uuid, decision: str):
             return _approvals_page(request, {generation.uuid: form.errors["reason"]}, status=400)
         settled = actions.decline_spending(generation, request.user, form.cleaned_data["reason"])
     if settled:
-        verb = _("Approved") if decision == "approve" else _("Declined")
-        messages.success(request, f"{verb}: “{generation.prompt[:60]}”.")
+        said = _("Approved: “%(prompt)s”.") if decision == "approve" else _("Declined: “%(prompt)s”.")
+        messages.success(request, said % {"prompt": generation.prompt[:60]})
     else:
         messages.error(request, _("That request is no longer waiting for approval."))
     return redirect("approvals")
