@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from videos import actions
 from videos.lib.files import serve_file
@@ -20,7 +22,7 @@ class GatewayKeyAdmin(admin.ModelAdmin):
     fields = ["label", "dialect", "owner", "team", "base_url", "masked", "created_at", "updated_at"]
     readonly_fields = ["masked", "created_at", "updated_at", "owner", "team", "dialect"]
 
-    @admin.display(description="Key")
+    @admin.display(description=_("Key"))
     def masked(self, obj):
         return obj.masked
 
@@ -82,7 +84,7 @@ class GenerationAdmin(admin.ModelAdmin):
     ]
     inlines = [TaskInline, EventInline]
 
-    @admin.display(description="Poster")
+    @admin.display(description=_("Poster"))
     def thumbnail(self, obj):
         asset = getattr(obj, "asset", None)
         if asset is None or not asset.poster:
@@ -105,31 +107,41 @@ class GenerationAdmin(admin.ModelAdmin):
             raise Http404
         return serve_file(request, asset.poster, content_type="image/jpeg", filename=f"{uuid}.jpg")
 
-    @admin.display(description="State", ordering="task__state")
+    @admin.display(description=_("State"), ordering="task__state")
     def state(self, obj):
         return obj.task.get_state_display()
 
-    @admin.display(description="Prompt")
+    @admin.display(description=_("Prompt"))
     def short_prompt(self, obj):
         return obj.prompt[:80]
 
-    def _decide(self, request, queryset, verdict: str, comment: str, words: str) -> None:
+    def _decide(self, request, queryset, verdict: str, comment: str) -> None:
         decided = sum(
             actions.decide_review(generation, request.user, verdict, comment, via="admin")
             for generation in queryset.select_related("team", "author")
         )
         skipped = len(queryset) - decided
-        self.message_user(request, f"{words} {decided} generation(s).", messages.SUCCESS)
+        if verdict == Review.ACCEPTED:
+            said = ngettext("Accepted %(n)d generation(s).", "Accepted %(n)d generation(s).", decided)
+        else:
+            said = ngettext("Rejected %(n)d generation(s).", "Rejected %(n)d generation(s).", decided)
+        self.message_user(request, said % {"n": decided}, messages.SUCCESS)
         if skipped:
-            self.message_user(request, f"Skipped {skipped}: not completed and awaiting review.", messages.WARNING)
+            warning = ngettext(
+                "Skipped %(n)d: not completed and awaiting review.",
+                "Skipped %(n)d: not completed and awaiting review.",
+                skipped,
+            )
+            self.message_user(request, warning % {"n": skipped}, messages.WARNING)
 
-    @admin.action(description="Accept selected generations awaiting review", permissions=["change"])
+    @admin.action(description=_("Accept selected generations awaiting review"), permissions=["change"])
     def accept_review(self, request, queryset):
-        self._decide(request, queryset, Review.ACCEPTED, "", "Accepted")
+        self._decide(request, queryset, Review.ACCEPTED, "")
 
-    @admin.action(description="Reject selected generations awaiting review", permissions=["change"])
+    @admin.action(description=_("Reject selected generations awaiting review"), permissions=["change"])
     def reject_review(self, request, queryset):
-        self._decide(request, queryset, Review.REJECTED, "Rejected by a site administrator.", "Rejected")
+        # Stored on the review and read by its author in whichever language they use: kept in English.
+        self._decide(request, queryset, Review.REJECTED, "Rejected by a site administrator.")
 
 
 @admin.register(Asset)

@@ -15,6 +15,7 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja.security import HttpBearer
 
 from accounts import actions as account_actions
@@ -91,9 +92,9 @@ class TokenAuth(HttpBearer):
 
 
 ROLE_REFUSAL = {
-    Scope.GENERATE: "Viewers cannot submit generations.",
-    Scope.REVIEW: "Only owners and admins can do this.",
-    Scope.ADMIN: "Only owners and admins can do this.",
+    Scope.GENERATE: gettext_lazy("Viewers cannot submit generations."),
+    Scope.REVIEW: gettext_lazy("Only owners and admins can do this."),
+    Scope.ADMIN: gettext_lazy("Only owners and admins can do this."),
 }
 
 
@@ -103,4 +104,4 @@ def require(request, scope: str) -> None:
     if scope not in request.token.scopes:
         raise Problem(403, _("This token lacks the “%(scope)s” scope.") % {"scope": scope})
     if scope not in account_actions.token_scopes_allowed(request.membership):
-        raise Problem(403, _(ROLE_REFUSAL.get(scope, "Your role does not allow this.")))
+        raise Problem(403, str(ROLE_REFUSAL.get(scope) or _("Your role does not allow this.")))

@@ -109,7 +109,11 @@ def team_generation(request, generation_id: str, queryset=None) -> Generation:
 def changeable(request, generation_id: str, verb: str) -> Generation:
     generation = team_generation(request, generation_id)
     if not generation.changeable_by(request.membership):
-        raise Problem(403, f"Only its author or an admin can {verb} a generation.")
+        refusals = {
+            "cancel": _("Only its author or an admin can cancel a generation."),
+            "retry": _("Only its author or an admin can retry a generation."),
+        }
+        raise Problem(403, refusals[verb])
     return generation
 
 
@@ -130,10 +134,11 @@ def _decode(index: int, data: str) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
+        message = _("not valid base64.")
         raise Problem(
             422,
-            f"reference_images.{index}.data: not valid base64.",
-            errors=[{"field": f"reference_images.{index}.data", "message": "not valid base64."}],
+            f"reference_images.{index}.data: {message}",
+            errors=[{"field": f"reference_images.{index}.data", "message": message}],
         ) from None
 
 

@@ -102,8 +102,10 @@ def _invalid(request, exc: NinjaValidationError):
     errors = []
     for error in exc.errors:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload")]
-        errors.append({"field": ".".join(loc) or None, "message": str(error.get("msg", "is not valid"))})
-    first = errors[0] if errors else {"field": None, "message": "The request is not valid."}
+        errors.append(
+            {"field": ".".join(loc) or None, "message": str(error["msg"] if "msg" in error else _("is not valid"))}
+        )
+    first = errors[0] if errors else {"field": None, "message": _("The request is not valid.")}
     detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     return problem_response(request, 422, detail, errors=errors)
 
@@ -308,7 +310,7 @@ def retry(request, generation_id: str):
     try:
         done = actions.retry(generation, request.user, membership=request.membership)
     except billing.BudgetExceeded as exc:
-        raise Problem(422, f"Not retried: {exc.message}") from None
+        raise Problem(422, _("Not retried: %(why)s") % {"why": exc.message}) from None
     return _done(
         request,
         generation_id,

@@ -9,6 +9,7 @@ import logging
 from http import HTTPStatus
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,6 @@ def form_errors(form, rename: dict | None = None) -> list[dict]:
 def from_form(form, rename: dict | None = None, status: int = 422) -> Problem:
     """A Problem carrying a refused form's messages (its first one as ``detail``)."""
     errors = form_errors(form, rename)
-    first = errors[0] if errors else {"field": None, "message": "The request was refused."}
+    first = errors[0] if errors else {"field": None, "message": _("The request was refused.")}
     detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     return Problem(status, detail, errors=errors)

@@ -28,7 +28,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -373,13 +373,14 @@ def entry_details(data, zone=None) -> list[tuple[str, str]]:
     if not isinstance(data, dict):
         return [("data", str(data))] if data else []
     zone = zone or timezone.get_current_timezone()
+    none = pgettext("an empty value in the audit trail", "none")
 
     def text(value) -> str:
         if isinstance(value, dict) and value.keys() == {"old", "new"}:
             return f"{text(value['old'])} → {text(value['new'])}"
         if isinstance(value, str):
-            return _moment(value, zone) if value else "none"
-        return "none" if value is None else str(value)
+            return _moment(value, zone) if value else none
+        return none if value is None else str(value)
 
     lines = [(str(name), text(value)) for name, value in data.items() if name not in ("old", "new")]
     if "old" in data and "new" in data:  # a change of the target itself (a member's role)

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import get_for_team, safe_next, team_required
@@ -204,7 +204,8 @@ def board_remove(request, uuid):
     generations = selected(request)
     removed = actions.remove_from_board(board, generations, request.user)
     if removed:
-        messages.success(request, _("Took %(n)d video(s) off “%(name)s”.") % {"n": removed, "name": board.name})
+        said = ngettext("Took %(n)d video(s) off “%(name)s”.", "Took %(n)d video(s) off “%(name)s”.", removed)
+        messages.success(request, said % {"n": removed, "name": board.name})
     else:
         messages.error(request, _("Tick at least one video on this board first."))
     return redirect(safe_next(request, reverse("board", kwargs={"uuid": board.uuid})))
@@ -257,10 +258,9 @@ def add_generations(request, generations: list[Generation], back: str):
         messages.error(request, refused.message)
         return redirect(back)
     there = len(generations) - added
-    note = _(" (%(n)d already on it)") % {"n": there} if there else ""
-    messages.success(
-        request, _("Added %(n)d video(s) to “%(name)s”%(note)s.") % {"n": added, "name": board.name, "note": note}
-    )
+    note = ngettext(" (%(n)d already on it)", " (%(n)d already on it)", there) % {"n": there} if there else ""
+    said = ngettext("Added %(n)d video(s) to “%(name)s”%(note)s.", "Added %(n)d video(s) to “%(name)s”%(note)s.", added)
+    messages.success(request, said % {"n": added, "name": board.name, "note": note})
     return redirect(back)
 
 

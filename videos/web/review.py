@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.db.models import Q
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -35,18 +36,22 @@ class ReviewForm(forms.Form):
     """A reviewer's verdict on one generation. A comment is optional to accept and
     required to reject or to ask for changes (the author needs to know why)."""
 
-    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("reject", "Reject"), ("changes", "Request changes")])
+    decision = forms.ChoiceField(
+        choices=[("accept", _("Accept")), ("reject", _("Reject")), ("changes", _("Request changes"))]
+    )
     comment = forms.CharField(
         required=False,
         max_length=1000,
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "A note for the author"}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("A note for the author")}),
     )
 
     def clean(self):
         data = super().clean()
         if data.get("decision") in ("reject", "changes") and not data.get("comment"):
-            self.add_error("comment", "Say what is wrong: a comment is required to reject or to ask for changes.")
+            self.add_error(
+                "comment", gettext("Say what is wrong: a comment is required to reject or to ask for changes.")
+            )
         return data
 
     @property
@@ -223,7 +228,13 @@ def review_decide(request, uuid):
         context = {"generation": generation, "decided": True, "stale": not decided}
         return render(request, "videos/review.html#item", context)
     if decided:
-        messages.success(request, f"{generation.get_review_display()}: {audit.describe(generation)}.")
+        said = gettext("%(verdict)s: %(video)s.") % {
+            "verdict": generation.get_review_display(),
+            "video": audit.describe(generation),
+        }
+        messages.success(request, said)
     else:
-        messages.error(request, f"{audit.describe(generation)} is no longer awaiting review.")
+        messages.error(
+            request, gettext("%(video)s is no longer awaiting review.") % {"video": audit.describe(generation)}
+        )
     return redirect("review_queue")
