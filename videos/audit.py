@@ -13,6 +13,8 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from videos.lib.vault import redact
 from videos.models import AuditEntry, Generation, Notification
@@ -122,6 +124,13 @@ def describe(generation: Generation) -> str:
     return f"“{prompt[:60]}{'…' if len(prompt) > 60 else ''}”"
 
 
+def speaking_to(user) -> translation.override:
+    """A context in which a message to ``user`` (a notification, an email) is written in
+    their language (``interface_language``), else the site's ``LANGUAGE_CODE`` (no user)."""
+    language = getattr(user, "interface_language", None) or settings.LANGUAGE_CODE
+    return translation.override(language)
+
+
 def notify(user, team, message: str, *, generation: Generation | None = None) -> Notification | None:
     """Tell ``user`` ``message`` in the studio; email it too when possible. None for no user.
 
@@ -133,10 +142,12 @@ def notify(user, team, message: str, *, generation: Generation | None = None) ->
     message = redact(message)
     note = Notification.objects.create(user=user, team=team, message=message[:300], generation=generation)
     if user.email and getattr(settings, "STUDIO_EMAIL_NOTIFICATIONS", True):
+        with speaking_to(user):
+            subject = _("Studio: %(message)s") % {"message": message[:70]}
 
         def send():
             try:
-                send_mail(f"Studio: {message[:70]}", message, None, [user.email], fail_silently=False)
+                send_mail(subject, message, None, [user.email], fail_silently=False)
             except Exception:  # a mail outage must not break the pipeline
                 log.exception("could not email notification %s", note.pk)
 

@@ -35,6 +35,7 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from videos.gateways.base import GenerationInput, OptionSpec
 from videos.models import Billing, BoardItem, GatewayKey, Generation, LedgerEntry, Price, Shot, TeamPrice
@@ -46,7 +47,7 @@ CENT = Decimal("0.01")
 def usd(amount: Decimal | None) -> str:
     """``$0.32``; sub-cent amounts keep their digits (``$0.584``); None → ``price unknown``."""
     if amount is None:
-        return "price unknown"
+        return _("price unknown")
     amount = Decimal(amount).normalize()
     if amount == amount.quantize(CENT):
         return f"${amount.quantize(CENT)}"
@@ -138,15 +139,20 @@ def estimate(
         )
     seconds = Decimal(duration_s)
     amount = price.usd_per_second * seconds
-    at = f" at {resolution}" if resolution else ""
-    words = f"{duration_s} s × {_rate(price.usd_per_second)}/s{at}"
+    params = {"seconds": duration_s, "rate": _rate(price.usd_per_second), "resolution": resolution}
+    words = (
+        _("%(seconds)s s × %(rate)s/s at %(resolution)s") if resolution else _("%(seconds)s s × %(rate)s/s")
+    ) % params
     if price.rounding == Price.Rounding.CREDITS:
         credits = math.ceil(amount * 1000)
         amount = Decimal(credits) / 1000
-        words += f" = {credits} credits of $0.001"
+        words += _(" = %(credits)s credits of $0.001") % {"credits": credits}
     if price.usd_per_image and images:
         amount += price.usd_per_image * images
-        words += f" + {images} image{'s' if images != 1 else ''} × {_rate(price.usd_per_image)}"
+        words += ngettext(" + %(n)d image × %(rate)s", " + %(n)d images × %(rate)s", images) % {
+            "n": images,
+            "rate": _rate(price.usd_per_image),
+        }
     return Estimate(amount, f"{words} = {usd(amount)}", source, billed)
 
 
@@ -324,28 +330,50 @@ class BudgetExceeded(Exception):
 def limits(team, membership) -> list[tuple[str, Decimal | None]]:
     """The monthly limits on a member's spending in a team: ``[(name, USD or None)]`` for
     the team's budget and (with a membership) the member's cap; None means no limit."""
-    out = [("the team's monthly budget", team.monthly_budget_usd)]
+    out = [(_LIMIT_NAMES[0], team.monthly_budget_usd)]
     if membership is not None:
-        out.append(("your monthly cap", membership.monthly_cap_usd))
+        out.append((_LIMIT_NAMES[1], membership.monthly_cap_usd))
     return out
+
+
+#: The two limits' names, as ``limits`` gives them (lazy: said in the reader's language).
+_LIMIT_NAMES = (gettext_lazy("the team's monthly budget"), gettext_lazy("your monthly cap"))
+
+
+def join_limits(names) -> str:
+    """``limits``' names in one phrase: "the team's monthly budget and your monthly cap"."""
+    names = [str(name) for name in names]
+    if len(names) == 2:
+        return _("%(first)s and %(second)s") % {"first": names[0], "second": names[1]}
+    return " and ".join(names)
 
 
 def budget_problems(team, membership, amount: Decimal, takes: int = 1) -> list[str]:
     """Why ``amount`` (USD) more would pass the team's monthly budget or the member's
     monthly cap: one sentence per limit it would pass, with the figures; [] when none.
     ``takes`` > 1: ``amount`` is the total of that many takes, said so."""
-    what = _("these %(n)d takes") % {"n": takes} if takes > 1 else "this request"
+    what = _("these %(n)d takes") % {"n": takes} if takes > 1 else _("this request")
     problems = []
     members = [None, membership.user if membership is not None else None]
-    for (name, limit), member in zip(limits(team, membership), members, strict=False):
+    sentences = [
+        _(
+            "The team's monthly budget is %(limit)s: %(used)s is already charged or held this month, "
+            "so %(what)s (%(amount)s) would go %(over)s over."
+        ),
+        _(
+            "Your monthly cap is %(limit)s: %(used)s is already charged or held this month, "
+            "so %(what)s (%(amount)s) would go %(over)s over."
+        ),
+    ]
+    for (_name, limit), member, sentence in zip(limits(team, membership), members, sentences, strict=False):
         if limit is None:
             continue
         used = committed_usd(team, member=member)
         if used + amount > limit:
             over = used + amount - limit
             problems.append(
-                f"{name[0].upper()}{name[1:]} is {usd(limit)}: {usd(used)} is already charged or held this month, "
-                f"so {what} ({usd(amount)}) would go {usd(over)} over."
+                sentence
+                % {"limit": usd(limit), "used": usd(used), "what": what, "amount": usd(amount), "over": usd(over)}
             )
     return problems
 
@@ -391,7 +419,7 @@ def estimate_warnings(team, membership, cost: Estimate, takes: int = 1) -> list[
         named = [name for name, limit in limits(team, membership) if limit is not None]
         if named and team.unpriced_policy == UnpricedPolicy.REFUSE:
             out.append(
-                _("Refused if sent: with no price, %(limits)s cannot count it.") % {"limits": " and ".join(named)}
+                _("Refused if sent: with no price, %(limits)s cannot count it.") % {"limits": join_limits(named)}
             )
         elif named or threshold is not None:
             out.append(_("Needs approval by an owner or admin: its price is unknown."))

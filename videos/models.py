@@ -25,7 +25,7 @@ from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import Team
 from videos.gateways import Gateway, get_gateway_class
@@ -105,30 +105,30 @@ class Billing(models.TextChoices):
     """Where a generation's money stands: a hold is placed at submission and ends
     exactly once, charged at the final cost or released ("not charged")."""
 
-    UNPRICED = "unpriced", "Price unknown"
-    HELD = "held", "Held"
-    CHARGED = "charged", "Charged"
-    RELEASED = "released", "Not charged"
+    UNPRICED = "unpriced", gettext_lazy("Price unknown")
+    HELD = "held", gettext_lazy("Held")
+    CHARGED = "charged", gettext_lazy("Charged")
+    RELEASED = "released", gettext_lazy("Not charged")
 
 
 class Approval(models.TextChoices):
     """An owner's or admin's yes or no to *spending* on a request before it is sent
     (over the team's approval threshold); not the review of a finished video."""
 
-    NOT_NEEDED = "not_needed", "Not needed"
-    WAITING = "waiting", "Waiting for approval"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
+    NOT_NEEDED = "not_needed", gettext_lazy("Not needed")
+    WAITING = "waiting", gettext_lazy("Waiting for approval")
+    APPROVED = "approved", gettext_lazy("Approved")
+    DECLINED = "declined", gettext_lazy("Declined")
 
 
 class Review(models.TextChoices):
     """Where a finished video stands at the review desk: the reviewer's verdict."""
 
-    NONE = "none", "Not reviewed"
-    AWAITING = "awaiting", "Awaiting review"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
-    CHANGES = "changes", "Changes requested"
+    NONE = "none", gettext_lazy("Not reviewed")
+    AWAITING = "awaiting", gettext_lazy("Awaiting review")
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    CHANGES = "changes", gettext_lazy("Changes requested")
 
 
 class GenerationQuerySet(models.QuerySet):
@@ -203,7 +203,7 @@ class Generation(models.Model):
     key = models.ForeignKey(GatewayKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations")
     dialect = models.CharField(max_length=32)
     model_name = models.CharField(max_length=80)
-    key_label = models.CharField(max_length=80, help_text="The key's label when submitted.")
+    key_label = models.CharField(max_length=80, help_text=gettext_lazy("The key's label when submitted."))
     prompt = models.TextField()
     options = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
@@ -216,10 +216,13 @@ class Generation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decline_reason = models.CharField(
-        max_length=500, blank=True, help_text="Why an owner or admin declined the spending, told to the requester."
+        max_length=500,
+        blank=True,
+        help_text=gettext_lazy("Why an owner or admin declined the spending, told to the requester."),
     )
     billed = models.BooleanField(
-        default=True, help_text="False for a rehearsal on the built-in sandbox: held and charged as not billed."
+        default=True,
+        help_text=gettext_lazy("False for a rehearsal on the built-in sandbox: held and charged as not billed."),
     )
     parent = models.ForeignKey(
         "self",
@@ -227,7 +230,7 @@ class Generation(models.Model):
         null=True,
         blank=True,
         related_name="remixes",
-        help_text="The generation this one was remixed (or retried) from.",
+        help_text=gettext_lazy("The generation this one was remixed (or retried) from."),
     )
     review = models.CharField(max_length=20, choices=Review.choices, default=Review.NONE)
     review_comment = models.TextField(blank=True)
@@ -237,7 +240,10 @@ class Generation(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     favorited_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="favorites")
     submission_token = models.CharField(
-        max_length=32, blank=True, editable=False, help_text="The compose form's one-time token it was made from."
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text=gettext_lazy("The compose form's one-time token it was made from."),
     )
     frame_of = models.ForeignKey(
         "self",
@@ -245,22 +251,30 @@ class Generation(models.Model):
         null=True,
         blank=True,
         related_name="frame_children",
-        help_text="The generation whose frame is this one's reference image (its lineage).",
+        help_text=gettext_lazy("The generation whose frame is this one's reference image (its lineage)."),
     )
-    frame_time_s = models.FloatField(null=True, blank=True, help_text="The time of that frame, in seconds.")
+    frame_time_s = models.FloatField(
+        null=True, blank=True, help_text=gettext_lazy("The time of that frame, in seconds.")
+    )
     take_group = models.UUIDField(
-        null=True, blank=True, db_index=True, help_text="The takes made by one submission share this id."
+        null=True, blank=True, db_index=True, help_text=gettext_lazy("The takes made by one submission share this id.")
     )
-    take_index = models.PositiveSmallIntegerField(default=0, help_text="Its place among its group's takes, from 0.")
-    chosen_take = models.BooleanField(default=False, help_text="The take chosen among its group's.")
-    archived = models.BooleanField(default=False, help_text="Archived away with the other takes of its group.")
+    take_index = models.PositiveSmallIntegerField(
+        default=0, help_text=gettext_lazy("Its place among its group's takes, from 0.")
+    )
+    chosen_take = models.BooleanField(default=False, help_text=gettext_lazy("The take chosen among its group's."))
+    archived = models.BooleanField(
+        default=False, help_text=gettext_lazy("Archived away with the other takes of its group.")
+    )
     language = models.CharField(
         max_length=15,
         blank=True,
-        help_text="The language of the page it was requested from; the worker writes its messages in it.",
+        help_text=gettext_lazy("The language of the page it was requested from; the worker writes its messages in it."),
     )
     fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="sha256 of the normalized request: prompt, options, reference images."
+        max_length=64,
+        blank=True,
+        help_text=gettext_lazy("sha256 of the normalized request: prompt, options, reference images."),
     )
 
     objects = GenerationQuerySet.as_manager()
@@ -294,7 +308,7 @@ class Generation(models.Model):
 
     @property
     def kind(self) -> str:
-        return "image-to-video" if self.reference_images.all() else "text-to-video"
+        return gettext("image-to-video") if self.reference_images.all() else gettext("text-to-video")
 
     def changeable_by(self, membership) -> bool:
         """Whether ``membership`` (of this generation's team) may change it: cancel, retry,
@@ -326,7 +340,9 @@ class ReferenceImage(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="reference_images")
     position = models.PositiveSmallIntegerField(default=0)
     image = models.FileField(upload_to=reference_upload_to, blank=True)
-    source_url = models.URLField(max_length=2000, blank=True, help_text="The member's pasted URL, if any.")
+    source_url = models.URLField(
+        max_length=2000, blank=True, help_text=gettext_lazy("The member's pasted URL, if any.")
+    )
     content_type = models.CharField(max_length=40, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
@@ -366,16 +382,16 @@ class ReferenceImage(models.Model):
 
 
 class TaskState(models.TextChoices):
-    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
-    PENDING = "pending", "Waiting to send"
-    SUBMITTING = "submitting", "Sending"
-    QUEUED = "queued", "Queued"
-    PROCESSING = "processing", "Processing"
-    ARCHIVING = "archiving", "Saving video"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+    AWAITING_APPROVAL = "awaiting_approval", gettext_lazy("Awaiting approval")
+    PENDING = "pending", gettext_lazy("Waiting to send")
+    SUBMITTING = "submitting", gettext_lazy("Sending")
+    QUEUED = "queued", gettext_lazy("Queued")
+    PROCESSING = "processing", gettext_lazy("Processing")
+    ARCHIVING = "archiving", gettext_lazy("Saving video")
+    COMPLETED = "completed", gettext_lazy("Completed")
+    FAILED = "failed", gettext_lazy("Failed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    NEEDS_ATTENTION = "needs_attention", gettext_lazy("Needs attention")
 
 
 ACTIVE_STATES = (
@@ -461,7 +477,7 @@ class Task(models.Model):
     generation = models.OneToOneField(Generation, on_delete=models.CASCADE, related_name="task")
     state = models.CharField(max_length=20, choices=TaskState.choices, default=TaskState.PENDING)
     external_id = models.CharField(max_length=200, blank=True)
-    status_word = models.CharField(max_length=40, blank=True, help_text="The gateway's own word.")
+    status_word = models.CharField(max_length=40, blank=True, help_text=gettext_lazy("The gateway's own word."))
     progress = models.PositiveSmallIntegerField(default=0)
     result_url = models.URLField(max_length=2000, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
@@ -473,7 +489,7 @@ class Task(models.Model):
     last_raw = models.JSONField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     delivered_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="The duration the gateway reports delivering, when it does."
+        null=True, blank=True, help_text=gettext_lazy("The duration the gateway reports delivering, when it does.")
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -562,12 +578,12 @@ class Price(models.Model):
     """
 
     class Rounding(models.TextChoices):
-        EXACT = "exact", "Exact (rate × seconds)"
-        CREDITS = "credits", "reAPI credits: ceil(rate × seconds × 1000) × $0.001"
+        EXACT = "exact", gettext_lazy("Exact (rate × seconds)")
+        CREDITS = "credits", gettext_lazy("reAPI credits: ceil(rate × seconds × 1000) × $0.001")
 
     dialect = models.CharField(max_length=32)
     model = models.CharField(max_length=80)
-    resolution = models.CharField(max_length=10, help_text="The studio's spelling: 480p, 720p, …")
+    resolution = models.CharField(max_length=10, help_text=gettext_lazy("The studio's spelling: 480p, 720p, …"))
     usd_per_second = models.DecimalField(max_digits=10, decimal_places=6)
     usd_per_image = models.DecimalField(max_digits=10, decimal_places=6, default=0)
     rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.EXACT)
@@ -591,7 +607,9 @@ class TeamPrice(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prices")
     dialect = models.CharField(max_length=32)
     model = models.CharField(max_length=80)
-    resolution = models.CharField(max_length=10, blank=True, help_text="The studio's spelling: 480p, 720p, …")
+    resolution = models.CharField(
+        max_length=10, blank=True, help_text=gettext_lazy("The studio's spelling: 480p, 720p, …")
+    )
     usd_per_second = models.DecimalField(max_digits=10, decimal_places=6)
     usd_per_image = models.DecimalField(max_digits=10, decimal_places=6, default=0)
     rounding = models.CharField(max_length=10, choices=Price.Rounding.choices, default=Price.Rounding.EXACT)
@@ -630,9 +648,9 @@ class LedgerEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        HOLD = "hold", "Hold"
-        CHARGE = "charge", "Charge"
-        RELEASE = "release", "Release"
+        HOLD = "hold", gettext_lazy("Hold")
+        CHARGE = "charge", gettext_lazy("Charge")
+        RELEASE = "release", gettext_lazy("Release")
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="ledger")
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="ledger")
@@ -642,13 +660,15 @@ class LedgerEntry(models.Model):
     dialect = models.CharField(max_length=32)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount_usd = models.DecimalField(max_digits=12, decimal_places=6)
-    billed = models.BooleanField(default=True, help_text="False for a sandbox rehearsal: recorded, not billed.")
+    billed = models.BooleanField(
+        default=True, help_text=gettext_lazy("False for a sandbox rehearsal: recorded, not billed.")
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = gettext_lazy("ledger entries")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["team", "kind", "created_at"])]
 
@@ -672,7 +692,7 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = gettext_lazy("audit entries")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["team", "-created_at"]), models.Index(fields=["team", "action", "-created_at"])]
 
@@ -711,7 +731,7 @@ class GatewayCircuit(models.Model):
     until ``open_until`` after repeated failures, and resumes by itself
     (``videos.worker.circuit``)."""
 
-    scope = models.CharField(max_length=300, unique=True, help_text="scheme://host:port, or key:<uuid>")
+    scope = models.CharField(max_length=300, unique=True, help_text=gettext_lazy("scheme://host:port, or key:<uuid>"))
     failures = models.PositiveIntegerField(default=0)
     trips = models.PositiveIntegerField(default=0)
     open_until = models.DateTimeField(null=True, blank=True)
@@ -820,7 +840,7 @@ class WebhookDelivery(models.Model):
     objects = WebhookDeliveryQuerySet.as_manager()
 
     class Meta:
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = gettext_lazy("webhook deliveries")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="hook_delivery_due"),
@@ -933,8 +953,8 @@ class Frame(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="frames")
-    time_s = models.FloatField(help_text="Where the frame was taken, in seconds from the start.")
-    index = models.PositiveIntegerField(help_text="The frame's number in the video, from 0.")
+    time_s = models.FloatField(help_text=gettext_lazy("Where the frame was taken, in seconds from the start."))
+    index = models.PositiveIntegerField(help_text=gettext_lazy("The frame's number in the video, from 0."))
     image = models.FileField(upload_to=frame_upload_to, max_length=300)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
@@ -978,10 +998,10 @@ class Sequence(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     render_state = models.CharField(max_length=12, choices=RenderState.choices, default=RenderState.NONE)
-    render_progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the render done.")
+    render_progress = models.PositiveSmallIntegerField(default=0, help_text=gettext_lazy("Percent of the render done."))
     render_error = models.CharField(max_length=300, blank=True)
     render_token = models.CharField(max_length=32, blank=True)
-    render_mode = models.CharField(max_length=20, blank=True, help_text="remux or reencode")
+    render_mode = models.CharField(max_length=20, blank=True, help_text=gettext_lazy("remux or reencode"))
     render_requested_at = models.DateTimeField(null=True, blank=True)
     video = models.FileField(upload_to=render_upload_to, max_length=300, blank=True)
     poster = models.FileField(upload_to=render_poster_upload_to, max_length=300, blank=True)
@@ -1153,9 +1173,15 @@ class Note(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="notes")
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    guest_name = models.CharField(max_length=80, blank=True, default="", help_text="A guest author's typed name.")
-    time_s = models.FloatField(null=True, blank=True, help_text="Seconds from the start; empty for a reply.")
-    end_s = models.FloatField(null=True, blank=True, help_text="The end of the range it covers, in seconds.")
+    guest_name = models.CharField(
+        max_length=80, blank=True, default="", help_text=gettext_lazy("A guest author's typed name.")
+    )
+    time_s = models.FloatField(
+        null=True, blank=True, help_text=gettext_lazy("Seconds from the start; empty for a reply.")
+    )
+    end_s = models.FloatField(
+        null=True, blank=True, help_text=gettext_lazy("The end of the range it covers, in seconds.")
+    )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from videos import audit, billing
 from videos.actions.generations import SUBMIT_RESCUE
@@ -34,17 +35,22 @@ def approve_spending(generation: Generation, approver) -> bool:
         Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).update(
             state=TaskState.PENDING, next_poll_at=now + SUBMIT_RESCUE, updated_at=now
         )
-        record(generation.pk, "approval", f"Approved by {approver.get_username()}.", state=TaskState.PENDING)
+        record(
+            generation.pk,
+            "approval",
+            _("Approved by %(who)s.") % {"who": approver.get_username()},
+            state=TaskState.PENDING,
+        )
         audit.record_action(
             generation.team, approver, "generation.approved", audit.describe(generation), uuid=str(generation.uuid)
         )
         if generation.author_id != approver.pk:
-            audit.notify(
-                generation.author,
-                generation.team,
-                f"{approver.get_username()} approved your request {audit.describe(generation)}; it is being sent.",
-                generation=generation,
-            )
+            with audit.speaking_to(generation.author):
+                message = _("%(who)s approved your request %(video)s; it is being sent.") % {
+                    "who": approver.get_username(),
+                    "video": audit.describe(generation),
+                }
+            audit.notify(generation.author, generation.team, message, generation=generation)
         enqueue_on_commit(SUBMIT, generation.task.pk)
     return True
 
@@ -63,12 +69,22 @@ def decline_spending(generation: Generation, approver, reason: str = "") -> bool
             return False
         Generation.objects.filter(pk=generation.pk).update(decline_reason=reason)
         generation.decline_reason = reason
-        because = f" Reason: {reason}" if reason else ""
+        who = approver.get_username()
+        with generation.speaking():
+            last_error = (
+                _("Declined by %(who)s; it was not sent. Reason: %(reason)s") % {"who": who, "reason": reason}
+                if reason
+                else _("Declined by %(who)s; it was not sent.") % {"who": who}
+            )
+            message = (
+                _("Declined by %(who)s; not sent, not charged. Reason: %(reason)s") % {"who": who, "reason": reason}
+                if reason
+                else _("Declined by %(who)s; not sent, not charged.") % {"who": who}
+            )
         Task.objects.filter(generation=generation, state=TaskState.AWAITING_APPROVAL).end(
-            TaskState.CANCELLED, last_error=f"Declined by {approver.get_username()}; it was not sent.{because}"
+            TaskState.CANCELLED, last_error=last_error
         )
         billing.release(generation)
-        message = f"Declined by {approver.get_username()}; not sent, not charged.{because}"
         record(generation.pk, "approval", message, state=TaskState.CANCELLED)
         audit.record_action(
             generation.team,
@@ -79,11 +95,12 @@ def decline_spending(generation: Generation, approver, reason: str = "") -> bool
             reason=reason,
         )
         if generation.author_id != approver.pk:
-            audit.notify(
-                generation.author,
-                generation.team,
-                f"{approver.get_username()} declined your request {audit.describe(generation)}; "
-                f"it was not sent and not charged.{because}",
-                generation=generation,
-            )
+            with audit.speaking_to(generation.author):
+                params = {"who": who, "video": audit.describe(generation), "reason": reason}
+                notice = (
+                    _("%(who)s declined your request %(video)s; it was not sent and not charged. Reason: %(reason)s")
+                    if reason
+                    else _("%(who)s declined your request %(video)s; it was not sent and not charged.")
+                ) % params
+            audit.notify(generation.author, generation.team, notice, generation=generation)
     return True

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from videos import audit, billing, webhooks
 from videos.gateways.base import GenerationInput
@@ -45,9 +46,10 @@ def _lock_team(team):
     return Team.objects.select_for_update().get(pk=team.pk)
 
 
-def _price_check(team, membership, cost: billing.Estimate, takes: int = 1) -> str:
+def _price_check(team, membership, cost: billing.Estimate, takes: int = 1):
     """Check budgets for ``cost`` (the team locked) and say why the request must wait for
-    an owner's or admin's approval: the reason, "" when it need not.
+    an owner's or admin's approval: the reason (a function of no arguments that words it
+    in the active language, so each approver reads it in theirs), "" when it need not.
 
     It waits when its estimate is over the team's approval threshold, or when its price is
     unknown while a threshold, the team's budget or the member's cap is set (a budget
@@ -64,43 +66,60 @@ def _price_check(team, membership, cost: billing.Estimate, takes: int = 1) -> st
     if cost.known:
         billing.check_budgets(team, membership, cost.amount, takes)
         if threshold is not None and cost.amount > threshold:
-            return (
-                f"its estimate, {billing.usd(cost.amount)}, is over the team's approval threshold of "
-                f"{billing.usd(threshold)}."
+            amount = cost.amount
+            return lambda: (
+                _("its estimate, %(estimate)s, is over the team's approval threshold of %(threshold)s.")
+                % {
+                    "estimate": billing.usd(amount),
+                    "threshold": billing.usd(threshold),
+                }
             )
         return ""
     limits = [name for name, limit in billing.limits(team, membership) if limit is not None]
     if limits and team.unpriced_policy == UnpricedPolicy.REFUSE:
         raise billing.BudgetExceeded(
-            f"This request has no price in the price book, so {' and '.join(limits)} cannot count it, and the "
-            "team refuses such requests. Ask an owner or admin to price this gateway, or to hold such "
-            "requests for approval instead."
+            _(
+                "This request has no price in the price book, so %(limits)s cannot count it, and the "
+                "team refuses such requests. Ask an owner or admin to price this gateway, or to hold such "
+                "requests for approval instead."
+            )
+            % {"limits": billing.join_limits(limits)}
         )
     if limits:
-        return f"its price is unknown, so {' and '.join(limits)} cannot count it."
+        return lambda: (
+            _("its price is unknown, so %(limits)s cannot count it.") % {"limits": billing.join_limits(limits)}
+        )
     if threshold is not None:
-        return "its price is unknown and the team has an approval threshold."
+        return lambda: _("its price is unknown and the team has an approval threshold.")
     return ""
 
 
-def tell_approvers(generation: Generation, why_wait: str) -> int:
+def _words(why_wait) -> str:
+    """``why_wait`` (``_price_check``'s reason) in the active language."""
+    return str(why_wait()) if callable(why_wait) else str(why_wait)
+
+
+def tell_approvers(generation: Generation, why_wait) -> int:
     """Notify each owner and admin of the generation's team that it waits for their
     approval and why (its author too when they are one: an owner's own request over the
-    threshold waits like any other, so that each large spend is approved on purpose).
-    Returns how many were told."""
+    threshold waits like any other, so that each large spend is approved on purpose), each
+    in their own language. ``why_wait``: a reason, or a function of no arguments that
+    words it in the active language. Returns how many were told."""
     from accounts.models import Membership, Role
 
     approvers = Membership.objects.filter(team_id=generation.team_id, role__in=(Role.OWNER, Role.ADMIN))
-    author = generation.author.get_username() if generation.author else "a deleted user"
     told = 0
     for membership in approvers.select_related("user"):
         own = membership.user_id == generation.author_id
-        message = (
-            f"Your request {audit.describe(generation)} waits for approval, yours included: {why_wait} "
-            "Approve it on Approvals."
-            if own
-            else f"{author} asks for approval of {audit.describe(generation)}: {why_wait}"
-        )
+        with audit.speaking_to(membership.user):
+            author = generation.author.get_username() if generation.author else _("a deleted user")
+            params = {"video": audit.describe(generation), "why": _words(why_wait), "author": author}
+            message = (
+                _("Your request %(video)s waits for approval, yours included: %(why)s Approve it on Approvals.")
+                % params
+                if own
+                else _("%(author)s asks for approval of %(video)s: %(why)s") % params
+            )
         audit.notify(membership.user, generation.team, message, generation=generation)
         told += 1
     return told
@@ -110,7 +129,11 @@ def _send_or_wait(generation: Generation, task: Task, why_wait: str) -> None:
     """After a request is saved: queue its submit on commit, or say why it waits for approval
     and tell the team's owners and admins (``tell_approvers``)."""
     if why_wait:
-        record(generation.pk, "approval", f"Waiting for an owner or admin to approve it before it is sent: {why_wait}")
+        record(
+            generation.pk,
+            "approval",
+            _("Waiting for an owner or admin to approve it before it is sent: %(why)s") % {"why": _words(why_wait)},
+        )
         tell_approvers(generation, why_wait)
     else:
         enqueue_on_commit(SUBMIT, task.pk)
@@ -357,12 +380,25 @@ def _create_batch(
                 state=TaskState.AWAITING_APPROVAL if needs_approval else TaskState.PENDING,
                 next_poll_at=None if needs_approval else timezone.now() + SUBMIT_RESCUE,
             )
-            of = f" (take {index + 1} of {n})" if n > 1 else ""
+            params = {
+                "model": choices.model,
+                "key": key.label,
+                "gateway": key.gateway_class.label,
+                "take": index + 1,
+                "n": n,
+                "estimate": cost.words,
+            }
             record(
                 generation.pk,
                 "created",
-                f"Requested {choices.model} through {key.label} ({key.gateway_class.label}){of}; "
-                f"estimate: {cost.words}",
+                (
+                    _(
+                        "Requested %(model)s through %(key)s (%(gateway)s) (take %(take)d of %(n)d); estimate: %(estimate)s"
+                    )
+                    if n > 1
+                    else _("Requested %(model)s through %(key)s (%(gateway)s); estimate: %(estimate)s")
+                )
+                % params,
                 state=task.state,
                 data=generation.options,
             )
@@ -399,7 +435,7 @@ def choose_take(generation: Generation, actor) -> bool:
         takes.exclude(pk=generation.pk).update(chosen_take=False)
         takes.filter(pk=generation.pk).update(chosen_take=True, archived=False)
         generation.chosen_take, generation.archived = True, False
-        record(generation.pk, "chosen", f"Chosen as the take by {actor.get_username()}.")
+        record(generation.pk, "chosen", _("Chosen as the take by %(who)s.") % {"who": actor.get_username()})
         audit.record_action(
             generation.team,
             actor,
@@ -463,7 +499,12 @@ def retry(generation: Generation, actor, *, membership=None) -> bool:
         if cost.known:
             billing.place_hold(generation, cost.amount)
             webhooks.budget_check(generation.team, cost.amount)
-        record(generation.pk, "retried", f"Retried by {actor.get_username()}; estimate: {cost.words}", state=state)
+        record(
+            generation.pk,
+            "retried",
+            _("Retried by %(who)s; estimate: %(estimate)s") % {"who": actor.get_username(), "estimate": cost.words},
+            state=state,
+        )
         audit.record_action(
             generation.team, actor, "generation.retried", audit.describe(generation), uuid=str(generation.uuid)
         )
@@ -480,11 +521,12 @@ def cancel(generation: Generation, actor) -> bool:
     it was not running.
     """
     sent = bool(generation.task.external_id)
-    message = f"Cancelled by {actor.get_username()}." + (
-        " The gateway documents no way to cancel, so it may still finish the video there."
-        if sent
-        else " It was not sent."
-    )
+    with generation.speaking():
+        message = (
+            _("Cancelled by %(who)s. The gateway documents no way to cancel, so it may still finish the video there.")
+            if sent
+            else _("Cancelled by %(who)s. It was not sent.")
+        ) % {"who": actor.get_username()}
     with transaction.atomic():
         if Task.objects.filter(generation=generation).active().end(TaskState.CANCELLED, last_error=message) != 1:
             return False
@@ -528,7 +570,9 @@ def resubmit(generation: Generation, actor) -> bool:
     it was not waiting for attention.
     """
     now = timezone.now()
-    message = f"Resubmitted by {actor.get_username()}: the gateway may bill twice if it had created the first one."
+    message = _("Resubmitted by %(who)s: the gateway may bill twice if it had created the first one.") % {
+        "who": actor.get_username()
+    }
     with transaction.atomic():
         changed = Task.objects.filter(pk=generation.task.pk, state=TaskState.NEEDS_ATTENTION).update(
             **fresh_attempt_fields(TaskState.PENDING, now + SUBMIT_RESCUE, now)
@@ -547,7 +591,10 @@ def abandon(generation: Generation, actor) -> bool:
     """Give up on a task that needs attention: it fails, is not sent again, and its hold
     is released. If the gateway had created it, it may still bill it; the timeline says
     so. False when it was not waiting for attention."""
-    message = f"Abandoned by {actor.get_username()}; if the gateway had created it, it may still bill it."
+    with generation.speaking():
+        message = _("Abandoned by %(who)s; if the gateway had created it, it may still bill it.") % {
+            "who": actor.get_username()
+        }
     with transaction.atomic():
         tasks = Task.objects.filter(pk=generation.task.pk, state=TaskState.NEEDS_ATTENTION)
         if tasks.end(TaskState.FAILED, last_error=message) != 1:

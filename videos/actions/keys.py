@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import throttle
 from videos import audit
@@ -125,7 +126,7 @@ def check_key(key: GatewayKey, actor) -> KeyCheck:
         secret = key.reveal()
     except vault.VaultError:
         check = KeyCheck(
-            KeyVerdict.UNSURE, detail="The key cannot be decrypted with the server's encryption keys; replace it."
+            KeyVerdict.UNSURE, detail=_("The key cannot be decrypted with the server's encryption keys; replace it.")
         )
     else:
         check = key.gateway_class(key.base_url, secret).check()

@@ -59,16 +59,19 @@ def mentioned(generation: Generation, body: str) -> list:
     return [u for u in members if u.get_username().lower() in names]
 
 
-def _tell(note: Note, actor, tell_first: list, message: str) -> None:
+def _tell(note: Note, actor, tell_first: list, message) -> None:
     """Notify ``tell_first`` (the author, the note's author…) and everyone ``note`` mentions,
-    each once, never ``actor``."""
+    each once, never ``actor``; ``message``: a function of no arguments that words it in the
+    active language, called in each recipient's."""
     generation = note.generation
     told = {actor.pk}
     for user in [*tell_first, *mentioned(generation, note.body)]:
         if user is None or user.pk in told:
             continue
         told.add(user.pk)
-        audit.notify(user, generation.team, message, generation=generation)
+        with audit.speaking_to(user):
+            text = message() if callable(message) else message
+        audit.notify(user, generation.team, text, generation=generation)
 
 
 def add_note(generation: Generation, author, body: str, time_s: float, end_s: float | None = None) -> Note:
@@ -99,13 +102,13 @@ def add_note(generation: Generation, author, body: str, time_s: float, end_s: fl
         audit.record_action(
             generation.team, author, "note.added", label, uuid=str(generation.uuid), note=str(note.uuid), at=time_s
         )
-        message = gettext("%(who)s left a note at %(at)s on %(video)s: %(body)s") % {
-            "who": author.get_username(),
-            "at": format_tc(time_s),
-            "video": label,
-            "body": body,
-        }
-        _tell(note, author, [generation.author], message)
+        params = {"who": author.get_username(), "at": format_tc(time_s), "video": label, "body": body}
+        _tell(
+            note,
+            author,
+            [generation.author],
+            lambda: gettext("%(who)s left a note at %(at)s on %(video)s: %(body)s") % params,
+        )
     return note
 
 
@@ -123,13 +126,13 @@ def reply(note: Note, author, body: str, *, resolve_it: bool = False) -> Note:
         audit.record_action(
             generation.team, author, "note.replied", label, uuid=str(generation.uuid), note=str(note.uuid)
         )
-        message = gettext("%(who)s replied to the note at %(at)s on %(video)s: %(body)s") % {
-            "who": author.get_username(),
-            "at": format_tc(note.time_s),
-            "video": label,
-            "body": body,
-        }
-        _tell(answer, author, [note.author, generation.author], message)
+        params = {"who": author.get_username(), "at": format_tc(note.time_s), "video": label, "body": body}
+        _tell(
+            answer,
+            author,
+            [note.author, generation.author],
+            lambda: gettext("%(who)s replied to the note at %(at)s on %(video)s: %(body)s") % params,
+        )
         if resolve_it:
             resolve(note, author)
     return answer

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from videos import audit, webhooks
 from videos.actions.notes import open_notes_summary
@@ -20,7 +20,11 @@ from videos.models import (
 from videos.timeline import record
 
 #: What each review verdict reads as in the author's notification and the timeline.
-VERDICT_WORDS = {Review.ACCEPTED: "was accepted", Review.REJECTED: "was rejected", Review.CHANGES: "needs changes"}
+VERDICT_WORDS = {
+    Review.ACCEPTED: gettext_lazy("was accepted"),
+    Review.REJECTED: gettext_lazy("was rejected"),
+    Review.CHANGES: gettext_lazy("needs changes"),
+}
 Favorite = Generation.favorited_by.through
 
 
@@ -87,8 +91,13 @@ def decide_review(generation: Generation, reviewer, verdict: str, comment: str =
             return False
         generation.review, generation.review_comment = verdict, comment
         generation.reviewed_by, generation.reviewed_at = reviewer, now
-        label, words = audit.describe(generation), VERDICT_WORDS[verdict]
-        record(generation.pk, "review", f"{reviewer.get_username()}: {words}" + (f" — {comment}" if comment else "."))
+        label = audit.describe(generation)
+        params = {"who": reviewer.get_username(), "words": VERDICT_WORDS[verdict], "comment": comment}
+        record(
+            generation.pk,
+            "review",
+            (gettext("%(who)s: %(words)s — %(comment)s") if comment else gettext("%(who)s: %(words)s.")) % params,
+        )
         audit.record_action(
             generation.team,
             reviewer,
@@ -100,9 +109,15 @@ def decide_review(generation: Generation, reviewer, verdict: str, comment: str =
             via=via,
         )
         if generation.author_id is not None and generation.author_id != reviewer.pk:
-            message = f"Your video {label} {words}" + (f": {comment}" if comment else ".")
-            if verdict == Review.CHANGES and (still_open := open_notes_summary(generation)):
-                message += " " + gettext("Open notes: %(notes)s") % {"notes": still_open}
+            with audit.speaking_to(generation.author):
+                params = {"video": label, "words": VERDICT_WORDS[verdict], "comment": comment}
+                message = (
+                    gettext("Your video %(video)s %(words)s: %(comment)s")
+                    if comment
+                    else gettext("Your video %(video)s %(words)s.")
+                ) % params
+                if verdict == Review.CHANGES and (still_open := open_notes_summary(generation)):
+                    message += " " + gettext("Open notes: %(notes)s") % {"notes": still_open}
             audit.notify(generation.author, generation.team, message, generation=generation)
         webhooks.generation_event(generation, WebhookEvent.GENERATION_REVIEWED)
     return True

@@ -281,10 +281,7 @@ def add_guest_note(
             guest=address_hash[:12],
         )
         if generation.author_id is not None:
-            audit.notify(
-                generation.author,
-                link.team,
-                _("%(name)s (guest) left a note on your video %(label)s") % {"name": name, "label": label},
-                generation=generation,
-            )
+            with audit.speaking_to(generation.author):
+                message = _("%(name)s (guest) left a note on your video %(label)s") % {"name": name, "label": label}
+            audit.notify(generation.author, link.team, message, generation=generation)
     return note
