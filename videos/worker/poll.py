@@ -32,7 +32,13 @@ def step_poll(task: Task, token: str) -> None:
 
 def prepare_poll(task: Task, token: str) -> Gateway | None:
     """The adapter to poll ``task`` with, or None when the task was ended instead
-    (older than its gateway's limit, or its key is gone)."""
+    (older than its gateway's limit, or its key is gone). Its messages are written in the
+    request's language (``Generation.speaking``): the sweep calls this outside ``run_step``."""
+    with task.generation.speaking():
+        return _prepare_poll(task, token)
+
+
+def _prepare_poll(task: Task, token: str) -> Gateway | None:
     try:
         gateway = adapter_for(task.generation)
     except StepError as exc:
