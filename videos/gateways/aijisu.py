@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from videos.gateways.base import (
@@ -187,25 +188,29 @@ class AijisuGateway(Gateway):
             return errors
         name = cls.label
         if "aspect_ratio" in errors:
-            errors["aspect_ratio"] = (
-                f"{name} takes no aspect ratio: orientation follows the input image "
+            errors["aspect_ratio"] = _(
+                "%(name)s takes no aspect ratio: orientation follows the input image "
                 "(use a landscape image for landscape, a portrait one for portrait)."
-            )
+            ) % {"name": name}
         if "resolution" in errors:
-            errors["resolution"] = f"{name} renders size 480p, 720p or 1080p only."
+            errors["resolution"] = _("%(name)s renders size 480p, 720p or 1080p only.") % {"name": name}
         if "duration" in errors:
-            errors["duration"] = f"{name} takes duration as a whole number of seconds from 1 to 15."
+            errors["duration"] = _("%(name)s takes duration as a whole number of seconds from 1 to 15.") % {
+                "name": name
+            }
         if "references" in errors:
             if not choices.references:
-                errors["references"] = (
-                    f"{name} is image-to-video only (no text-to-video): add one input image, as image or image_url."
-                )
+                errors["references"] = _(
+                    "%(name)s is image-to-video only (no text-to-video): add one input image, as image or image_url."
+                ) % {"name": name}
             elif len(choices.references) > 1:
-                errors["references"] = f"{name} takes one input image only (no images, image_urls or references)."
+                errors["references"] = _(
+                    "%(name)s takes one input image only (no images, image_urls or references)."
+                ) % {"name": name}
             else:
-                errors["references"] = (
-                    f"{name} fetches the input image from a public http(s) URL; data URIs are not accepted."
-                )
+                errors["references"] = _(
+                    "%(name)s fetches the input image from a public http(s) URL; data URIs are not accepted."
+                ) % {"name": name}
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from videos.lib import http, media, vault
@@ -322,39 +324,59 @@ class Gateway:
         try:
             spec = cls.spec(choices.model)
         except KeyError:
-            return {"model": f"{cls.label} has no model {choices.model!r}."}
+            return {
+                "model": _("%(gateway)s has no model %(model)s.") % {"gateway": cls.label, "model": repr(choices.model)}
+            }
         name = f"{cls.label} {spec.label}" if len(cls.models) > 1 else cls.label
         errors: dict[str, str] = {}
         prompt = choices.prompt.strip()
         if len(choices.prompt) > spec.max_prompt_chars:
-            errors["prompt"] = (
-                f"{name} accepts at most {spec.max_prompt_chars} characters ({len(choices.prompt)} given)."
-            )
+            errors["prompt"] = _("%(name)s accepts at most %(max)d characters (%(given)d given).") % {
+                "name": name,
+                "max": spec.max_prompt_chars,
+                "given": len(choices.prompt),
+            }
         elif not prompt and spec.prompt_required:
-            errors["prompt"] = f"{name} needs a prompt."
+            errors["prompt"] = _("%(name)s needs a prompt.") % {"name": name}
         if choices.duration not in spec.durations:
-            errors["duration"] = f"{name} renders {_describe_durations(spec.durations)} seconds."
+            errors["duration"] = _("%(name)s renders %(durations)s seconds.") % {
+                "name": name,
+                "durations": _describe_durations(spec.durations),
+            }
         if spec.aspect_ratios and choices.aspect_ratio not in spec.aspect_ratios:
-            errors["aspect_ratio"] = f"{name} accepts {', '.join(spec.aspect_ratios)}."
+            errors["aspect_ratio"] = _("%(name)s accepts %(values)s.") % {
+                "name": name,
+                "values": ", ".join(spec.aspect_ratios),
+            }
         if not spec.aspect_ratios and choices.aspect_ratio:
-            errors["aspect_ratio"] = f"{name} takes no aspect ratio."
+            errors["aspect_ratio"] = _("%(name)s takes no aspect ratio.") % {"name": name}
         if spec.resolutions and choices.resolution not in spec.resolutions:
-            errors["resolution"] = f"{name} accepts {', '.join(spec.resolutions)}."
+            errors["resolution"] = _("%(name)s accepts %(values)s.") % {
+                "name": name,
+                "values": ", ".join(spec.resolutions),
+            }
         if not spec.resolutions and choices.resolution:
-            errors["resolution"] = f"{name} takes no resolution."
+            errors["resolution"] = _("%(name)s takes no resolution.") % {"name": name}
         if choices.audio is not None and not spec.audio:
-            errors["audio"] = f"{name} has no audio switch."
+            errors["audio"] = _("%(name)s has no audio switch.") % {"name": name}
         count = len(choices.references)
-        plural = "s" if spec.max_reference_images != 1 else ""
         if count > spec.max_reference_images:
-            errors["references"] = f"{name} takes at most {spec.max_reference_images} reference image{plural}."
+            errors["references"] = ngettext(
+                "%(name)s takes at most %(n)d reference image.",
+                "%(name)s takes at most %(n)d reference images.",
+                spec.max_reference_images,
+            ) % {"name": name, "n": spec.max_reference_images}
         elif count == 0 and not spec.text_to_video:
-            errors["references"] = f"{name} makes video from an image: add a reference image."
+            errors["references"] = _("%(name)s makes video from an image: add a reference image.") % {"name": name}
         for ref in choices.references:
             if spec.reference_form == ReferenceForm.URL and not ref.url.startswith(("http://", "https://")):
-                errors["references"] = f"{name} fetches reference images from a public http(s) URL."
+                errors["references"] = _("%(name)s fetches reference images from a public http(s) URL.") % {
+                    "name": name
+                }
             elif spec.reference_form != ReferenceForm.URL and not ref.data:
-                errors["references"] = f"{name} needs the image itself (upload it); it does not fetch URLs."
+                errors["references"] = _("%(name)s needs the image itself (upload it); it does not fetch URLs.") % {
+                    "name": name
+                }
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
@@ -425,7 +447,10 @@ class Gateway:
             external_id = outcome.external_id
             if self.redact_key(external_id) != external_id or self._mask_key.shown in external_id:
                 raise GatewayError(
-                    f"{self.label} answered with the key in its task id", permanent=False, maybe_created=True, raw=raw
+                    _("%(gateway)s answered with the key in its task id") % {"gateway": self.label},
+                    permanent=False,
+                    maybe_created=True,
+                    raw=raw,
                 )
             return dataclasses.replace(outcome, status_word=self.redact(outcome.status_word), raw=raw)
         if isinstance(outcome, PollResult):
@@ -447,11 +472,12 @@ class Gateway:
         *,
         submit: bool = False,
         raw: Any = None,
-        missing: str = "a task id",
+        missing: str | None = None,
     ) -> AnswerModel:
         """``data`` (a decoded answer, or the part of it that holds the task) validated as ``model``.
 
-        Raises a transient GatewayError "<label> answered without <missing>" when it
+        Raises a transient GatewayError "<label> answered without <missing>" (``missing``:
+        "a task id" when None) when it
         does not validate, carrying ``raw`` (the whole answer; ``data`` when None). On a
         submit the error is ``maybe_created``: the gateway answered, so the task may
         exist although we cannot read its id.
@@ -460,7 +486,8 @@ class Gateway:
             return model.model_validate(data)
         except ValidationError:
             raise GatewayError(
-                f"{self.label} answered without {missing}",
+                _("%(gateway)s answered without %(missing)s")
+                % {"gateway": self.label, "missing": _("a task id") if missing is None else missing},
                 permanent=False,
                 maybe_created=submit,
                 raw=data if raw is None else raw,
@@ -503,7 +530,9 @@ class Gateway:
             error = ""
             if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
                 # strip(): a whitespace-only message is no message.
-                error = self.error_message(answer).strip() or f"The gateway reports the task {word}."
+                error = self.error_message(answer).strip() or _("The gateway reports the task %(word)s.") % {
+                    "word": word
+                }
         return PollResult(
             status=status,
             status_word=word,
@@ -550,13 +579,17 @@ class Gateway:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
             blocked = isinstance(exc, http.BlockedAddress)
             raise GatewayError(
-                str(exc) if blocked else f"could not connect to {urlsplit(url).netloc} ({type(exc).__name__})",
+                str(exc)
+                if blocked
+                else _("could not connect to %(host)s (%(error)s)")
+                % {"host": urlsplit(url).netloc, "error": type(exc).__name__},
                 permanent=isinstance(exc, httpx.UnsupportedProtocol),
                 kind="blocked" if blocked else "unreachable",
             ) from exc
         except httpx.HTTPError as exc:
             raise GatewayError(
-                f"{urlsplit(url).netloc} did not answer in full ({type(exc).__name__})",
+                _("%(host)s did not answer in full (%(error)s)")
+                % {"host": urlsplit(url).netloc, "error": type(exc).__name__},
                 permanent=False,
                 maybe_created=submit,
                 kind="incomplete",
@@ -571,7 +604,8 @@ class Gateway:
         if not isinstance(body, dict):
             raise self.redact_error(
                 GatewayError(
-                    f"{self.label} answered HTTP {response.status_code} without a JSON object",
+                    _("%(gateway)s answered HTTP %(status)s without a JSON object")
+                    % {"gateway": self.label, "status": response.status_code},
                     permanent=False,
                     maybe_created=submit,
                     status_code=response.status_code,
@@ -594,19 +628,25 @@ class Gateway:
         status = response.status_code
         what = describe_body(response, body)
         common = {"status_code": status, "raw": _truncate(body), "kind": "not_json"}
+        words = {"gateway": self.label, "what": what, "status": status}
         if status == 429:
-            message = f"{self.label} answered {what}, not JSON (HTTP 429, too many requests)"
+            message = _("%(gateway)s answered %(what)s, not JSON (HTTP 429, too many requests)") % words
             return GatewayError(message, permanent=False, retry_after=_retry_after(response), **common)
         if status == 408 or status >= 500:
             message = (
-                f"{self.label} answered {what}, not JSON (HTTP {status}): "
-                "the gateway, or a proxy in front of it, is failing"
+                _(
+                    "%(gateway)s answered %(what)s, not JSON (HTTP %(status)s): "
+                    "the gateway, or a proxy in front of it, is failing"
+                )
+                % words
             )
             return GatewayError(message, permanent=False, maybe_created=submit, **common)
         if status in REDIRECTS:
-            message = f"{self.label} sent a redirect (HTTP {status}), not a JSON answer: is the base URL right?"
+            message = (
+                _("%(gateway)s sent a redirect (HTTP %(status)s), not a JSON answer: is the base URL right?") % words
+            )
             return GatewayError(message, permanent=True, **common)
-        message = f"{self.label} answered {what}, not JSON (HTTP {status}): is the base URL right?"
+        message = _("%(gateway)s answered %(what)s, not JSON (HTTP %(status)s): is the base URL right?") % words
         if status >= 400:
             return GatewayError(message, permanent=True, **common)
         return GatewayError(message, permanent=False, maybe_created=submit, **common)
@@ -629,7 +669,10 @@ class Gateway:
     def error_from_response(self, response: httpx.Response, body: Any, *, submit: bool) -> GatewayError:
         """Turn an error answer into a GatewayError; subclasses refine the message."""
         status = response.status_code
-        message = self.error_message(body).strip() or f"{self.label} answered HTTP {status}"
+        message = self.error_message(body).strip() or _("%(gateway)s answered HTTP %(status)s") % {
+            "gateway": self.label,
+            "status": status,
+        }
         retry_after = _retry_after(response)
         if status == 429:
             return GatewayError(message, permanent=False, status_code=status, retry_after=retry_after, raw=body)
@@ -735,8 +778,8 @@ def reported_duration(value: Any) -> float | None:
 def _describe_durations(durations: tuple[int, ...]) -> str:
     ordered = sorted(durations)
     if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
-        return f"{ordered[0]} to {ordered[-1]}"
-    return " or ".join(str(d) for d in ordered)
+        return _("%(first)d to %(last)d") % {"first": ordered[0], "last": ordered[-1]}
+    return _(" or ").join(str(d) for d in ordered)
 
 
 def _decode(response: httpx.Response) -> tuple[Any, bool]:
@@ -757,10 +800,10 @@ def describe_body(response: httpx.Response, body: str) -> str:
     text = body.lstrip()[:200].lower()
     content_type = response.headers.get("content-type", "").lower()
     if "html" in content_type or text.startswith(("<!doctype", "<html", "<head", "<body")) or "<html" in text:
-        return "a web page"
+        return _("a web page")
     if not text:
-        return "an empty answer"
-    return "plain text"
+        return _("an empty answer")
+    return _("plain text")
 
 
 def _truncate(value: Any, limit: int = 2000) -> Any:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from videos.gateways.base import (
@@ -157,19 +158,21 @@ class JimmyaiGateway(Gateway):
         if "model" in errors:
             return errors
         if "duration" in errors:
-            errors["duration"] = f"{cls.label} only supports 10 or 15 seconds."
+            errors["duration"] = _("%(name)s only supports 10 or 15 seconds.") % {"name": cls.label}
         if "aspect_ratio" in errors:
-            errors["aspect_ratio"] = f"{cls.label} supports the ratios {', '.join(RATIOS)}."
+            errors["aspect_ratio"] = _("%(name)s supports the ratios %(values)s.") % {
+                "name": cls.label,
+                "values": ", ".join(RATIOS),
+            }
         if len(choices.references) != 1:
-            errors["references"] = (
-                f"{cls.label} must be used with exactly 1 reference image (image_urls); "
-                f"{len(choices.references)} given."
-            )
+            errors["references"] = _(
+                "%(name)s must be used with exactly 1 reference image (image_urls); %(given)d given."
+            ) % {"name": cls.label, "given": len(choices.references)}
         elif "references" in errors:
-            errors["references"] = (
-                f"{cls.label} fetches the reference image from a public http(s) URL (image_urls); "
+            errors["references"] = _(
+                "%(name)s fetches the reference image from a public http(s) URL (image_urls); "
                 "it does not take uploaded bytes or data URIs."
-            )
+            ) % {"name": cls.label}
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
@@ -213,8 +216,10 @@ class JimmyaiGateway(Gateway):
         if isinstance(body, dict) and "code" in body and ("msg" in body or "message" in body):
             msg = body.get("msg") or body.get("message") or ""
             code = body.get("code")
-            text = str(msg).strip() or f"{self.label} answered code {code}"
-            return f"{text} (code {code})" if code not in (None, "") else text
+            text = str(msg).strip() or _("%(gateway)s answered code %(code)s") % {"gateway": self.label, "code": code}
+            return (
+                _("%(message)s (code %(code)s)") % {"message": text, "code": code} if code not in (None, "") else text
+            )
         return super().error_message(body)
 
     # An error envelope on an HTTP 4xx goes through ``Gateway.error_from_response``: with the
@@ -255,7 +260,10 @@ class JimmyaiGateway(Gateway):
             status = GatewayStatus.RUNNING
         error = ""
         if status == GatewayStatus.FAILED:
-            error = _failure_reason(task) or f"{self.label} reports the task {word}."
+            error = _failure_reason(task) or _("%(gateway)s reports the task %(word)s.") % {
+                "gateway": self.label,
+                "word": word,
+            }
         return self.poll_result(status, word, answer, progress=task.progress, video_url=video_url, error=error)
 
 

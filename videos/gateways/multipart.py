@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from videos.gateways import openai_preview
@@ -150,14 +151,23 @@ class MultipartGateway(openai_preview.OpenAIPreviewGateway):
         fixed = FIXED_SECONDS.get(choices.model)
         if "duration" in errors and fixed is not None:
             # docs/gateways.md §2.2: "10s for Pro, 15s for Max".
-            errors["duration"] = f"{cls.label}: {choices.model} renders {fixed} seconds only."
+            errors["duration"] = _("%(gateway)s: %(model)s renders %(seconds)s seconds only.") % {
+                "gateway": cls.label,
+                "model": choices.model,
+                "seconds": fixed,
+            }
         elif "duration" in errors:
-            errors["duration"] = f"{cls.label}: {choices.model} takes seconds from 1 to 15."
+            errors["duration"] = _("%(gateway)s: %(model)s takes seconds from 1 to 15.") % {
+                "gateway": cls.label,
+                "model": choices.model,
+            }
         if len(choices.references) > 1:
             # docs/gateways.md §2.2: "Image field: input_reference", a single file part.
-            errors["references"] = f"{cls.label} takes one reference image: input_reference is a single uploaded file."
+            errors["references"] = _(
+                "%(gateway)s takes one reference image: input_reference is a single uploaded file."
+            ) % {"gateway": cls.label}
         if "resolution" in errors:
-            errors["resolution"] = f"{cls.label}: size is one of 480P, 540P, 720P or 1080P."
+            errors["resolution"] = _("%(gateway)s: size is one of 480P, 540P, 720P or 1080P.") % {"gateway": cls.label}
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from videos.gateways.base import (
@@ -206,17 +207,21 @@ class ReapiGateway(Gateway):
         name = f"{cls.label} {spec.label}"
         if "duration" in errors and spec.model == OFFICIAL:
             # docs/gateways.md §5.2: 3-15 on the official channel (the beta channel starts at 1).
-            errors["duration"] = f"{name} renders 3 to 15 seconds (the 3-second minimum is this channel's rule)."
+            errors["duration"] = _(
+                "%(name)s renders 3 to 15 seconds (the 3-second minimum is this channel's rule)."
+            ) % {"name": name}
         if "aspect_ratio" in errors and spec.model == OFFICIAL and choices.aspect_ratio == "auto":
-            errors["aspect_ratio"] = f"{name} has no auto aspect ratio: choose 1:1, 16:9 or 9:16."
+            errors["aspect_ratio"] = _("%(name)s has no auto aspect ratio: choose 1:1, 16:9 or 9:16.") % {"name": name}
         if "references" in errors and len(choices.references) > 1:
             # docs/gateways.md §5.2: more than one image_urls entry is refused.
-            errors["references"] = f"{name} takes exactly one reference image (image_urls allows at most 1 entry)."
+            errors["references"] = _(
+                "%(name)s takes exactly one reference image (image_urls allows at most 1 entry)."
+            ) % {"name": name}
         if "references" not in errors:
             for ref in choices.references:
                 # A pasted URL has no known type; the gateway checks those itself.
                 if ref.content_type and ref.content_type not in IMAGE_TYPES:
-                    errors["references"] = f"{name} accepts JPEG, PNG or WebP reference images."
+                    errors["references"] = _("%(name)s accepts JPEG, PNG or WebP reference images.") % {"name": name}
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
@@ -286,7 +291,7 @@ class ReapiGateway(Gateway):
             error = body["error"]
             details = []
             if error.get("code") not in (None, ""):
-                details.append(f"reAPI code {error['code']}")
+                details.append(_("reAPI code %(code)s") % {"code": error["code"]})
             if error.get("request_id"):
                 details.append(f"request_id {error['request_id']}")
             if details and message:
@@ -328,9 +333,9 @@ class ReapiGateway(Gateway):
                     code = failure["code"]
             elif isinstance(failure, str):
                 message = failure
-            error = message or "reAPI reports the task failed."
+            error = message or _("reAPI reports the task failed.")
             if code is not None:
-                error = f"{error} (reAPI code {code})"
+                error = _("%(message)s (reAPI code %(code)s)") % {"message": error, "code": code}
         # No progress field is documented; read one if a host sends it.
         progress = (envelope.model_extra or {}).get("progress", 0)
         return self.poll_result(status, word, answer, progress=progress, video_url=video_url, error=error)

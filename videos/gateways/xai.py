@@ -35,6 +35,8 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 import httpx
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from videos.gateways.base import (
@@ -64,7 +66,7 @@ RESOLUTIONS = ("480p", "720p")
 # docs/gateways.md §6.2: duration 1–15, default 8.
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 1, 15, 8
 
-EXPIRED_MESSAGE = (
+EXPIRED_MESSAGE = gettext_lazy(
     'xAI let this request expire before it finished (status "expired"); no video was made. Submit it again.'
 )
 
@@ -165,11 +167,11 @@ class XaiGateway(Gateway):
         errors.pop("references", None)
         spec = cls.spec(choices.model)
         if len(choices.references) > spec.max_reference_images:
-            errors["references"] = f"{cls.label} takes one image (image.url) at most."
+            errors["references"] = _("%(gateway)s takes one image (image.url) at most.") % {"gateway": cls.label}
         elif any(not _image_url(ref) for ref in choices.references):
-            errors["references"] = (
-                f"{cls.label} takes the image as image.url: a public http(s) URL or the image itself (upload it)."
-            )
+            errors["references"] = _(
+                "%(gateway)s takes the image as image.url: a public http(s) URL or the image itself (upload it)."
+            ) % {"gateway": cls.label}
         return errors
 
     def build_request(self, choices: GenerationInput) -> dict[str, Any]:
@@ -187,14 +189,16 @@ class XaiGateway(Gateway):
             request = VideoGenerationRequest.model_validate(body)
         except ValidationError as exc:
             raise GatewayError(
-                f"{self.label} cannot take these choices: {first_validation_error(exc)}", permanent=True
+                _("%(gateway)s cannot take these choices: %(problem)s")
+                % {"gateway": self.label, "problem": first_validation_error(exc)},
+                permanent=True,
             ) from None
         return request.model_dump(exclude_none=True)
 
     def submit(self, choices: GenerationInput) -> Submission:
         body = self.build_request(choices)
         answer = self.request("POST", "/v1/videos/generations", json=body, submit=True)
-        request_id = self.parse_answer(SubmitAnswer, answer, submit=True, missing="a request_id").request_id
+        request_id = self.parse_answer(SubmitAnswer, answer, submit=True, missing=_("a request_id")).request_id
         # The submit answer is only ``{request_id}``: nothing is known yet but "accepted".
         return Submission(external_id=request_id, status=GatewayStatus.QUEUED, status_word="", progress=0, raw=answer)
 
@@ -230,10 +234,10 @@ class XaiGateway(Gateway):
         a hint on a poll's 404: xAI shows a request only to the key that made it."""
         error = super().error_from_response(response, body, submit=submit)
         if response.status_code == 404 and not submit:
-            error.message = (
-                f"{error.message} — xAI knows this request only under the key that made it; "
+            error.message = _(
+                "%(message)s — xAI knows this request only under the key that made it; "
                 "was the key replaced or deleted at xAI?"
-            )
+            ) % {"message": error.message}
             error.args = (error.message,)
         return error
 
@@ -251,14 +255,16 @@ class XaiGateway(Gateway):
         error = ""
         if status == GatewayStatus.SUCCEEDED and not video_url:
             status = GatewayStatus.FAILED
-            error = "xAI reports the request done but gave no video URL"
             if video.get("respect_moderation") is False:
-                error += " (the video did not pass xAI's moderation)"
-            error += "."
+                error = _(
+                    "xAI reports the request done but gave no video URL (the video did not pass xAI's moderation)."
+                )
+            else:
+                error = _("xAI reports the request done but gave no video URL.")
         elif word == "expired":
-            error = EXPIRED_MESSAGE
+            error = str(EXPIRED_MESSAGE)
         elif status == GatewayStatus.FAILED:
-            error = _failure_text(parsed.error) or f"xAI reports the request {word}."
+            error = _failure_text(parsed.error) or _("xAI reports the request %(word)s.") % {"word": word}
         return self.poll_result(
             status,
             word,

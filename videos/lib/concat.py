@@ -30,6 +30,7 @@ from fractions import Fraction
 from typing import Any
 
 import av
+from django.utils.translation import gettext as _
 
 from videos.lib import media
 
@@ -69,7 +70,7 @@ def _opened(source: Source, number: int) -> Iterator[Any]:
         try:
             container = av.open(handle if handle is not None else source, mode="r")
         except media._AV_ERRORS as exc:
-            raise media.InvalidVideo(f"shot {number} is not a readable video file") from exc
+            raise media.InvalidVideo(_("shot %(n)d is not a readable video file") % {"n": number}) from exc
         with container:
             yield container
     finally:
@@ -81,11 +82,11 @@ def _facts(container, number: int) -> _Facts:
     try:
         stream = media._video_stream(container)
     except media.InvalidVideo as exc:
-        raise media.InvalidVideo(f"shot {number}: {exc}") from exc
+        raise media.InvalidVideo(_("shot %(n)d: %(why)s") % {"n": number, "why": exc}) from exc
     ctx = stream.codec_context
     duration = media._stream_duration(container, stream)
     if not duration:
-        raise media.InvalidVideo(f"shot {number} has no duration")
+        raise media.InvalidVideo(_("shot %(n)d has no duration") % {"n": number})
     rate = stream.average_rate or stream.guessed_rate
     video = (ctx.name, ctx.width, ctx.height, Fraction(rate) if rate else None, ctx.format.name if ctx.format else "")
     video += (bytes(ctx.extradata or b""),)
@@ -190,7 +191,7 @@ def concatenate(sources: Sequence[Source], dest: str, on_progress: Callable[[flo
             try:
                 facts.append(_facts(container, number))
             except media._AV_ERRORS as exc:
-                raise media.InvalidVideo(f"shot {number} could not be decoded") from exc
+                raise media.InvalidVideo(_("shot %(n)d could not be decoded") % {"n": number}) from exc
     first = facts[0].video
     remux = all(f.video == first for f in facts) and first[3] is not None
     audios = [f.audio for f in facts]
@@ -205,7 +206,7 @@ def concatenate(sources: Sequence[Source], dest: str, on_progress: Callable[[flo
         with av.open(dest, mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
             frames = _join(out, sources, facts, remux, audio_mode, total, on_progress)
     except media._AV_ERRORS as exc:
-        raise media.InvalidVideo("the shots could not be joined") from exc
+        raise media.InvalidVideo(_("the shots could not be joined")) from exc
     return Joined("remux" if remux else "reencode", audio_mode, total, frames)
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.files.storage import Storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.translation import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def serve_file(
     try:
         size = field_file.size if size is None else size
     except (FileNotFoundError, IsADirectoryError):
-        raise Http404("The file is missing from storage.") from None
+        raise Http404(_("The file is missing from storage.")) from None
     except Exception as exc:  # the bucket unreachable, a permission error...
         return _unavailable(exc)
     wanted = _byte_range(request.headers.get("Range", ""), size)
@@ -141,7 +142,7 @@ def serve_file(
     try:
         stream = open_stream(storage, field_file.name, start, end if size else None)
     except FileNotFoundError:
-        raise Http404("The file is missing from storage.") from None
+        raise Http404(_("The file is missing from storage.")) from None
     except Exception as exc:
         return _unavailable(exc)
     length = end - start + 1 if size else 0

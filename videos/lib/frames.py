@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+from django.utils.translation import gettext as _
 
 from videos.lib import media
 
@@ -36,7 +37,9 @@ class OutsideVideo(ValueError):
 
     def __init__(self, time_s: float, duration_s: float):
         self.time_s, self.duration_s = time_s, duration_s
-        super().__init__(f"{time_s:.2f} s is outside the video (0 to {duration_s:.2f} s)")
+        super().__init__(
+            _("%(time).2f s is outside the video (0 to %(duration).2f s)") % {"time": time_s, "duration": duration_s}
+        )
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def _open(source):
     try:
         return av.open(source, mode="r")
     except media._AV_ERRORS as exc:
-        raise media.InvalidVideo("not a readable video file") from exc
+        raise media.InvalidVideo(_("not a readable video file")) from exc
 
 
 def _png(frame: av.VideoFrame, sar) -> bytes:
@@ -90,7 +93,7 @@ def _grab(source, time_s: float | None) -> Frame:
             if chosen is None or frame.time >= chosen.time:
                 chosen = frame
         if chosen is None:
-            raise media.InvalidVideo("no decodable video frame")
+            raise media.InvalidVideo(_("no decodable video frame"))
         rate = stream.average_rate or stream.guessed_rate
         index = round((chosen.time - start) * float(rate)) if rate else 0
         img_png = _png(chosen, media._sar(stream))
@@ -112,7 +115,7 @@ def frame_at(source, time_s: float) -> Frame:
     try:
         return _grab(source, float(time_s))
     except media._AV_ERRORS as exc:
-        raise media.InvalidVideo("video could not be decoded") from exc
+        raise media.InvalidVideo(_("video could not be decoded")) from exc
 
 
 def last_frame(source) -> Frame:
@@ -120,4 +123,4 @@ def last_frame(source) -> Frame:
     try:
         return _grab(source, None)
     except media._AV_ERRORS as exc:
-        raise media.InvalidVideo("video could not be decoded") from exc
+        raise media.InvalidVideo(_("video could not be decoded")) from exc

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext
 
 USER_AGENT = "Studio/0.1 (+grok-imagine-video)"
 ALLOWED_SCHEMES = ("http", "https")
@@ -81,10 +82,19 @@ class BlockedAddress(httpx.ConnectError, httpx.UnsupportedProtocol):
         self.address = address
         self.reason = reason
         shown = _show_host(host)
-        where = f"{shown}:{port}" if address == host else f"{shown}:{port} (it resolves to {_show_host(address)})"
+        if address == host:
+            where = f"{shown}:{port}"
+        else:
+            where = gettext("%(host)s (it resolves to %(address)s)") % {
+                "host": f"{shown}:{port}",
+                "address": _show_host(address),
+            }
         super().__init__(
-            f"refused to connect to {where}: {reason}; the studio only connects to public addresses "
-            "(an administrator can allow a self-hosted gateway with STUDIO_ALLOWED_PRIVATE_HOSTS)"
+            gettext(
+                "refused to connect to %(where)s: %(reason)s; the studio only connects to public addresses "
+                "(an administrator can allow a self-hosted gateway with STUDIO_ALLOWED_PRIVATE_HOSTS)"
+            )
+            % {"where": where, "reason": reason}
         )
 
 
@@ -121,19 +131,19 @@ def address_refusal(address: str | IPAddress) -> str | None:
 
 def _refusal(ip: IPAddress) -> str | None:
     if ip.is_unspecified:
-        return "an unspecified address"
+        return gettext("an unspecified address")
     if ip.is_loopback:
-        return "a loopback address"
+        return gettext("a loopback address")
     if ip.is_link_local:
-        return "a link-local address (where cloud metadata services live)"
+        return gettext("a link-local address (where cloud metadata services live)")
     if ip.is_multicast:
-        return "a multicast address"
+        return gettext("a multicast address")
     if ip.is_private:
-        return "a private address"
+        return gettext("a private address")
     if ip.is_reserved:
-        return "a reserved address"
+        return gettext("a reserved address")
     if not ip.is_global:
-        return "an address that is not publicly routable"
+        return gettext("an address that is not publicly routable")
     return None
 
 
@@ -310,8 +320,14 @@ class GuardedTransport(httpx.HTTPTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme not in ALLOWED_SCHEMES:
-            what = f"a {request.url.scheme}:// URL" if request.url.scheme else "a URL without http(s)://"
-            raise BlockedURL(f"refused {what}: the studio only fetches http and https URLs", request=request)
+            if request.url.scheme:
+                what = gettext("a %(scheme)s:// URL") % {"scheme": request.url.scheme}
+            else:
+                what = gettext("a URL without http(s)://")
+            raise BlockedURL(
+                gettext("refused %(what)s: the studio only fetches http and https URLs") % {"what": what},
+                request=request,
+            )
         return super().handle_request(request)
 
 
@@ -465,7 +481,7 @@ def download_to_tempfile(
     try:
         httpx.URL(url)  # an unclosed IPv6 bracket, a NUL, a bidi control, a lone surrogate…
     except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
-        raise DownloadError("the video URL is not a valid URL", permanent=True) from exc
+        raise DownloadError(gettext("the video URL is not a valid URL"), permanent=True) from exc
     max_bytes = max_bytes or settings.STUDIO_MAX_VIDEO_BYTES
     deadline_s = deadline_s or settings.STUDIO_DOWNLOAD_SECONDS
     deadline = time.monotonic() + deadline_s
@@ -482,20 +498,28 @@ def download_to_tempfile(
         ):
             if resp.status_code >= 400:
                 raise DownloadError(
-                    f"the video download answered HTTP {resp.status_code}",
+                    gettext("the video download answered HTTP %(status)s") % {"status": resp.status_code},
                     permanent=400 <= resp.status_code < 500 and resp.status_code not in (408, 429),
                 )
             if resp.status_code >= 300:
-                raise DownloadError(f"the video download redirected (HTTP {resp.status_code})")
+                raise DownloadError(
+                    gettext("the video download redirected (HTTP %(status)s)") % {"status": resp.status_code}
+                )
             declared = _declared_length(resp)
             if declared is not None and declared > max_bytes:
-                raise DownloadError(f"the video is {declared} bytes, over the {max_bytes}-byte cap", permanent=True)
+                raise DownloadError(
+                    gettext("the video is %(bytes)s bytes, over the %(max)s-byte cap")
+                    % {"bytes": declared, "max": max_bytes},
+                    permanent=True,
+                )
             for chunk in resp.iter_bytes():  # each network read: the deadline holds however slow
                 size += len(chunk)
                 if size > max_bytes:
-                    raise DownloadError(f"the video is larger than {max_bytes} bytes", permanent=True)
+                    raise DownloadError(
+                        gettext("the video is larger than %(max)s bytes") % {"max": max_bytes}, permanent=True
+                    )
                 if time.monotonic() > deadline:
-                    raise DownloadError("the video download took too long")
+                    raise DownloadError(gettext("the video download took too long"))
                 digest.update(chunk)
                 if on_chunk is not None:
                     on_chunk(size)
@@ -503,17 +527,17 @@ def download_to_tempfile(
             content_type = resp.headers.get("content-type", "")
     except httpx.UnsupportedProtocol as exc:  # BlockedAddress, BlockedURL, or not an http(s) URL
         os.unlink(path)
-        raise DownloadError(f"the video URL was refused ({exc})", permanent=True) from exc
+        raise DownloadError(gettext("the video URL was refused (%(why)s)") % {"why": exc}, permanent=True) from exc
     except httpx.InvalidURL as exc:  # not an httpx.HTTPError
         os.unlink(path)
-        raise DownloadError("the video URL is not a valid URL", permanent=True) from exc
+        raise DownloadError(gettext("the video URL is not a valid URL"), permanent=True) from exc
     except httpx.HTTPError as exc:
         os.unlink(path)
-        raise DownloadError(f"the video download failed: {type(exc).__name__}") from exc
+        raise DownloadError(gettext("the video download failed: %(error)s") % {"error": type(exc).__name__}) from exc
     except BaseException:
         os.unlink(path)
         raise
     if size == 0:
         os.unlink(path)
-        raise DownloadError("the video download was empty")
+        raise DownloadError(gettext("the video download was empty"))
     return Download(path=path, bytes=size, sha256=digest.hexdigest(), content_type=content_type)

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+from django.utils.translation import gettext as _
 from PIL import Image
 
 __all__ = ["IMAGE_EXTENSIONS", "InvalidVideo", "VideoInfo", "extension_for", "extract_poster", "probe_video"]
@@ -95,7 +96,7 @@ def _check_file(path: str | os.PathLike) -> str:
     path = os.fspath(path)
     st = os.stat(path)  # FileNotFoundError / PermissionError propagate
     if st.st_size == 0:
-        raise InvalidVideo("file is empty")
+        raise InvalidVideo(_("file is empty"))
     return path
 
 
@@ -103,16 +104,16 @@ def _open(path: str):
     try:
         return av.open(path, mode="r")
     except _AV_ERRORS as exc:
-        raise InvalidVideo("not a readable video file") from exc
+        raise InvalidVideo(_("not a readable video file")) from exc
 
 
 def _video_stream(container):
     fmt = (container.format.name or "").split(",")
     if any(name == "image2" or name.endswith("_pipe") for name in fmt):
         # FFmpeg reads a PNG/JPEG/WebP as a one-frame "video"; it is not one.
-        raise InvalidVideo("file is a still image, not a video")
+        raise InvalidVideo(_("file is a still image, not a video"))
     if not container.streams.video:
-        raise InvalidVideo("no video stream")
+        raise InvalidVideo(_("no video stream"))
     stream = container.streams.video[0]
     return stream
 
@@ -214,11 +215,11 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             stream = _video_stream(container)
             first = next(_decode(container, stream), None)
             if first is None:
-                raise InvalidVideo("no decodable video frame")
+                raise InvalidVideo(_("no decodable video frame"))
             width = first.width or stream.codec_context.width
             height = first.height or stream.codec_context.height
             if not width or not height:
-                raise InvalidVideo("video has no frame size")
+                raise InvalidVideo(_("video has no frame size"))
             sar = _sar(stream)
             if sar:  # non-square pixels: report the displayed width
                 width = max(1, round(width * sar))
@@ -232,9 +233,9 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             with _open(path) as container:
                 duration = _scan_duration(container, _video_stream(container))
         if not duration or duration <= 0:
-            raise InvalidVideo("could not determine the video duration")
+            raise InvalidVideo(_("could not determine the video duration"))
     except _AV_ERRORS as exc:
-        raise InvalidVideo("video could not be decoded") from exc
+        raise InvalidVideo(_("video could not be decoded")) from exc
     return VideoInfo(duration_s=float(duration), width=int(width), height=int(height))
 
 
@@ -267,9 +268,9 @@ def _first_frame(path: str) -> tuple[av.VideoFrame, Fraction | None]:
             frame = next(_decode(container, stream), None)
             sar = _sar(stream)
     except _AV_ERRORS as exc:
-        raise InvalidVideo("video could not be decoded") from exc
+        raise InvalidVideo(_("video could not be decoded")) from exc
     if frame is None:
-        raise InvalidVideo("no decodable video frame")
+        raise InvalidVideo(_("no decodable video frame"))
     return frame, sar
 
 

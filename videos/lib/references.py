@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 SALT = "videos.reference-url"
 
@@ -17,7 +18,7 @@ SALT = "videos.reference-url"
 class NoPublicAddress(Exception):
     """``STUDIO_PUBLIC_URL`` is not set, so an upload cannot be given to a URL-only gateway."""
 
-    message = (
+    message = gettext_lazy(
         "This gateway fetches reference images from a public URL. Paste an image URL, or ask the "
         "administrator to set STUDIO_PUBLIC_URL so uploads can be shared with the gateway."
     )
@@ -30,7 +31,7 @@ def signed_url(pk: int, extension: str) -> str:
     Raises NoPublicAddress when ``STUDIO_PUBLIC_URL`` is empty.
     """
     if not settings.STUDIO_PUBLIC_URL:
-        raise NoPublicAddress(NoPublicAddress.message)
+        raise NoPublicAddress(str(NoPublicAddress.message))
     token = signing.dumps(pk, salt=SALT, compress=True)
     return settings.STUDIO_PUBLIC_URL + reverse("reference_public", args=[token, extension])
 

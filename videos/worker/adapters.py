@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from videos.gateways import Gateway, get_gateway_class
 from videos.gateways.base import GatewayStatus, GenerationInput, ReferenceForm, ReferenceImageData
 from videos.lib.references import NoPublicAddress
@@ -19,11 +21,13 @@ def adapter_for(generation: Generation) -> Gateway:
     generation's key. Raises StepError when the key is gone or cannot be decrypted."""
     key = generation.key
     if key is None:
-        raise StepError("The gateway key used for this generation was deleted.")
+        raise StepError(_("The gateway key used for this generation was deleted."))
     try:
         secret = key.reveal()
     except VaultError:
-        raise StepError("The gateway key cannot be decrypted with the server's encryption keys; replace it.") from None
+        raise StepError(
+            _("The gateway key cannot be decrypted with the server's encryption keys; replace it.")
+        ) from None
     return key.gateway_class(key.base_url, secret)
 
 
@@ -37,7 +41,9 @@ def generation_input(generation: Generation) -> GenerationInput:
     try:
         spec = get_gateway_class(generation.dialect).spec(generation.model_name)
     except KeyError:
-        raise StepError(f"The studio no longer knows the model {generation.model_name!r}.") from None
+        raise StepError(
+            _("The studio no longer knows the model %(model)s.") % {"model": repr(generation.model_name)}
+        ) from None
     references = []
     for ref in generation.reference_images.all():
         data, url = b"", ref.source_url

@@ -14,6 +14,7 @@ import os
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from videos import audit, billing, webhooks
 from videos.gateways.base import GatewayStatus, PollResult
@@ -50,7 +51,7 @@ def step_archive(task: Task, token: str) -> None:
         _archive_failed(task, token, exc.message, permanent=exc.permanent)
         return
     except ValueError:  # a URL the adapter could not read (an unclosed IPv6 bracket, say)
-        _archive_failed(task, token, "the video URL is not a valid URL", permanent=True)
+        _archive_failed(task, token, _("the video URL is not a valid URL"), permanent=True)
         return
     try:
         _store(task, token, download, url)
@@ -66,7 +67,9 @@ def _store(task: Task, token: str, download: http.Download, url: str) -> None:
     except media.InvalidVideo as exc:
         # A gateway that answers an error page with 200, or a download cut short, is
         # tried again; only a file that stays unplayable fails the task.
-        _archive_failed(task, token, f"the gateway's file is not a playable video ({exc})", permanent=False)
+        _archive_failed(
+            task, token, _("the gateway's file is not a playable video (%(why)s)") % {"why": exc}, permanent=False
+        )
         return
     try:
         poster = media.extract_poster(download.path)
@@ -93,13 +96,14 @@ def _store(task: Task, token: str, download: http.Download, url: str) -> None:
             audit.notify(
                 generation.author,
                 generation.team,
-                f"Your video {audit.describe(generation)} is ready.",
+                _("Your video %(video)s is ready.") % {"video": audit.describe(generation)},
                 generation=generation,
             )
             record(
                 generation.pk,
                 "archived",
-                f"Saved {info.width}×{info.height}, {info.duration_s:.1f} s, {download.bytes} bytes.",
+                _("Saved %(width)s×%(height)s, %(duration).1f s, %(bytes)s bytes.")
+                % {"width": info.width, "height": info.height, "duration": info.duration_s, "bytes": download.bytes},
                 state=TaskState.COMPLETED,
                 data={"sha256": download.sha256, "bytes": download.bytes},
             )
@@ -115,8 +119,12 @@ def _archive_failed(task: Task, token: str, message: str, *, permanent: bool) ->
     """Fail the task (permanent, or too many tries), else try the archive again later."""
     attempts = task.attempts + 1
     if permanent or attempts >= MAX_ARCHIVE_ATTEMPTS:
-        fail(task, token, f"The finished video could not be saved: {message}.")
+        fail(task, token, _("The finished video could not be saved: %(why)s.") % {"why": message})
         return
     delay = backoff(attempts, 10.0)
     if reschedule(task, token, delay, attempts=attempts, last_error=message):
-        record(task.generation_id, "retry", f"Saving the video failed: {message}. Trying again in {delay:.0f} s.")
+        record(
+            task.generation_id,
+            "retry",
+            _("Saving the video failed: %(why)s. Trying again in %(delay).0f s.") % {"why": message, "delay": delay},
+        )

@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from videos import audit, billing, webhooks
 from videos.gateways.base import MAX_RETRY_AFTER_S
@@ -34,7 +35,7 @@ def fail(task: Task, token: str, message: str, *, data: Any = None) -> bool:
         audit.notify(
             generation.author,
             generation.team,
-            f"Your video {audit.describe(generation)} failed: {message[:150]}",
+            _("Your video %(video)s failed: %(why)s") % {"video": audit.describe(generation), "why": message[:150]},
             generation=generation,
         )
         webhooks.generation_event(generation, WebhookEvent.GENERATION_FAILED)

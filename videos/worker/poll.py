@@ -9,6 +9,7 @@ task is asked again; docs/gateways.md gives each dialect's.
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from videos import billing
 from videos.gateways import Gateway, GatewayError
@@ -31,7 +32,13 @@ def step_poll(task: Task, token: str) -> None:
 
 def prepare_poll(task: Task, token: str) -> Gateway | None:
     """The adapter to poll ``task`` with, or None when the task was ended instead
-    (older than its gateway's limit, or its key is gone)."""
+    (older than its gateway's limit, or its key is gone). Its messages are written in the
+    request's language (``Generation.speaking``): the sweep calls this outside ``run_step``."""
+    with task.generation.speaking():
+        return _prepare_poll(task, token)
+
+
+def _prepare_poll(task: Task, token: str) -> Gateway | None:
     try:
         gateway = adapter_for(task.generation)
     except StepError as exc:
@@ -40,7 +47,12 @@ def prepare_poll(task: Task, token: str) -> Gateway | None:
     limit = gateway.max_task_age()
     if timezone.now() - (task.submitted_at or task.generation.created_at) > limit:
         hours = limit.total_seconds() / 3600
-        fail(task, token, f"The gateway did not finish it within {hours:g} hours, its time limit; it was not charged.")
+        fail(
+            task,
+            token,
+            _("The gateway did not finish it within %(hours)s hours, its time limit; it was not charged.")
+            % {"hours": f"{hours:g}"},
+        )
         return None
     return gateway
 
@@ -78,7 +90,10 @@ def apply_poll(task: Task, token: str, gateway: Gateway, outcome: PollResult | E
     delay = backoff(attempts, gateway.poll_interval(age_s), exc.retry_after)
     if reschedule(task, token, delay, attempts=attempts, polls=polls, last_error=exc.message):
         record(
-            task.generation_id, "retry", f"Polling failed: {exc.message}. Trying again in {delay:.0f} s.", data=exc.raw
+            task.generation_id,
+            "retry",
+            _("Polling failed: %(why)s. Trying again in %(delay).0f s.") % {"why": exc.message, "delay": delay},
+            data=exc.raw,
         )
 
 
@@ -112,14 +127,14 @@ def apply_poll_result(
             record(
                 task.generation_id,
                 "completed",
-                "The gateway finished the video; saving it.",
+                _("The gateway finished the video; saving it."),
                 state=TaskState.ARCHIVING,
                 data=result.raw,
             )
             enqueue_on_commit(ARCHIVE, task.pk)
         return
     if result.status == GatewayStatus.FAILED:
-        fail(task, token, result.error or "The gateway reports the task failed.", data=result.raw)
+        fail(task, token, result.error or _("The gateway reports the task failed."), data=result.raw)
         return
     if result.status == GatewayStatus.CANCELLED:
         _cancelled_there(task, token, result, {**common, "last_error": result.error})
@@ -131,7 +146,7 @@ def apply_poll_result(
         record(
             task.generation_id,
             "status",
-            f"The gateway reports {word or 'no status'}.",
+            _("The gateway reports %(word)s.") % {"word": word or _("no status")},
             state=state,
             data=result.raw,
         )
@@ -140,6 +155,6 @@ def apply_poll_result(
 def _cancelled_there(task: Task, token: str, result: PollResult, fields: dict) -> None:
     """The gateway reports the task cancelled: end it so, with its hold released."""
     if release(task, token, state=TaskState.CANCELLED, **fields):
-        message = result.error or "The gateway cancelled the task."
+        message = result.error or _("The gateway cancelled the task.")
         record(task.generation_id, "cancelled", message, state=TaskState.CANCELLED, data=result.raw)
         billing.release(task.generation)

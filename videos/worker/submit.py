@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from videos import webhooks
 from videos.gateways import Gateway, GatewayError
@@ -40,7 +41,7 @@ def step_submit(task: Task, token: str) -> None:
             # Accepted, but under an id no gateway really uses and no column holds: it
             # cannot be followed, and sending again could pay twice.
             raise GatewayError(
-                f"the task id in its answer is {len(submission.external_id)} characters long",
+                _("the task id in its answer is %(n)d characters long") % {"n": len(submission.external_id)},
                 permanent=False,
                 maybe_created=True,
                 raw=submission.raw,
@@ -49,7 +50,7 @@ def step_submit(task: Task, token: str) -> None:
         _submit_failed(task, token, exc)
         return
     if submission.status == GatewayStatus.FAILED:
-        fail(task, token, "The gateway refused the task.", data=submission.raw)
+        fail(task, token, _("The gateway refused the task."), data=submission.raw)
         return
     state = STATE_FOR_STATUS.get(submission.status, TaskState.PROCESSING)
     if reschedule(
@@ -67,7 +68,8 @@ def step_submit(task: Task, token: str) -> None:
         record(
             task.generation_id,
             "submitted",
-            f"The gateway accepted the task as {submission.external_id} ({submission.status_word or 'no status'}).",
+            _("The gateway accepted the task as %(id)s (%(word)s).")
+            % {"id": submission.external_id, "word": submission.status_word or _("no status")},
             state=state,
             data=submission.raw,
         )
@@ -104,22 +106,26 @@ def _submit_failed(task: Task, token: str, exc: GatewayError) -> None:
         fail(task, token, exc.message, data=exc.raw)
         return
     if exc.maybe_created:
-        message = (
-            f"The gateway may have created this task but its answer was lost ({exc.message}). "
+        message = _(
+            "The gateway may have created this task but its answer was lost (%(why)s). "
             "It was not sent again, so you are not charged twice: resubmit it or abandon it."
-        )
+        ) % {"why": exc.message}
         _needs_attention(task, token, message, data=exc.raw)
         return
     attempts = task.attempts + 1
     if attempts >= MAX_SUBMIT_ATTEMPTS:
-        fail(task, token, f"The gateway could not be reached after {attempts} tries: {exc.message}")
+        fail(
+            task,
+            token,
+            _("The gateway could not be reached after %(n)d tries: %(why)s") % {"n": attempts, "why": exc.message},
+        )
         return
     delay = backoff(attempts, 5.0, exc.retry_after)
     if reschedule(task, token, delay, state=TaskState.PENDING, attempts=attempts, last_error=exc.message):
         record(
             task.generation_id,
             "retry",
-            f"Not sent: {exc.message}. Trying again in {delay:.0f} s.",
+            _("Not sent: %(why)s. Trying again in %(delay).0f s.") % {"why": exc.message, "delay": delay},
             state=TaskState.PENDING,
         )
 
@@ -127,7 +133,7 @@ def _submit_failed(task: Task, token: str, exc: GatewayError) -> None:
 def step_stale_submit(task: Task, token: str) -> None:
     """A worker died while sending: we cannot know whether the gateway has the task, so
     it needs the member's attention (resubmit or abandon), never an automatic resend."""
-    message = (
+    message = _(
         "The worker stopped while sending this task, so the gateway may or may not have it. "
         "It was not sent again: resubmit it or abandon it."
     )
