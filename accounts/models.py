@@ -243,6 +243,12 @@ class AccessToken(models.Model):
         return f"{self.name} ({self.display})"
 
     @property
+    def scope_labels(self) -> list[str]:
+        """Its scopes' names in the reader's language (an unknown value as it is)."""
+        known = dict(Scope.choices)
+        return [str(known.get(scope, scope)) for scope in self.scopes]
+
+    @property
     def display(self) -> str:
         """How the token is shown after it was made: ``stk_ab12cd34_…``."""
         return f"{TOKEN_MARK}{self.prefix}_…"

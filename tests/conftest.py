@@ -14,6 +14,7 @@ import pytest
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from django.utils import timezone, translation
 from PIL import Image
 
 from accounts.models import Membership, Role, Team, User
@@ -60,9 +61,12 @@ class Recorder(httpx.BaseTransport):
             signals.request_finished.disconnect(close_old_connections)
         self._depth += 1
         try:
-            response = self._wsgi.handle_request(request)
-            content = b"".join(response.stream)
-            response.stream.close()  # Django sends request_finished here
+            # A gateway is another process: its request (through LocaleMiddleware and the
+            # member-preferences middleware) must not change the caller's language or zone.
+            with translation.override(translation.get_language()), timezone.override(timezone.get_current_timezone()):
+                response = self._wsgi.handle_request(request)
+                content = b"".join(response.stream)
+                response.stream.close()  # Django sends request_finished here
             return httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
         finally:
             self._depth -= 1

@@ -389,3 +389,19 @@ def test_the_audit_trail_reads_as_linked_sentences_at_both_widths(page, live_ser
     page.screenshot(path=f"/tmp/wt-audit-{width}.png", full_page=True)
     page.get_by_role("link", name=board.name).click()
     expect(page.get_by_role("heading", name=board.name)).to_be_visible()
+
+
+def test_every_registered_action_has_a_name_in_the_filter_in_both_languages(client_for, owner, team):
+    from django.utils import translation
+
+    from videos.web.activity import ACTION_LABELS
+
+    assert set(ACTION_LABELS) == set(ACTIONS)
+    with translation.override("en"):
+        english = {name: str(label) for name, label in ACTION_LABELS.items()}
+    with translation.override("zh-hans"):
+        untranslated = [name for name, label in ACTION_LABELS.items() if str(label) == english[name]]
+    assert not untranslated
+    record_action(team, owner, "key.added", "Sandbox")
+    page = client_for(owner).get(reverse("audit_log"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<option value="key.added">密钥已添加</option>' in page

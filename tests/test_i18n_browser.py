@@ -37,9 +37,7 @@ def speaks_chinese(page) -> None:
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_a_chinese_browser_gets_a_chinese_studio_and_a_generation_completes(
-    page, live_server, poller, settings, width
-):
+def test_a_chinese_browser_gets_a_chinese_studio_and_a_generation_completes(page, live_server, poller, settings, width):
     settings.STUDIO_SANDBOX_RUN_SECONDS = 2
     settings.STUDIO_SANDBOX_URL = f"{live_server.url}/sandbox"
     demo_with_sandbox_key(live_server)

@@ -46,7 +46,7 @@ class GatewayKeyForm(forms.ModelForm):
     class Meta:
         model = GatewayKey
         fields = ["dialect", "label", "base_url"]
-        labels = {"dialect": _("Gateway"), "base_url": _("Base URL")}
+        labels = {"dialect": _("Gateway"), "label": _("Label"), "base_url": _("Base URL")}
         help_texts = {"base_url": _("Any host that speaks this gateway's dialect.")}
 
     def __init__(self, *args, **kwargs):

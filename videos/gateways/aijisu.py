@@ -142,7 +142,7 @@ class AijisuGateway(Gateway):
     https://docs.uniall.ai/models/video/grok/grok-video-1-5)."""
 
     dialect = "aijisu"
-    label = "aijisu (grok-video-1.5)"
+    label_text = "aijisu (grok-video-1.5)"
     default_base_url = "https://api.aijisu.cn"  # docs/gateways.md §3.1: the page's {BASE_URL}
     sandbox_path = "/aijisu"
     source = "docs/gateways.md §3 (https://docs.uniall.ai/models/video/grok/grok-video-1-5)"

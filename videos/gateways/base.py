@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.utils.functional import classproperty
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -124,7 +125,9 @@ class OptionSpec(BaseModel):
 
     @property
     def label(self) -> str:
-        return self.model_label or self.model
+        """The model's name in the member's language (``model_label`` is marked with
+        ``gettext_noop`` where it has words to translate), else its wire id."""
+        return _(self.model_label) if self.model_label else self.model
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,9 @@ class Gateway:
     do_not_call_in_templates = True  # templates read the class's attributes
 
     dialect: ClassVar[str]
-    label: ClassVar[str]
+    #: The gateway's name in lists (marked with ``gettext_noop`` where it has words to
+    #: translate); ``label`` is it in the member's language.
+    label_text: ClassVar[str]
     default_base_url: ClassVar[str]
     sandbox_path: ClassVar[str]
     source: ClassVar[str]
@@ -284,6 +289,10 @@ class Gateway:
     doc_url: ClassVar[str] = ""
     models: ClassVar[tuple[OptionSpec, ...]]
     STATUS_MAP: ClassVar[dict[str, GatewayStatus]] = {}
+
+    @classproperty
+    def label(cls) -> str:
+        return _(cls.label_text)
 
     def __init__(self, base_url: str, api_key: str, *, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")

@@ -108,7 +108,7 @@ class JimmyaiGateway(Gateway):
     https://docs.jimmyai.cn/en/api-reference/grok/create)."""
 
     dialect = "jimmyai"
-    label = "jimmyai (grok-imagine-video-1.5)"
+    label_text = "jimmyai (grok-imagine-video-1.5)"
     default_base_url = "https://www.jimmyai.cn"  # docs/gateways.md §4.1
     sandbox_path = "/jimmyai"
     source = "docs/gateways.md §4 (https://docs.jimmyai.cn/en/api-reference/grok/create)"

@@ -132,7 +132,7 @@ class MultipartGateway(openai_preview.OpenAIPreviewGateway):
     """
 
     dialect = "multipart"
-    label = "Multipart (grok-video-1.5 / pro / max)"
+    label_text = "Multipart (grok-video-1.5 / pro / max)"
     default_base_url = "https://duoyuanx.com"  # docs/gateways.md §2.1
     sandbox_path = "/multipart"
     source = "docs/gateways.md §2 (https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview)"

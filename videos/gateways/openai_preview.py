@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from videos.gateways.base import (
@@ -92,7 +93,7 @@ class OpenAIPreviewGateway(Gateway):
     """
 
     dialect = "openai-preview"
-    label = "OpenAI-format (grok-imagine-video-1.5-preview)"
+    label_text = gettext_noop("OpenAI-format (grok-imagine-video-1.5-preview)")
     default_base_url = "https://duoyuanx.com"  # docs/gateways.md §1.1
     sandbox_path = "/openai"
     source = "docs/gateways.md §1 (https://doc.duoyuanx.com/en/videos/grok/grok-imagine-1-5-preview)"

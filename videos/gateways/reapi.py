@@ -41,6 +41,7 @@ import logging
 from typing import Any, Literal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from videos.gateways.base import (
@@ -142,7 +143,7 @@ class ReapiGateway(Gateway):
     https://reapi.ai/docs/grok-imagine-video-1-5-official)."""
 
     dialect = "reapi"
-    label = "reAPI (grok-imagine-video-1.5)"
+    label_text = "reAPI (grok-imagine-video-1.5)"
     default_base_url = "https://reapi.ai"  # docs/gateways.md §5.1
     sandbox_path = "/reapi"
     source = "docs/gateways.md §5 (https://reapi.ai/docs/grok-imagine-video-1-5-official)"
@@ -159,7 +160,7 @@ class ReapiGateway(Gateway):
     models = (
         OptionSpec(
             model=OFFICIAL,
-            model_label="Official channel (grok-imagine-video-1.5-official)",
+            model_label=gettext_noop("Official channel (grok-imagine-video-1.5-official)"),
             # docs/gateways.md §5.2: image-to-video only, exactly one reference image on
             # every request, no text-to-video mode.
             text_to_video=False,
@@ -177,7 +178,7 @@ class ReapiGateway(Gateway):
         ),
         OptionSpec(
             model=BETA,
-            model_label="Beta channel (grok-imagine-video-1.5-beta)",
+            model_label=gettext_noop("Beta channel (grok-imagine-video-1.5-beta)"),
             # docs/gateways.md §5.2: the same one-reference-image workflow as the official
             # channel, and the beta channel accepts requests without a prompt.
             text_to_video=False,

@@ -122,7 +122,7 @@ class XaiGateway(Gateway):
     """Adapter for xAI's own video API (docs/gateways.md §6, https://docs.x.ai/docs/guides/video-generations)."""
 
     dialect = "xai"
-    label = "xAI (grok-imagine-video-1.5-preview)"
+    label_text = "xAI (grok-imagine-video-1.5-preview)"
     default_base_url = "https://api.x.ai"  # docs/gateways.md §6.1
     sandbox_path = "/xai"
     source = "docs/gateways.md §6 (https://docs.x.ai/docs/guides/video-generations)"

@@ -58,6 +58,75 @@ NOTIFICATIONS_PAGE = 30
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
+#: Each action's name in the audit trail's filter (``videos.audit.ACTIONS``; the code is shown
+#: beside each entry).
+ACTION_LABELS = {
+    "board.changed": _("Board changed"),
+    "board.created": _("Board created"),
+    "board.deleted": _("Board deleted"),
+    "board.items_added": _("Videos added to a board"),
+    "board.items_removed": _("Videos removed from a board"),
+    "board.sequence_added": _("Sequence added to a board"),
+    "board.sequence_removed": _("Sequence removed from a board"),
+    "budget.changed": _("Budgets changed"),
+    "frame.taken": _("Frame taken"),
+    "generation.abandoned": _("Generation abandoned"),
+    "generation.approved": _("Spending approved"),
+    "generation.cancelled": _("Generation cancelled"),
+    "generation.declined": _("Spending declined"),
+    "generation.deleted": _("Generation deleted"),
+    "generation.resubmitted": _("Generation resubmitted"),
+    "generation.retried": _("Generation retried"),
+    "generation.reviewed": _("Video reviewed"),
+    "generation.sent_to_review": _("Sent to review"),
+    "generation.submitted": _("Generation submitted"),
+    "generation.take_chosen": _("Take chosen"),
+    "generation.takes_archived": _("Other takes archived"),
+    "generations.downloaded": _("Videos downloaded"),
+    "key.added": _("Key added"),
+    "key.changed": _("Key changed"),
+    "key.checked": _("Key tested"),
+    "key.deleted": _("Key deleted"),
+    "key.replaced": _("Key secret replaced"),
+    "member.invitation_revoked": _("Invitation revoked"),
+    "member.invited": _("Member invited"),
+    "member.joined": _("Member joined"),
+    "member.left": _("Member left"),
+    "member.removed": _("Member removed"),
+    "member.role_changed": _("Role changed"),
+    "note.added": _("Note added"),
+    "note.reopened": _("Note reopened"),
+    "note.replied": _("Note replied to"),
+    "note.resolved": _("Note resolved"),
+    "price.deleted": _("Team price deleted"),
+    "price.set": _("Team price set"),
+    "sequence.created": _("Sequence created"),
+    "sequence.deleted": _("Sequence deleted"),
+    "sequence.rendered": _("Sequence rendered"),
+    "sequence.reordered": _("Shots reordered"),
+    "sequence.shot_added": _("Shot added"),
+    "sequence.shot_removed": _("Shot removed"),
+    "share.created": _("Share link created"),
+    "share.guest_note": _("Guest note"),
+    "share.revoked": _("Share link revoked"),
+    "share.viewed": _("Share link opened"),
+    "team.export_gate": _("Export gate changed"),
+    "team.renamed": _("Team renamed"),
+    "template.changed": _("Template changed"),
+    "template.deleted": _("Template deleted"),
+    "template.saved": _("Template saved"),
+    "token.created": _("Access token created"),
+    "token.first_used": _("Access token first used"),
+    "token.revoked": _("Access token revoked"),
+    "webhook.added": _("Webhook added"),
+    "webhook.deleted": _("Webhook deleted"),
+    "webhook.disabled": _("Webhook disabled"),
+    "webhook.enabled": _("Webhook enabled"),
+    "webhook.redelivered": _("Webhook delivery resent"),
+    "webhook.tested": _("Webhook test sent"),
+}
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -82,7 +151,7 @@ class AuditFilterForm(forms.Form):
             .values_list("actor__username", flat=True)
             .distinct()
         )
-        self.fields["action"].choices = [("", _("Any action")), *((a, a) for a in actions)]
+        self.fields["action"].choices = [("", _("Any action")), *((a, ACTION_LABELS.get(a, a)) for a in actions)]
         self.fields["actor"].choices = [("", _("Anyone")), *((u, u) for u in actors)]
 
     def clean(self):
