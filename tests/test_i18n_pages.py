@@ -247,3 +247,52 @@ def test_the_worker_writes_in_the_language_the_request_was_made_in(studio, owner
     assert ended["zh-hans"].state == ended["en"].state == TaskState.FAILED
     assert re.search(r"[\u4e00-\u9fff]", ended["zh-hans"].last_error), ended["zh-hans"].last_error
     assert "deleted" in ended["en"].last_error
+
+
+def test_a_refused_key_says_why_in_chinese_at_its_fields(client, studio):
+    response = client.post(
+        reverse("keys"),
+        {"dialect": "openai-preview", "label": "坏的", "base_url": "ftp://example.com", "secret": "short"},
+        **ZH,
+    )
+    html = response.content.decode()
+    assert "That does not look like an API key" not in html
+    with translation.override("zh-hans"):
+        assert translation.gettext("That does not look like an API key (8+ characters, no spaces).") in html
+    assert not english_left(html)
+
+
+def test_the_estimate_and_a_flash_message_are_in_chinese(client, studio):
+    key = studio["key"]
+    estimate = client.post(
+        reverse("estimate"), {"key": str(key.uuid), "prompt": PROMPT, "duration": "1", "resolution": "480p"}, **ZH
+    )
+    assert estimate.status_code == 200 and re.search(r"[\u4e00-\u9fff]", estimate.content.decode())
+    assert not english_left(estimate.content.decode())
+    cancelled = client.post(reverse("cancel", args=[studio["running"].uuid]), follow=True, **ZH)
+    with translation.override("zh-hans"):
+        flash = [str(m) for m in cancelled.context["messages"]]
+    assert flash and all(re.search(r"[\u4e00-\u9fff]", m) for m in flash), flash
+
+
+def test_a_refusal_page_is_in_chinese(client, studio):
+    viewer = type(studio["team"].memberships.first().user).objects.create_user("carol", password="pw-carol-123")
+    Membership.objects.create(team=studio["team"], user=viewer, role=Role.VIEWER)
+    client.force_login(viewer)
+    response = client.post(reverse("retry", args=[studio["failed"].uuid]), **ZH)
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert re.search(r"[\u4e00-\u9fff]", html) and not english_left(html)
+
+
+def test_an_email_is_written_in_its_recipients_language(client, studio, mailoutbox, django_capture_on_commit_callbacks):
+    """Alice chose Chinese; Bob's mention reaches her inbox in Chinese, whatever Bob reads."""
+    owner = studio["team"].memberships.get(role=Role.OWNER).user
+    owner.email = "alice@example.com"
+    owner.save()
+    bob = studio["team"].memberships.get(user__username="bob").user
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        notes.add_note(Generation.objects.get(pk=studio["done"].pk), bob, "@alice look at this", 0.2)
+    sent = [m for m in mailoutbox if "alice@example.com" in m.to]
+    assert sent, "no email to alice"
+    assert re.search(r"[\u4e00-\u9fff]", sent[-1].subject + sent[-1].body)
