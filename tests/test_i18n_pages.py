@@ -37,7 +37,7 @@ KEPT = {
     "utc", "gmt", "webhook", "webhooks", "post", "get", "hmac", "sha", "uuid", "idempotency", "key",
     "curl", "httpx", "bearer", "authorization", "openapi", "ctrl", "cmd", "enter", "esc", "tab", "english",
     # the test's own data: people, keys, time zones
-    "alice", "bob", "carol", "asia", "shanghai", "europe",
+    "alice", "bob", "carol", "demo", "asia", "shanghai", "europe",
 }
 # fmt: on
 
