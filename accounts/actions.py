@@ -121,6 +121,17 @@ def set_language(user: User, code: str) -> bool:
     return changed
 
 
+def remember_browser_language(user: User, code: str) -> bool:
+    """Keep ``code`` (one of ``settings.LANGUAGES``, what the browser of ``user`` asks for
+    while they have chosen no language) as the language to write to them in later; whether
+    it changed. One conditional UPDATE, and only when it differs; another code is ignored."""
+    if not code or code not in dict(settings.LANGUAGES) or user.browser_language == code:
+        return False
+    changed = User.objects.filter(pk=user.pk).exclude(browser_language=code).update(browser_language=code) == 1
+    user.browser_language = code
+    return changed
+
+
 def create_team(name: str, owner: User) -> Team:
     """Create a team called ``name`` with ``owner`` as its owner (and their current team)."""
     with transaction.atomic():

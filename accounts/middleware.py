@@ -8,6 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone, translation
 
+from accounts import actions
 from accounts.models import Membership
 
 SESSION_KEY = "current_team"
@@ -64,7 +65,9 @@ class MemberPreferencesMiddleware:
     anonymous visitors and members with none yet), so every aware datetime a template
     renders is in it; and their language (``User.language``) over the one
     ``LocaleMiddleware`` took from the browser, copying it into the language cookie so the
-    login page keeps it after they log out.
+    login page keeps it after they log out. For a member who chose none, the browser's is
+    remembered on the account (``User.browser_language``), for the messages written to them
+    while they are away.
 
     The zone is set at the start of every request and left active after it, so a streamed
     response (the audit CSV) renders in it too.
@@ -86,6 +89,8 @@ class MemberPreferencesMiddleware:
             request.LANGUAGE_CODE = translation.get_language()
         else:
             language = ""
+            if user.is_authenticated:
+                actions.remember_browser_language(user, translation.get_language())
         response = self.get_response(request)
         if language and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language:
             set_language_cookie(response, language)

@@ -37,11 +37,18 @@ class User(AbstractUser):
         gettext_lazy("language"), max_length=15, blank=True, choices=settings.LANGUAGES, editable=False
     )
 
+    #: The language their browser last asked for (``Accept-Language``, as ``LocaleMiddleware``
+    #: matched it to ``settings.LANGUAGES``) while they had chosen none; kept by
+    #: ``accounts.actions.remember_browser_language`` so what reaches them later (a
+    #: notification, an email) is in it too.
+    browser_language = models.CharField(max_length=15, blank=True, editable=False)
+
     @property
     def interface_language(self) -> str:
         """The language code to write to this user in when they are not the one asking (a
-        notification, an email): the one they chose, else the site's ``LANGUAGE_CODE``."""
-        return self.language or settings.LANGUAGE_CODE
+        notification, an email): the one they chose, else the one their browser last asked
+        for, else the site's ``LANGUAGE_CODE``."""
+        return self.language or self.browser_language or settings.LANGUAGE_CODE
 
 
 class Role(models.TextChoices):

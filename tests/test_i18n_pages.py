@@ -296,3 +296,28 @@ def test_an_email_is_written_in_its_recipients_language(client, studio, mailoutb
     sent = [m for m in mailoutbox if "alice@example.com" in m.to]
     assert sent, "no email to alice"
     assert re.search(r"[\u4e00-\u9fff]", sent[-1].subject + sent[-1].body)
+
+
+def test_a_member_who_chose_no_language_gets_notes_in_their_browsers(studio):
+    """Carol never chose a language; her browser asks for Chinese. What Bob (reading
+    English) writes to her while she is away reaches her in Chinese."""
+    from django.test import Client
+
+    client = Client()  # her own browser: no language cookie from Alice's choice
+    carol = type(studio["team"].memberships.first().user).objects.create_user("carol", password="pw-carol-123")
+    Membership.objects.create(team=studio["team"], user=carol, role=Role.MEMBER)
+    client.force_login(carol)
+    client.get(reverse("studio"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.5")
+    carol.refresh_from_db()
+    assert (carol.language, carol.browser_language, carol.interface_language) == ("", "zh-hans", "zh-hans")
+    bob = studio["team"].memberships.get(user__username="bob").user
+    with translation.override("en"):
+        notes.add_note(Generation.objects.get(pk=studio["done"].pk), bob, "@carol over to you", 0.1)
+    from videos.models import Notification
+
+    told = Notification.objects.get(user=carol)
+    assert re.search(r"[\u4e00-\u9fff]", told.message), told.message
+    again = client.get(reverse("studio"), HTTP_ACCEPT_LANGUAGE="en")
+    assert again["Content-Language"] == "en"
+    carol.refresh_from_db()
+    assert carol.interface_language == "en"  # it follows the browser, as the pages do
