@@ -6,14 +6,16 @@ applies the finished ones in the caller's thread. The sweep loop keeps one polle
 its whole run and collects between claims, so a host that answers slowly, or trickles
 its answer until its wall-clock deadline (``STUDIO_STATUS_SECONDS``), delays only its own
 tasks: at most ``STUDIO_POLL_PER_HOST`` of its queries are in flight at once, and the
-rest of the pool serves every other host. A task whose query is in flight keeps its
-lease (much longer than the deadline), so no other sweep claims it meanwhile.
+rest of the pool serves every other host. A host's further tasks wait in line here and
+go out as its answers come back, as many as can go out within their lease; beyond
+that, a task is put back a little later. A task whose query is in flight or in line
+keeps its lease, so no other sweep claims it meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
@@ -42,34 +44,63 @@ class Poller:
     def __init__(self) -> None:
         self._flying: dict[Future, tuple[Task, str, Gateway]] = {}
         self._per_host: Counter[str] = Counter()
+        self._in_line: dict[str, deque[tuple[Task, str, Gateway]]] = {}
 
     def __len__(self) -> int:
-        return len(self._flying)
+        """The queries in flight and in line."""
+        return len(self._flying) + sum(len(line) for line in self._in_line.values())
+
+    @staticmethod
+    def _cap() -> int:
+        return min(settings.STUDIO_POLL_PER_HOST, settings.STUDIO_POLL_CONCURRENCY)
+
+    @classmethod
+    def line_length(cls) -> int:
+        """How many of one host's tasks may wait here behind its queries in flight: as many
+        as are sure to go out within their lease when every answer takes the whole deadline
+        (``cap × (lease ÷ deadline − 1)``)."""
+        rounds = int(settings.STUDIO_LEASE_SECONDS // max(1, settings.STUDIO_STATUS_SECONDS)) - 1
+        return max(0, cls._cap() * rounds)
 
     def send(self, task: Task, token: str, gateway: Gateway, *, wait: bool = False) -> bool:
         """Query the gateway about ``task`` (claimed under ``token``) in the pool.
 
         When its host already has ``STUDIO_POLL_PER_HOST`` queries in flight: with
-        ``wait``, first collect answers until one of them is back; without, put the task
-        back a little later and return False. With one thread (or tests'
+        ``wait``, first collect answers until one of them is back; without, the task
+        waits in line for the host's next answer (``line_length``), or, when the line is
+        full, is put back a little later and False is returned. With one thread (or tests'
         ``STUDIO_POLL_CONCURRENCY = 1``) the query runs here, at once.
         """
         if settings.STUDIO_POLL_CONCURRENCY <= 1:  # no pool: ask and apply here, one by one
             self._apply([(task, token, gateway, fetch_poll(gateway, task))])
             return True
         host = circuit.host_of(gateway.base_url)
-        cap = min(settings.STUDIO_POLL_PER_HOST, settings.STUDIO_POLL_CONCURRENCY)
-        while wait and self._per_host[host] >= cap:
+        while wait and self._per_host[host] >= self._cap():
             self.collect(timeout=None, first=True)
-        if self._per_host[host] >= cap:
-            # Behind the host's own queries; pushed past the head of the due queue so the
-            # next claims reach other hosts' tasks.
+        if self._per_host[host] >= self._cap():
+            line = self._in_line.setdefault(host, deque())
+            if len(line) < self.line_length():
+                line.append((task, token, gateway))
+                return True
+            # The host's line is full; pushed past the head of the due queue so the next
+            # claims reach other hosts' tasks.
             reschedule(task, token, min(5.0, settings.STUDIO_STATUS_SECONDS))
             return False
+        self._fly(host, task, token, gateway)
+        return True
+
+    def _fly(self, host: str, task: Task, token: str, gateway: Gateway) -> None:
         future = _threads().submit(fetch_poll, gateway, task)
         self._flying[future] = (task, token, gateway)
         self._per_host[host] += 1
-        return True
+
+    def _next_in_line(self, host: str) -> None:
+        """Send the host's waiting tasks while it has free slots."""
+        line = self._in_line.get(host)
+        while line and self._per_host[host] < self._cap():
+            self._fly(host, *line.popleft())
+        if line is not None and not line:
+            del self._in_line[host]
 
     def collect(self, timeout: float | None = 0.0, *, first: bool = False) -> int:
         """Apply every answer that has arrived, waiting up to ``timeout`` seconds (None:
@@ -83,10 +114,15 @@ class Poller:
         else:
             done, _ = wait(list(self._flying), timeout=timeout, return_when=FIRST_COMPLETED)
         answered = []
+        hosts = set()
         for future in done:
             task, token, gateway = self._flying.pop(future)
-            self._per_host[circuit.host_of(gateway.base_url)] -= 1
+            host = circuit.host_of(gateway.base_url)
+            self._per_host[host] -= 1
+            hosts.add(host)
             answered.append((task, token, gateway, future.result()))  # fetch_poll returns exceptions
+        for host in hosts:
+            self._next_in_line(host)
         self._apply(answered)
         return len(done)
 
@@ -98,8 +134,11 @@ class Poller:
         circuit.tally([(gateway, task, outcome) for task, _, gateway, outcome in answered])
 
     def drain(self) -> int:
-        """Wait for and apply every query still in flight (each ends by its deadline)."""
-        return self.collect(timeout=None)
+        """Wait for and apply every query in flight or in line (each ends by its deadline)."""
+        applied = 0
+        while self._flying:
+            applied += self.collect(timeout=None)
+        return applied
 
 
 def _guarded_apply(task: Task, token: str, gateway: Gateway, outcome) -> None:
