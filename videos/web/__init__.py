@@ -12,8 +12,8 @@ approvals. Every object is looked up inside the current team (404 outside it).
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts.access import get_for_team
 from videos.models import GatewayKey, Generation
