@@ -278,3 +278,24 @@ def test_a_hostile_team_name_is_shown_as_text_in_the_team_button_and_its_tooltip
     html = client.get(reverse("history")).content.decode()
     assert "<img src=x" not in html
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_open_menu_closes_on_escape_and_on_a_click_outside(page, live_server):
+    from playwright.sync_api import expect
+
+    busy_demo(live_server)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server)
+    for summary in ("summary.team-name", "summary.user-name"):
+        menu = page.locator(f"details:has(> {summary})")
+        page.locator(summary).click()
+        expect(menu).to_have_attribute("open", "")
+        page.keyboard.press("Escape")
+        expect(menu).not_to_have_attribute("open", "")
+        assert page.evaluate("selector => document.activeElement.matches(selector)", summary)
+        page.locator(summary).click()
+        expect(menu).to_have_attribute("open", "")
+        page.locator("main").click(position={"x": 5, "y": 5})
+        expect(menu).not_to_have_attribute("open", "")

@@ -6,7 +6,9 @@
  *   - Ctrl+Enter / Cmd+Enter in a textarea (or any field of the compose form) submits its
  *     form, as its one submit button would (a form with several different buttons, such as
  *     a review's accept/reject, is left alone: the shortcut never guesses a decision);
- *   - after Generate, the new card takes the focus, and keeps it while it refreshes.
+ *   - after Generate, the new card takes the focus, and keeps it while it refreshes;
+ *   - an open header menu (<details class="nav-menu">) closes on Escape (the focus goes back
+ *     to its button) and on a click or a focus anywhere outside it.
  */
 (function () {
   "use strict";
@@ -92,4 +94,25 @@
       if (again) focusCard(again);
     }
   });
+
+  function openMenus() {
+    return Array.prototype.slice.call(document.querySelectorAll("details.nav-menu[open]"));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.isComposing) return;
+    openMenus().forEach(function (menu) {
+      var hadFocus = menu.contains(document.activeElement);
+      menu.removeAttribute("open");
+      if (hadFocus) menu.querySelector("summary").focus();
+    });
+  });
+
+  function closeOutside(event) {
+    openMenus().forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  }
+  document.addEventListener("click", closeOutside);
+  document.addEventListener("focusin", closeOutside);
 })();
