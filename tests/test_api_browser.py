@@ -47,7 +47,7 @@ def test_a_member_makes_uses_and_revokes_a_token_in_the_browser(page, live_serve
     page.goto(f"{live_server.url}/account/")
     expect(page.get_by_label("New access token")).to_have_count(0)
     row = page.locator("table.tokens tr", has_text="CMS export")
-    expect(row).to_contain_text("generate, read")
+    expect(row).to_contain_text("Generate, Read")
     expect(row).to_contain_text("ago")  # its last use
     shoot(page, "token-listed")
     row.get_by_role("button", name="Revoke CMS export").click()
