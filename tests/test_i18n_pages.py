@@ -321,3 +321,30 @@ def test_a_member_who_chose_no_language_gets_notes_in_their_browsers(studio):
     assert again["Content-Language"] == "en"
     carol.refresh_from_db()
     assert carol.interface_language == "en"  # it follows the browser, as the pages do
+
+
+def test_takes_compare_and_a_waiting_approval_speak_chinese(client, studio, owner, team, priced):
+    """Two takes of one request and their grid, a video compared with its remix, and a request over the
+    approval threshold on the approvals page and its card."""
+    from decimal import Decimal
+
+    from videos.actions import generations
+    from videos.gateways.base import GenerationInput
+
+    key = studio["key"]
+    spec = key.gateway_class.spec(None)
+    choices = GenerationInput(
+        model=spec.model, prompt="两个镜次", duration=1, aspect_ratio=spec.default_aspect_ratio,
+        resolution=spec.resolutions[0], audio=spec.default_audio if spec.audio else None,
+    )  # fmt: skip
+    with translation.override("zh-hans"):
+        takes = generations.create_takes(team=team, author=owner, key=key, choices=choices, takes=2)
+        remix = generations.create_generation(team=team, author=owner, key=key, choices=choices, parent=studio["done"])
+        team.approval_threshold_usd = Decimal("0.01")
+        team.save()
+        generations.create_generation(team=team, author=owner, key=key, choices=choices)
+    assert_chinese(client, reverse("takes", args=[takes[0].take_group]))
+    assert_chinese(client, reverse("compare", args=[studio["done"].uuid, remix.uuid]))
+    html = assert_chinese(client, reverse("approvals"))
+    assert "两个镜次" in html
+    assert_chinese(client, reverse("studio"))
