@@ -1,5 +1,7 @@
 """Admin: keys are shown masked and read-only; generations with their poster, task and
-timeline, and bulk review decisions; the audit trail read-only."""
+timeline, and bulk review decisions; the audit trail read-only; teams' prices, share links
+(revoked through the studio's own action), guest notes, webhook endpoints (disabled through
+theirs) and deliveries to read. Nothing is edited here that a team's own pages decide."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -11,7 +13,22 @@ from django.utils.translation import ngettext
 
 from videos import actions
 from videos.lib.files import serve_file
-from videos.models import Asset, AuditEntry, Event, GatewayKey, Generation, LedgerEntry, Price, Review, Task
+from videos.models import (
+    Asset,
+    AuditEntry,
+    Event,
+    GatewayKey,
+    Generation,
+    GuestNote,
+    LedgerEntry,
+    Price,
+    Review,
+    ShareLink,
+    Task,
+    TeamPrice,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 @admin.register(GatewayKey)
@@ -200,3 +217,82 @@ class AuditEntryAdmin(AppendOnlyAdmin):
     search_fields = ["target", "actor__username", "team__name"]
     list_select_related = ["team", "actor"]
     date_hierarchy = "created_at"
+
+
+@admin.register(TeamPrice)
+class TeamPriceAdmin(AppendOnlyAdmin):
+    """A team's own prices, set on its Spend → Prices page (``actions.set_team_price``)."""
+
+    list_display = [
+        "team",
+        "dialect",
+        "model",
+        "resolution",
+        "usd_per_second",
+        "usd_per_image",
+        "rounding",
+        "updated_at",
+    ]
+    list_filter = ["dialect", "rounding"]
+    search_fields = ["team__name", "model"]
+    list_select_related = ["team"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(AppendOnlyAdmin):
+    """Share links: who shared what, until when. Only a hash of each token is stored, so a
+    link cannot be opened from here; *Revoke* ends it as the team's own button does."""
+
+    list_display = ["prefix", "team", "generation", "board", "created_by", "created_at", "expires_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "team__name"]
+    list_select_related = ["team", "generation", "board", "created_by"]
+    exclude = ["token_hash", "password_hash"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected share links"))
+    def revoke(self, request, queryset):
+        revoked = sum(actions.revoke_share_link(link, request.user) for link in queryset)
+        self.message_user(
+            request, ngettext("Revoked %(n)d share link.", "Revoked %(n)d share links.", revoked) % {"n": revoked}
+        )
+
+
+@admin.register(GuestNote)
+class GuestNoteAdmin(AppendOnlyAdmin):
+    """Notes guests left through a share link (the address is kept only as a hash)."""
+
+    list_display = ["created_at", "guest_name", "generation", "share_link", "time_s"]
+    search_fields = ["guest_name", "body"]
+    list_select_related = ["generation", "share_link"]
+    exclude = ["address_hash"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(AppendOnlyAdmin):
+    """A team's webhook endpoints (the signing secret is never shown); *Disable* stops new
+    deliveries as the team's own switch does."""
+
+    list_display = ["url", "team", "enabled", "disabled_reason", "failing_since", "created_by", "created_at"]
+    list_filter = ["enabled"]
+    search_fields = ["url", "team__name"]
+    list_select_related = ["team", "created_by"]
+    exclude = ["secret_encrypted"]
+    actions = ["disable"]
+
+    @admin.action(description=_("Disable the selected endpoints"))
+    def disable(self, request, queryset):
+        disabled = sum(actions.set_endpoint_enabled(endpoint, request.user, False) for endpoint in queryset)
+        self.message_user(
+            request,
+            ngettext("Disabled %(n)d endpoint.", "Disabled %(n)d endpoints.", disabled) % {"n": disabled},
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(AppendOnlyAdmin):
+    """Each delivery of an event to an endpoint, with its attempts and the answer."""
+
+    list_display = ["created_at", "event_type", "endpoint", "state", "attempts", "status_code", "response_ms"]
+    list_filter = ["state", "event_type"]
+    list_select_related = ["endpoint"]
