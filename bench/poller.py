@@ -185,12 +185,15 @@ def main() -> None:
         "(then 10 s to 10 min, then 30 s), so a lag of up to ~3 s is by design."
     )
 
+    from videos.sandbox import keys as sandbox_keys
+
     owner = User.objects.create_user(username="alice", password="pw-alice-bench-123")
     Team.create_personal(owner)
     team = owner.teams.get()
     key = GatewayKey(team=team, owner=owner, dialect="openai-preview", label="Bench", base_url=base_url)
     key.set_secret(SECRET)
     key.save()
+    sandbox_keys.issue(SECRET)  # the sandbox answers only the keys the studio issued for it
     gw = OpenAIPreviewGateway.__new__(OpenAIPreviewGateway)  # poll_interval only reads age_s
     rng = random.Random(args.seed)
     template = os.path.join(settings.MEDIA_ROOT, "bench-template.mp4")

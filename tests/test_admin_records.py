@@ -45,7 +45,7 @@ def test_each_record_is_listed_and_read_but_never_added_here(client, boss, recor
     from videos.actions import prices
 
     prices.set_team_price(
-        team, owner, dialect="openai-preview", model="sora-2", resolution="480p", usd_per_second="0.04"
+        team, owner, dialect="openai-preview", model="sora-2", resolution="480p", usd_per_second=Decimal("0.04")
     )
     listing = client.get(reverse(f"admin:videos_{model}_changelist"))
     assert listing.status_code == 200

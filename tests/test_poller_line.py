@@ -1,6 +1,7 @@
 """One host's status queries beyond its share of the pool wait in line and go out as its
 answers come back, instead of being pushed seconds later; other hosts are not held up,
-and a line that could outlive the tasks' leases is not allowed to grow."""
+and a line that could outlive the tasks' leases is not allowed to grow. A host that answers
+fast may use the whole pool; one not measured yet, or slow, only its share."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from videos.worker import circuit
 from videos.worker import poller as poller_module
 
 FAST = "https://fast.example/v1"
@@ -26,6 +28,7 @@ def fake_pool(monkeypatch, settings):
     settings.STUDIO_STATUS_SECONDS = 10
     settings.STUDIO_LEASE_SECONDS = 120
     monkeypatch.setattr(poller_module, "_pool", None)
+    monkeypatch.setattr(poller_module, "FAST_ANSWER_S", 0.1)  # the fake host's 0.2 s answers count as slow
     seen = SimpleNamespace(started={}, applied=[], put_back=[], flying={}, most={}, lock=threading.Lock(), delay=0.2)
 
     def fetch(gateway, task):
@@ -80,10 +83,29 @@ def test_another_hosts_task_goes_out_at_once_behind_a_busy_host(fake_pool):
 
 def test_a_line_that_could_outlive_the_lease_is_not_allowed(fake_pool, settings):
     settings.STUDIO_LEASE_SECONDS = 30  # three rounds of 10 s fit: two in flight, four in line
-    assert poller_module.Poller.line_length() == 4
     poller = poller_module.Poller()
+    assert poller.line_length(circuit.host_of(FAST)) == 4
     results = [poller.send(*task(pk, FAST)) for pk in range(8)]
     assert results == [True] * 6 + [False] * 2
     assert [pk for pk, _ in fake_pool.put_back] == [6, 7]
     poller.drain()
     assert sorted(fake_pool.applied) == list(range(6))
+
+
+def test_a_host_that_answers_fast_may_use_the_whole_pool_and_a_slow_one_only_its_share(fake_pool):
+    fake_pool.delay = 0.02  # under FAST_ANSWER_S (0.1 s here)
+    poller = poller_module.Poller()
+    assert poller.limit(circuit.host_of(FAST)) == 2  # not measured yet: counted as slow
+    for pk in range(2):
+        poller.send(*task(pk, FAST))
+    poller.drain()
+    assert poller.limit(circuit.host_of(FAST)) == 4
+    for pk in range(2, 14):
+        poller.send(*task(pk, FAST))
+    poller.drain()
+    assert fake_pool.most[FAST] == 4 and sorted(fake_pool.applied) == list(range(14))
+    fake_pool.delay = 0.5  # it turns slow: back to its share once its answers show it
+    for pk in range(14, 18):
+        poller.send(*task(pk, FAST))
+    poller.drain()
+    assert poller.limit(circuit.host_of(FAST)) == 2

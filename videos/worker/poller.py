@@ -6,15 +6,18 @@ applies the finished ones in the caller's thread. The sweep loop keeps one polle
 its whole run and collects between claims, so a host that answers slowly, or trickles
 its answer until its wall-clock deadline (``STUDIO_STATUS_SECONDS``), delays only its own
 tasks: at most ``STUDIO_POLL_PER_HOST`` of its queries are in flight at once, and the
-rest of the pool serves every other host. A host's further tasks wait in line here and
-go out as its answers come back, as many as can go out within their lease; beyond
-that, a task is put back a little later. A task whose query is in flight or in line
-keeps its lease, so no other sweep claims it meanwhile.
+rest of the pool serves every other host. A host that answers fast (``FAST_ANSWER_S``,
+measured on its recent answers) may use the whole pool, since a thread it holds is free
+again within that time; a host not yet measured counts as slow. A host's further tasks
+wait in line here and go out as its answers come back, as many as can go out within
+their lease; beyond that, a task is put back a little later. A task whose query is in
+flight or in line keeps its lease, so no other sweep claims it meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -29,6 +32,10 @@ from videos.worker.poll import apply_poll, fetch_poll
 log = logging.getLogger(__name__)
 
 _pool: ThreadPoolExecutor | None = None
+
+#: A host whose recent answers took less than this (seconds, a moving average) may use
+#: every thread of the pool; a slower one, or one not measured yet, ``STUDIO_POLL_PER_HOST``.
+FAST_ANSWER_S = 1.0
 
 
 def _threads() -> ThreadPoolExecutor:
@@ -45,22 +52,25 @@ class Poller:
         self._flying: dict[Future, tuple[Task, str, Gateway]] = {}
         self._per_host: Counter[str] = Counter()
         self._in_line: dict[str, deque[tuple[Task, str, Gateway]]] = {}
+        self._answer_s: dict[str, float] = {}  # per host: moving average of its answers' time
 
     def __len__(self) -> int:
         """The queries in flight and in line."""
         return len(self._flying) + sum(len(line) for line in self._in_line.values())
 
-    @staticmethod
-    def _cap() -> int:
+    def limit(self, host: str) -> int:
+        """How many queries ``host`` may have in flight: the whole pool while it answers
+        fast, else ``STUDIO_POLL_PER_HOST``."""
+        if self._answer_s.get(host, FAST_ANSWER_S) < FAST_ANSWER_S:
+            return settings.STUDIO_POLL_CONCURRENCY
         return min(settings.STUDIO_POLL_PER_HOST, settings.STUDIO_POLL_CONCURRENCY)
 
-    @classmethod
-    def line_length(cls) -> int:
-        """How many of one host's tasks may wait here behind its queries in flight: as many
-        as are sure to go out within their lease when every answer takes the whole deadline
-        (``cap × (lease ÷ deadline − 1)``)."""
+    def line_length(self, host: str) -> int:
+        """How many of ``host``'s tasks may wait here behind its queries in flight: as many
+        as are sure to go out within their lease even if every answer took the whole
+        deadline (``limit × (lease ÷ deadline − 1)``)."""
         rounds = int(settings.STUDIO_LEASE_SECONDS // max(1, settings.STUDIO_STATUS_SECONDS)) - 1
-        return max(0, cls._cap() * rounds)
+        return max(0, self.limit(host) * rounds)
 
     def send(self, task: Task, token: str, gateway: Gateway, *, wait: bool = False) -> bool:
         """Query the gateway about ``task`` (claimed under ``token``) in the pool.
@@ -75,11 +85,11 @@ class Poller:
             self._apply([(task, token, gateway, fetch_poll(gateway, task))])
             return True
         host = circuit.host_of(gateway.base_url)
-        while wait and self._per_host[host] >= self._cap():
+        while wait and self._per_host[host] >= self.limit(host):
             self.collect(timeout=None, first=True)
-        if self._per_host[host] >= self._cap():
+        if self._per_host[host] >= self.limit(host):
             line = self._in_line.setdefault(host, deque())
-            if len(line) < self.line_length():
+            if len(line) < self.line_length(host):
                 line.append((task, token, gateway))
                 return True
             # The host's line is full; pushed past the head of the due queue so the next
@@ -90,14 +100,14 @@ class Poller:
         return True
 
     def _fly(self, host: str, task: Task, token: str, gateway: Gateway) -> None:
-        future = _threads().submit(fetch_poll, gateway, task)
+        future = _threads().submit(_timed_fetch, gateway, task)
         self._flying[future] = (task, token, gateway)
         self._per_host[host] += 1
 
     def _next_in_line(self, host: str) -> None:
         """Send the host's waiting tasks while it has free slots."""
         line = self._in_line.get(host)
-        while line and self._per_host[host] < self._cap():
+        while line and self._per_host[host] < self.limit(host):
             self._fly(host, *line.popleft())
         if line is not None and not line:
             del self._in_line[host]
@@ -120,7 +130,10 @@ class Poller:
             host = circuit.host_of(gateway.base_url)
             self._per_host[host] -= 1
             hosts.add(host)
-            answered.append((task, token, gateway, future.result()))  # fetch_poll returns exceptions
+            outcome, took = future.result()  # fetch_poll returns exceptions
+            before = self._answer_s.get(host)
+            self._answer_s[host] = took if before is None else 0.7 * before + 0.3 * took
+            answered.append((task, token, gateway, outcome))
         for host in hosts:
             self._next_in_line(host)
         self._apply(answered)
@@ -139,6 +152,13 @@ class Poller:
         while self._flying:
             applied += self.collect(timeout=None)
         return applied
+
+
+def _timed_fetch(gateway: Gateway, task: Task) -> tuple:
+    """``fetch_poll``'s outcome and how long it took (seconds), in a pool thread."""
+    started = time.monotonic()
+    outcome = fetch_poll(gateway, task)
+    return outcome, time.monotonic() - started
 
 
 def _guarded_apply(task: Task, token: str, gateway: Gateway, outcome) -> None:
