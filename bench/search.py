@@ -272,15 +272,24 @@ def main() -> None:
                 f"  {name:<42} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (in the database: p95 {db95:6.1f} ms)   "
                 f"queries/request {queries}   tiles {rows}"
             )
-        with_index = insert_cost()
-        index_off()
-        without = insert_cost()
-        if size != sizes[-1] or args.reuse_sqlite:
+        # Three rounds of (with, without), so drift on a shared machine falls on both sides.
+        rounds = []
+        for _ in range(3):
+            with_index = insert_cost()
+            index_off()
+            without = insert_cost()
             index_on()
+            rounds.append((with_index, without))
+        if size == sizes[-1] and not args.reuse_sqlite:
+            index_off()
+        with_index = _common.median([w for w, _ in rounds])
+        without = _common.median([o for _, o in rounds])
         results[size]["insert"] = (with_index, without)
         print(
             f"  one INSERT of a generation: {with_index:.3f} ms with the index, {without:.3f} ms without "
-            f"(+{with_index - without:.3f} ms)"
+            f"(+{with_index - without:.3f} ms; medians of 3 rounds of 200, each round's difference: "
+            + ", ".join(f"{w - o:+.3f}" for w, o in rounds)
+            + " ms)"
         )
 
     if len(sizes) >= 2:

@@ -212,6 +212,36 @@ def test_the_same_key_with_another_body_is_a_conflict(api, key):
     assert Generation.objects.count() == 1
 
 
+def test_two_racing_creates_with_one_key_and_two_bodies_make_one_generation(api, key, team, owner, monkeypatch):
+    """B passes the endpoint's check for an earlier use of its key before A is saved (A,
+    with the same key and another body, commits in between): the check under the team lock
+    still finds A, and B is a 409 that makes and holds nothing."""
+    from types import SimpleNamespace
+
+    from videos import actions
+    from videos.api import schemas
+    from videos.api.compose import submission_token
+    from videos.gateways.base import GenerationInput
+
+    real = actions.create_generation
+    raced = []
+
+    def a_sneaks_in_first(**kwargs):
+        if not raced:  # B, between its own check and its save: A is saved now
+            body = schemas.GenerationIn(**request_body(key))
+            _, token = submission_token(SimpleNamespace(team=team), "order-7", body)
+            choices = GenerationInput(**{**kwargs["choices"].model_dump(), "prompt": body.prompt})
+            raced.append(real(**{**kwargs, "choices": choices, "submission_token": token}))
+        return real(**kwargs)
+
+    monkeypatch.setattr(actions, "create_generation", a_sneaks_in_first)
+    b = api.post("/generations", request_body(key, prompt="Another boat"), **{"Idempotency-Key": "order-7"})
+    assert raced and raced[0].prompt == request_body(key)["prompt"]
+    assert_problem(b, 409, "different request body")
+    assert list(Generation.objects.values_list("prompt", flat=True)) == [request_body(key)["prompt"]]
+    assert LedgerEntry.objects.filter(kind="hold").count() <= 1
+
+
 def test_another_idempotency_key_makes_another_generation(api, key):
     api.post("/generations", request_body(key), **{"Idempotency-Key": "a"})
     api.post("/generations", request_body(key), **{"Idempotency-Key": "b"})

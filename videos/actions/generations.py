@@ -161,6 +161,15 @@ def _request_columns(team, author, key: GatewayKey, choices: GenerationInput, pa
     }
 
 
+class SubmissionTokenReused(Exception):
+    """A request whose ``submission_scope`` (an API Idempotency-Key) an earlier request of
+    the same member used with another body (``earlier``). Nothing was saved."""
+
+    def __init__(self, earlier: Generation):
+        super().__init__(f"the key was used for {earlier.uuid} with another body")
+        self.earlier = earlier
+
+
 class DuplicateRequest(Exception):
     """The team made an identical request (same prompt, options and reference images) in
     the last ``DUPLICATE_WINDOW``; ``earlier`` is that generation. Nothing was saved."""
@@ -222,6 +231,7 @@ def create_takes(
     membership=None,
     parent: Generation | None = None,
     submission_token: str = "",
+    submission_scope: str = "",
     frame_of: Generation | None = None,
     frame_time_s: float | None = None,
     takes: int = 1,
@@ -245,7 +255,11 @@ def create_takes(
     ``submission_token`` is the compose form's one-time token (32 hex characters): a
     second post with the same token (a double click, a retried request) returns the
     generations the first one made, each with ``repeated = True``, and creates and holds
-    nothing.
+    nothing. ``submission_scope`` (the API's Idempotency-Key, hashed: a prefix of the
+    token) makes the token one of a family: an earlier request of the member's whose token
+    starts with it but differs (the same key with another body) raises
+    ``SubmissionTokenReused``, checked under the team lock, so two such requests racing
+    cannot both be made.
     """
     if not isinstance(takes, int) or not 1 <= takes <= MAX_TAKES:
         raise ValueError(f"takes must be from 1 to {MAX_TAKES}, not {takes!r}")
@@ -257,6 +271,7 @@ def create_takes(
         membership=membership,
         parent=parent,
         submission_token=submission_token,
+        submission_scope=submission_scope,
         frame_of=frame_of,
         frame_time_s=frame_time_s,
         allow_duplicate=allow_duplicate,
@@ -304,6 +319,7 @@ def _create_batch(
     membership=None,
     parent: Generation | None = None,
     submission_token: str = "",
+    submission_scope: str = "",
     frame_of: Generation | None = None,
     frame_time_s: float | None = None,
     allow_duplicate: bool = True,
@@ -343,6 +359,10 @@ def _create_batch(
         earlier = (
             submission_token and Generation.objects.filter(author=author, submission_token=submission_token).first()
         )
+        if not earlier and submission_scope and submission_token.startswith(submission_scope):
+            other = Generation.objects.filter(author=author, submission_token__startswith=submission_scope).first()
+            if other is not None:
+                raise SubmissionTokenReused(other)
         if earlier:  # after the team lock: the first post has committed, or this is the first
             batch = (
                 list(Generation.objects.filter(take_group=earlier.take_group).order_by("take_index"))

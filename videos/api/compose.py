@@ -16,6 +16,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from videos import actions, billing
 from videos.api import schemas as s
@@ -202,9 +203,15 @@ def submission_token(request, idempotency_key: str, body: s.GenerationIn) -> tup
     return key_part, key_part + body_part
 
 
-def create_from_form(request, form: ComposeForm, submission_token: str = "") -> Generation:
+#: The 409 for an Idempotency-Key used before with another body.
+KEY_REUSED = gettext_lazy("This Idempotency-Key was already used with a different request body.")
+
+
+def create_from_form(request, form: ComposeForm, submission_token: str = "", submission_scope: str = "") -> Generation:
     """Validate ``form`` and create its generation (``actions.create_generation``). Raises
-    Problem(422) with the form's messages, or the budget's refusal."""
+    Problem(422) with the form's messages, or the budget's refusal; Problem(409) when the
+    Idempotency-Key (``submission_scope``) was used with another body, found under the
+    team lock (a race the caller's own check cannot see)."""
     if not form.is_valid():
         raise from_form(form, FIELD_NAMES)
     try:
@@ -213,8 +220,11 @@ def create_from_form(request, form: ComposeForm, submission_token: str = "") -> 
             author=request.user,
             membership=request.membership,
             submission_token=submission_token,
+            submission_scope=submission_scope,
             **form.request_options(),
         )
+    except actions.SubmissionTokenReused:
+        raise Problem(409, str(KEY_REUSED)) from None
     except billing.BudgetExceeded as exc:
         raise Problem(422, exc.message, errors=[{"field": None, "message": exc.message}]) from None
     return generation

@@ -28,6 +28,7 @@ from videos import actions, billing
 from videos.api import schemas as s
 from videos.api.auth import TokenAuth, require
 from videos.api.compose import (
+    KEY_REUSED,
     changeable,
     check_idempotency_key,
     compose_form,
@@ -196,12 +197,12 @@ def create(request, body: s.GenerationIn):
         key_part, token = submission_token(request, idempotency_key, body)
         earlier = Generation.objects.filter(author=request.user, submission_token__startswith=key_part).first()
         if earlier is not None and earlier.submission_token != token:
-            raise Problem(409, _("This Idempotency-Key was already used with a different request body."))
+            raise Problem(409, str(KEY_REUSED))
         if earlier is not None:
             return Status(
                 200, {**generation_out(request, team_generation(request, str(earlier.uuid))), "repeated": True}
             )
-    generation = create_from_form(request, compose_form(request, body.model_dump()), token)
+    generation = create_from_form(request, compose_form(request, body.model_dump()), token, key_part if token else "")
     status = 200 if getattr(generation, "repeated", False) else 201
     out = generation_out(request, team_generation(request, str(generation.uuid)))
     out["repeated"] = status == 200
