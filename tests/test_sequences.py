@@ -366,3 +366,39 @@ def test_deleting_a_sequence_asks_first_and_keeps_its_videos(client_for, owner, 
     done = client.post(reverse("sequence_delete", args=[sequence.uuid]), {"confirm": "1"})
     assert done.status_code == 302 and not Sequence.objects.filter(pk=sequence.pk).exists()
     assert not Shot.objects.exists() and Generation.objects.filter(pk__in=[g.pk for g in three]).count() == 3
+
+
+def test_a_lost_render_message_is_queued_again_and_a_dead_render_ends_with_its_reason(
+    owner, sequence, three, monkeypatch
+):
+    """The sweep loop's rescue: a render still waiting for a worker 2 minutes on is queued
+    again (and renders once); one whose worker ended mid-render fails with the reason, so
+    Render can be pressed at once instead of after 15 minutes."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from videos.models import RenderState
+    from videos.worker import render
+
+    queued = []
+    monkeypatch.setattr(render.queue, "enqueue", lambda func, *args: queued.append((func, *args)))
+    fill(sequence, three[:2], owner)
+    assert actions.render_sequence(sequence, owner) is True  # its message is lost (never delivered here)
+    sequence.refresh_from_db()
+    now = timezone.now()
+    assert render.rescue_renders(now + timedelta(seconds=30)) == (0, 0)  # not yet: it may just be in line
+    assert render.rescue_renders(now + timedelta(minutes=3)) == (1, 0)
+    assert queued == [(render.RENDER, sequence.pk, sequence.render_token)]
+    assert render.rescue_renders(now + timedelta(minutes=3, seconds=30)) == (0, 0)  # once per interval
+    assert render_task(*queued[0][1:]) is True
+    assert Sequence.objects.get(pk=sequence.pk).render_state == RenderState.DONE
+
+    assert actions.render_sequence(sequence, owner) is True
+    Sequence.objects.filter(pk=sequence.pk).update(
+        render_state=RenderState.RENDERING, render_requested_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert render.rescue_renders() == (0, 1)
+    ended = Sequence.objects.get(pk=sequence.pk)
+    assert ended.render_state == RenderState.FAILED and "worker ended" in ended.render_error
+    assert actions.render_sequence(ended, owner) is True  # Render again, at once

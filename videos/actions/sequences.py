@@ -22,11 +22,12 @@ from videos.actions.generations import create_generation
 from videos.gateways.base import GenerationInput, ReferenceImageData
 from videos.models import GatewayKey, Generation, NewReference, RenderState, Sequence, Shot
 from videos.worker.queue import enqueue_on_commit
+from videos.worker.render import RENDER
 
-#: The django-q2 task that renders a sequence (``videos.worker.render.render_task``).
-RENDER = "videos.worker.render.render_task"
 NAME_MAX = 120
-#: A render still waiting or running this long after it was asked for is taken as lost.
+#: A render still waiting or running this long after it was asked for (or started) is
+#: taken as lost, and Render may be pressed again (the sweep loop rescues it sooner:
+#: ``videos.worker.render.rescue_renders``).
 RENDER_STALE = timedelta(minutes=15)
 
 

@@ -6,6 +6,12 @@ poster, stored through the project's storage like an archived video, and written
 sequence only if the render's token is still the sequence's (a change to the shots or a
 newer render clears or replaces it; the stale result is deleted). Progress is written as
 a percentage at most every 5 points, for the sequence card's polling.
+
+``rescue_renders`` (run by the sweep loop about once a minute) finds what a lost queue
+message or a dead worker left: a render still queued after ``REQUEUE_AFTER`` is queued
+again (a second message is harmless: the token is claimed once), and one that has been
+rendering for longer than django-q2 lets a task live ends as failed, with its reason, so
+the sequence page offers Render again instead of waiting.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import hashlib
 import logging
 import os
 import tempfile
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -23,10 +31,43 @@ from django.utils.translation import gettext as _
 
 from videos.lib import concat, media
 from videos.models import RenderState, Sequence
+from videos.worker import queue
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+#: The task ``render_sequence`` queues (its dotted path).
+RENDER = "videos.worker.render.render_task"
+#: A render still waiting for a worker this long after it was asked for is queued again.
+REQUEUE_AFTER = timedelta(minutes=2)
+
+
+def pending() -> bool:
+    """Whether any render is waiting or running (the sweep loop keeps going while one is)."""
+    return Sequence.objects.filter(render_state__in=(RenderState.QUEUED, RenderState.RENDERING)).exists()
+
+
+def rescue_renders(now=None) -> tuple[int, int]:
+    """Queue again the renders waiting longer than ``REQUEUE_AFTER`` (their message was
+    lost), and fail those rendering for longer than django-q2's task ``timeout`` plus a
+    minute (their worker ended: killed, restarted or out of time). Returns (queued again,
+    failed). Each change is conditional on the state and token it read."""
+    now = now or timezone.now()
+    requeued = 0
+    waiting = Sequence.objects.filter(render_state=RenderState.QUEUED, render_requested_at__lt=now - REQUEUE_AFTER)
+    for pk, token in waiting.values_list("pk", "render_token"):
+        mine = Sequence.objects.filter(pk=pk, render_token=token, render_state=RenderState.QUEUED)
+        if mine.update(render_requested_at=now):
+            queue.enqueue(RENDER, pk, token)
+            requeued += 1
+    lifetime = timedelta(seconds=settings.Q_CLUSTER.get("timeout", 300) + 60)
+    failed = Sequence.objects.filter(render_state=RenderState.RENDERING, render_requested_at__lt=now - lifetime).update(
+        render_state=RenderState.FAILED,
+        render_error=_("The render stopped before it finished (its worker ended). Render it again."),
+    )
+    if requeued or failed:
+        log.warning("renders: %d queued again (lost messages), %d failed (their worker ended)", requeued, failed)
+    return requeued, failed
 
 
 def _sha256(path: str) -> tuple[str, int]:
@@ -46,7 +87,7 @@ def render_task(sequence_id: int, token: str) -> bool:
     """Render sequence ``sequence_id`` if ``token`` is still its render's; True when the
     result was stored. Safe to run twice: the second run finds the token used up."""
     claimed = Sequence.objects.filter(pk=sequence_id, render_token=token, render_state=RenderState.QUEUED).update(
-        render_state=RenderState.RENDERING, render_progress=0
+        render_state=RenderState.RENDERING, render_progress=0, render_requested_at=timezone.now()
     )
     if not claimed:
         return False

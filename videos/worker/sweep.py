@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from videos.gateways import Gateway
 from videos.models import SWEEP_STATES, Task, TaskState, WorkerLease
-from videos.worker import circuit, queue
+from videos.worker import circuit, queue, render
 from videos.worker.archive import step_archive
 from videos.worker.leases import claim, claim_due, lease_length, release, reschedule
 from videos.worker.poll import prepare_poll, step_poll
@@ -231,6 +231,7 @@ def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True, tak
         return 0
     handled = 0
     poller = Poller()
+    render.rescue_renders()
     deadline = time.monotonic() + seconds
     renew_every = lease_length().total_seconds() / 3
     try:
@@ -242,6 +243,7 @@ def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True, tak
                 if not take_lease(token, slot):
                     return handled
                 renew_at = time.monotonic() + renew_every
+                render.rescue_renders()  # renders a lost message or a dead worker left
             if swept >= settings.STUDIO_SWEEP_BATCH:
                 poller.collect()
                 continue  # a full batch: more may be due already, so no pause
@@ -255,7 +257,7 @@ def sweep_loop(seconds: float = SWEEP_LOOP_SECONDS, *, requeue: bool = True, tak
     finally:
         poller.drain()
         close_old_connections()
-        active = Task.objects.filter(state__in=SWEEP_STATES).exists()
+        active = Task.objects.filter(state__in=SWEEP_STATES).exists() or render.pending()
         WorkerLease.objects.filter(name=slot, token=token).update(token="", leased_until=None)
         if requeue and active and not Conf.SYNC:
             queue.enqueue(queue.SWEEP_LOOP)
