@@ -93,6 +93,17 @@ def database_env() -> dict[str, str]:
     return {"DATABASE_URL": f"postgres://{user}:{password}@{host}:{port}/{db['NAME']}"}
 
 
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language: a request the test client made in another
+    test (LocaleMiddleware activates the page's language and leaves it) must not carry over."""
+    from django.conf import settings
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def gateway(db) -> Recorder:
     """The in-process sandbox, installed as the studio's HTTP transport."""

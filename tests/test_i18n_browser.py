@@ -75,3 +75,22 @@ def test_a_chinese_browser_gets_a_chinese_studio_and_a_generation_completes(page
     expect(page.locator("h1")).to_have_text(PROMPT)
     speaks_chinese(page)
     page.screenshot(path=f"/tmp/zh-detail-{width}.png", full_page=True)
+
+
+def test_on_a_phone_every_page_in_chinese_fits_and_speaks_chinese(page, live_server):
+    from tests.test_browser import PHONE_PAGES
+
+    user = demo_with_sandbox_key(live_server)
+    user.teams.update(name="演示团队")
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label(zh("Username")).fill("demo")
+    page.get_by_label(zh("Password")).fill("demo-pass-123")
+    page.get_by_role("button", name=zh("Log in")).click()
+    page.get_by_label(zh("Prompt")).wait_for()
+    for path in PHONE_PAGES:
+        page.goto(f"{live_server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} is {width} px wide"
+        speaks_chinese(page)
+        page.screenshot(path=f"/tmp/zh-phone{path.strip('/').replace('/', '-') or '-studio'}.png", full_page=True)

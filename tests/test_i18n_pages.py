@@ -86,11 +86,16 @@ class VisibleText(HTMLParser):
 
 
 def english_left(html: str) -> list[str]:
-    """The Latin words of three letters or more on the page that are not kept names."""
+    """The Latin words of three letters or more on the page that are not kept names, and
+    any ASCII colon, comma or full stop right after a Chinese character (Chinese text takes
+    the full-width ones, as in Django's own ``label_suffix``)."""
     parser = VisibleText()
     parser.feed(html)
     found = []
     for part in parser.parts:
+        found += [
+            f"ASCII {mark!r} after {char}" for char, mark in re.findall(r"([\u4e00-\u9fff])([:,.;?!])(?!\d)", part)
+        ]
         text = NOT_OURS.sub(" ", part)
         for word in re.findall(r"(?<![A-Za-z0-9_-])[A-Za-z][A-Za-z'’-]*[A-Za-z](?![A-Za-z0-9_-])", text):
             if len(word) < 3 or word in GATEWAY_WORDS:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from PIL import Image, UnidentifiedImageError
 
 from videos.gateways import REGISTRY, dialect_choices
@@ -30,6 +30,11 @@ IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 HTTP_URL = re.compile(r"https?://\S+")
 #: Unicode categories with nothing to see: controls, format (zero-width, bidi), separators.
 INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+#: Django writes a form label's suffix as ``gettext(":")`` (``Form.label_suffix``); marked here
+#: so the catalog gives Chinese its full-width colon.
+LABEL_SUFFIX = gettext_noop(":")
 
 
 class GatewayKeyForm(forms.ModelForm):

@@ -183,7 +183,8 @@ def _record(delivery: WebhookDelivery, status: int | None, ms: int, excerpt: str
                 **fields, next_attempt_at=now + timedelta(seconds=retry_delay(delivery.attempts))
             )
         if endpoint.enabled and endpoint.failing_since and now - endpoint.failing_since >= GIVE_UP_AFTER:
-            disable(endpoint, _("Every delivery failed for a day (last: %(error)s).") % {"error": error[:150]})
+            with audit.speaking_to(endpoint.created_by):  # its creator reads the reason, on the page and told
+                disable(endpoint, _("Every delivery failed for a day (last: %(error)s).") % {"error": error[:150]})
 
 
 def _give_up(delivery: WebhookDelivery, error: str) -> None:
