@@ -209,7 +209,9 @@ def test_the_guest_page_speaks_chinese(client, studio):
     assert_chinese(client, reverse("share_page", args=[studio["share_token"]]))
 
 
-@pytest.mark.parametrize("name", ["login", "signup", "password_reset"])
+@pytest.mark.parametrize(
+    "name", ["login", "signup", "password_reset", "password_reset_done", "password_reset_complete"]
+)
 def test_the_pages_before_logging_in_speak_chinese(client, db, name):
     assert_chinese(client, reverse(name))
 
@@ -353,3 +355,14 @@ def test_takes_compare_and_a_waiting_approval_speak_chinese(client, studio, owne
     html = assert_chinese(client, reverse("approvals"))
     assert "两个镜次" in html
     assert_chinese(client, reverse("studio"))
+
+
+def test_the_password_reset_email_is_in_the_accounts_language(client, studio, mailoutbox):
+    owner = studio["team"].memberships.get(role=Role.OWNER).user
+    owner.email = "alice@example.com"
+    owner.save()
+    from django.test import Client
+
+    Client().post(reverse("password_reset"), {"email": "alice@example.com"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert len(mailoutbox) == 1
+    assert re.search(r"[\u4e00-\u9fff]", mailoutbox[0].subject) and re.search(r"[\u4e00-\u9fff]", mailoutbox[0].body)
