@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -281,7 +281,7 @@ def remove_member(actor: Membership, target: Membership) -> None:
     with transaction.atomic():
         _end_membership(target)
         audit.record_action(team, actor.user, "member.removed", target.user.get_username(), role=target.role)
-        with translation.override(target.user.interface_language):
+        with audit.speaking_to(target.user):
             message = _("%(actor)s removed you from %(team)s.") % {
                 "actor": actor.user.get_username(),
                 "team": team.name,
@@ -364,7 +364,7 @@ def change_role(actor: Membership, target: Membership, role: str) -> None:
         target.role = role
         audit.record_action(team, actor.user, "member.role_changed", target.user.get_username(), old=old, new=role)
         if target.user_id != actor.user_id:
-            with translation.override(target.user.interface_language):
+            with audit.speaking_to(target.user):
                 message = _("%(actor)s made you %(role)s in %(team)s.") % {
                     "actor": actor.user.get_username(),
                     "role": target.get_role_display().lower(),

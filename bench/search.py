@@ -280,8 +280,6 @@ def main() -> None:
             without = insert_cost()
             index_on()
             rounds.append((with_index, without))
-        if size == sizes[-1] and not args.reuse_sqlite:
-            index_off()
         with_index = _common.median([w for w, _ in rounds])
         without = _common.median([o for _, o in rounds])
         results[size]["insert"] = (with_index, without)

@@ -28,6 +28,7 @@ from videos.actions.boards import (
 )
 from videos.actions.frames import Refused, frame_as_reference
 from videos.actions.generations import (
+    CHANGE_REFUSALS,
     DUPLICATE_WINDOW,
     MAX_TAKES,
     SUBMIT_RESCUE,
@@ -140,6 +141,7 @@ __all__ = [
     "SUBMIT_RESCUE",
     "DUPLICATE_WINDOW",
     "MAX_TAKES",
+    "CHANGE_REFUSALS",
     "DuplicateRequest",
     "SubmissionTokenReused",
     "archive_other_takes",

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from videos import audit, billing, webhooks
 from videos.gateways.base import GenerationInput
@@ -159,6 +160,20 @@ def _request_columns(team, author, key: GatewayKey, choices: GenerationInput, pa
         "parent": parent,
         "language": translation.get_language() or settings.LANGUAGE_CODE,
     }
+
+
+#: What a member who may not change a generation (``Generation.changeable_by``) is told, by
+#: what they tried, in the pages and the API alike (one whole sentence each, so each
+#: translates as a sentence).
+CHANGE_REFUSALS = {
+    "retry": gettext_lazy("Only its author or an admin can retry a generation."),
+    "cancel": gettext_lazy("Only its author or an admin can cancel a generation."),
+    "delete": gettext_lazy("Only its author or an admin can delete a generation."),
+    "resubmit": gettext_lazy("Only its author or an admin can resubmit a generation."),
+    "abandon": gettext_lazy("Only its author or an admin can abandon a generation."),
+    "choose a take of": gettext_lazy("Only its author or an admin can choose a take of a generation."),
+    "archive the takes of": gettext_lazy("Only its author or an admin can archive the takes of a generation."),
+}
 
 
 class SubmissionTokenReused(Exception):

@@ -110,11 +110,7 @@ def team_generation(request, generation_id: str, queryset=None) -> Generation:
 def changeable(request, generation_id: str, verb: str) -> Generation:
     generation = team_generation(request, generation_id)
     if not generation.changeable_by(request.membership):
-        refusals = {
-            "cancel": _("Only its author or an admin can cancel a generation."),
-            "retry": _("Only its author or an admin can retry a generation."),
-        }
-        raise Problem(403, refusals[verb])
+        raise Problem(403, str(actions.CHANGE_REFUSALS[verb]))
     return generation
 
 

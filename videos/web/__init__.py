@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils.translation import gettext_lazy as _
 
 from accounts.access import get_for_team
+from videos import actions
 from videos.models import GatewayKey, Generation
 
 
@@ -35,23 +35,10 @@ def with_favorite(queryset: QuerySet[Generation], user) -> QuerySet[Generation]:
     return queryset.annotate(is_favorite=Exists(favorites))
 
 
-#: What a member who may not change a generation is told, by what they tried (one whole
-#: sentence each, so each translates as a sentence).
-REFUSALS = {
-    "retry": _("Only its author or an admin can retry a generation."),
-    "cancel": _("Only its author or an admin can cancel a generation."),
-    "delete": _("Only its author or an admin can delete a generation."),
-    "resubmit": _("Only its author or an admin can resubmit a generation."),
-    "abandon": _("Only its author or an admin can abandon a generation."),
-    "choose a take of": _("Only its author or an admin can choose a take of a generation."),
-    "archive the takes of": _("Only its author or an admin can archive the takes of a generation."),
-}
-
-
 def changeable_generation(request, uuid, verb: str) -> Generation:
     """The team's generation ``uuid`` if the member may change it (``changeable_by``).
-    Raises Http404 outside the team, PermissionDenied (``REFUSALS[verb]``) otherwise."""
+    Raises Http404 outside the team, PermissionDenied (``actions.CHANGE_REFUSALS[verb]``) otherwise."""
     generation = get_for_team(request, team_generations(request), uuid=uuid)
     if not generation.changeable_by(request.membership):
-        raise PermissionDenied(str(REFUSALS[verb]))
+        raise PermissionDenied(str(actions.CHANGE_REFUSALS[verb]))
     return generation
